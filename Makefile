@@ -1,0 +1,82 @@
+# pg_assoc: PGXS build.
+#
+#   make PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+#   make install
+#   make installcheck-regress | installcheck-isolation | installcheck-tap
+#   make fuzz FUZZ_SECONDS=60      (libFuzzer targets, clang-14)
+#   make format | format-check
+
+EXTENSION  = pg_assoc
+EXTVERSION = 0.1.0
+
+MODULE_big = pg_assoc
+# One C file per component; a component's SQL objects sit beside it in
+# src/NAME.sql and are concatenated, in this order, into the install script.
+OBJS    = src/pg_assoc.o src/path.o src/patch.o
+SQL_SRC = src/pg_assoc.sql src/patch.sql
+
+# The install script is generated from src/pg_assoc.sql followed by each
+# component's src/NAME.sql; upgrade scripts are committed under src/updates/.
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA       = $(wildcard src/updates/*.sql)
+
+REGRESS        = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS   = --inputdir=. --load-extension=$(EXTENSION)
+ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+TAP_TESTS      = 1
+PROVE_TESTS    = test/t/*.pl
+EXTRA_CLEAN    = $(DATA_built) test/fuzz/*_fuzz output_iso tmp_check
+
+PG_CONFIG ?= pg_config
+# PostgreSQL's own warning flags plus -Wextra, all fatal.  The two -Wno-
+# flags silence warnings that PostgreSQL's own headers and fmgr conventions
+# trigger under -Wextra (unused fcinfo, signed/unsigned in header macros).
+PG_CFLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+             -Wno-missing-field-initializers
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC)
+	cat $^ > $@
+
+# One suite per target, so a failing suite does not hide the others.
+.PHONY: installcheck-regress installcheck-isolation installcheck-tap
+installcheck-regress:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+installcheck-isolation:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+installcheck-tap:
+	$(prove_installcheck)
+
+# libFuzzer targets for the pure-C parsers (built outside the server).
+CLANG      ?= clang-14
+FUZZ_FLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = $(patsubst %.c,%,$(wildcard test/fuzz/*_fuzz.c))
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_TARGETS)
+test/fuzz/path_fuzz: test/fuzz/path_fuzz.c src/path.c src/path.h
+	$(CLANG) $(FUZZ_FLAGS) -o $@ test/fuzz/path_fuzz.c src/path.c
+test/fuzz/assockey_fuzz: test/fuzz/assockey_fuzz.c src/assockey_parse.c src/assockey_parse.h
+	$(CLANG) $(FUZZ_FLAGS) -o $@ test/fuzz/assockey_fuzz.c src/assockey_parse.c
+# Each target runs FUZZ_SECONDS from its committed seeds (test/fuzz/seeds/NAME)
+# plus a scratch corpus; a crash, leak or sanitizer report fails the run.
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  name=$$(basename $$t); mkdir -p tmp_fuzz/$$name; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	      -artifact_prefix=tmp_fuzz/ tmp_fuzz/$$name test/fuzz/seeds/$$name \
+	      >tmp_fuzz/$$name.log 2>&1; status=$$?; \
+	  echo "$$name: exit $$status, $$(grep -o 'number_of_executed_units: *[0-9]*' tmp_fuzz/$$name.log)"; \
+	  if [ $$status -ne 0 ]; then tail -n 40 tmp_fuzz/$$name.log; exit 1; fi; \
+	done
+
+# Formatting with the repository's .clang-format.
+CLANG_FORMAT ?= clang-format
+FORMAT_FILES  = $(wildcard src/*.c src/*.h test/fuzz/*.c)
+.PHONY: format format-check
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+format-check:
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)

@@ -1,0 +1,1127 @@
+/*
+ * patch.c
+ *		One-pass get, set, erase and multi-path patch over JSONB (SPEC §2).
+ *
+ * The working copy of a document is a tree of "slots".  A slot either
+ * refers to bytes of an input (a scalar, or a whole binary container that
+ * nobody has touched) or holds an expanded container (PatchNode) whose
+ * children are slots again.  Applying a path expands only the containers
+ * on that path, one level at a time, by reading their JEntry arrays; the
+ * untouched children stay references.  Encoding the result walks the
+ * expanded nodes and memcpy()s every referenced subtree, so a batch costs
+ * one copy of the document plus the work on the touched paths.
+ *
+ * The encoder writes PostgreSQL's on-disk JSONB format directly
+ * (utils/jsonb.h): a container header, one JEntry per child (keys first,
+ * then values, with an offset instead of a length every JB_OFFSET_STRIDE
+ * entries), then the children's data, with containers and numerics
+ * aligned to 4 bytes and the padding counted in their length.  A binary
+ * container is position independent once it starts on a 4-byte boundary,
+ * which is what makes copying it whole correct.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "patch.h"
+#include "pg_assoc.h"
+
+typedef struct PatchNode PatchNode;
+
+/*
+ * A place in the working tree: an object member or an array element.
+ * When node is NULL the value is the referenced bytes (value); otherwise
+ * the value is the expanded container node.
+ */
+typedef struct Slot
+{
+	const char *key;			/* object members only */
+	uint32		keylen;
+	AssocValue	value;
+	PatchNode  *node;
+} Slot;
+
+/* An expanded object (members sorted in JSONB key order) or array. */
+struct PatchNode
+{
+	bool		is_object;
+	int			n;
+	int			cap;
+	Slot	   *slots;
+};
+
+/* Longest path text quoted in an error message. */
+#define MESSAGE_PATH_MAX 200
+
+/*
+ * Return a NUL-terminated copy of a path (or key) for an error message,
+ * clipped at a character boundary so huge input makes a readable error.
+ */
+static char *
+text_for_message(const char *text, int len)
+{
+	int			cut;
+
+	if (len <= MESSAGE_PATH_MAX)
+		return pnstrdup(text, len);
+	cut = pg_mbcliplen(text, len, MESSAGE_PATH_MAX);
+	return psprintf("%s...", pnstrdup(text, cut));
+}
+
+/*
+ * Parse a path, raising SQLSTATE 22023 with a message naming the path and
+ * the offending piece when it is invalid or forbidden.  "where" (may be
+ * NULL) says which argument the path came from, e.g. "patches[2]".  The
+ * token array lives in the current memory context.
+ */
+void
+assoc_path_parse_or_error(const char *text, int len, const char *where,
+						  AssocPath *path)
+{
+	AssocPathResult result;
+	AssocPathStatus status;
+	int			max_tokens = Min(assoc_max_path_depth, len + 1);
+	char	   *shown;
+	char	   *piece;
+	char	   *in;
+
+	path->text = text;
+	path->textlen = len;
+	path->tokens = palloc(sizeof(AssocPathToken) * Max(max_tokens, 1));
+	status = assoc_path_parse(text, len, path->tokens, max_tokens, &result);
+	path->ntokens = result.ntokens;
+	if (status == ASSOC_PATH_OK)
+		return;
+
+	/* A path cut short by "len + 1" tokens cannot happen: one per byte. */
+	shown = text_for_message(text, len);
+	piece = text_for_message(text + result.err_start, (int) result.err_len);
+	in = where ? psprintf(" in %s", where) : "";
+
+	switch (status)
+	{
+		case ASSOC_PATH_FORBIDDEN:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid path \"%s\"%s: forbidden segment \"%s\"",
+							shown, in, piece),
+					 errdetail("The segments __proto__, constructor and prototype are never allowed.")));
+			break;
+		case ASSOC_PATH_TOO_DEEP:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid path \"%s\"%s: more than %d tokens",
+							shown, in, assoc_max_path_depth),
+					 errhint("The limit is set by assoc.max_path_depth.")));
+			break;
+		case ASSOC_PATH_EMPTY:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid path \"%s\"%s: %s",
+							shown, in, assoc_path_status_text(status))));
+			break;
+		case ASSOC_PATH_BAD_INDEX:
+		case ASSOC_PATH_INDEX_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid path \"%s\"%s: %s in \"%s\"",
+							shown, in, assoc_path_status_text(status), piece),
+					 errdetail("An index is written [n] with n a decimal number from 0 to %d.",
+							   ASSOC_PATH_MAX_INDEX)));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid path \"%s\"%s: %s in piece \"%s\"",
+							shown, in, assoc_path_status_text(status),
+							piece)));
+			break;
+	}
+}
+
+/*
+ * Fill *value with child "index" of container c, whose data starts at
+ * offset "offset" from the end of the JEntry array.  Containers and
+ * numerics are stored 4-byte aligned with the padding counted in their
+ * length; the reference excludes it.
+ */
+static void
+value_from_child(const JsonbContainer *c, int nchildren, int index,
+				 uint32 offset, uint32 length, AssocValue *value)
+{
+	const char *base = (const char *) &c->children[nchildren];
+	JEntry		entry = c->children[index];
+
+	value->type = entry & JENTRY_TYPEMASK;
+	if (value->type == JENTRY_ISCONTAINER || value->type == JENTRY_ISNUMERIC)
+	{
+		uint32		aligned = INTALIGN(offset);
+
+		value->data = base + aligned;
+		value->len = length - (aligned - offset);
+	}
+	else
+	{
+		value->data = base + offset;
+		value->len = length;
+	}
+}
+
+/* Number of JEntries of a container: objects hold keys and values. */
+static inline int
+container_children(const JsonbContainer *c)
+{
+	int			n = JsonContainerSize(c);
+
+	return JsonContainerIsObject(c) ? 2 * n : n;
+}
+
+/* Child "index" of container c, by random access. */
+static void
+container_child(const JsonbContainer *c, int index, AssocValue *value)
+{
+	value_from_child(c, container_children(c), index,
+					 getJsonbOffset(c, index), getJsonbLength(c, index),
+					 value);
+}
+
+/*
+ * Reference a jsonb datum as a value: its root container, or for a scalar
+ * document the scalar itself (stored as a one-element pseudo array).
+ */
+void
+assoc_value_from_jsonb(Jsonb *jb, AssocValue *value)
+{
+	if (JB_ROOT_IS_SCALAR(jb))
+		container_child(&jb->root, 0, value);
+	else
+	{
+		value->type = JENTRY_ISCONTAINER;
+		value->data = (const char *) &jb->root;
+		value->len = VARSIZE(jb) - VARHDRSZ;
+	}
+}
+
+/* JSON null, the value of absent data and the filler of padded arrays. */
+static const AssocValue null_value = {JENTRY_ISNULL, NULL, 0};
+
+/* JSONB order of object keys: shorter first, then bytewise. */
+static inline int
+key_cmp(const char *a, uint32 alen, const char *b, uint32 blen)
+{
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return memcmp(a, b, alen);
+}
+
+/*
+ * Find a member of a binary object by binary search over its sorted keys.
+ */
+static bool
+container_find_key(const JsonbContainer *c, const char *key, uint32 keylen,
+				   AssocValue *value)
+{
+	int			n = JsonContainerSize(c);
+	const char *base = (const char *) &c->children[2 * n];
+	int			lo = 0;
+	int			hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		uint32		off = getJsonbOffset(c, mid);
+		uint32		len = getJsonbLength(c, mid);
+		int			cmp = key_cmp(base + off, len, key, keylen);
+
+		if (cmp == 0)
+		{
+			container_child(c, mid + n, value);
+			return true;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Is this value a binary container, and is it an object? */
+static inline bool
+value_is_container(const AssocValue *v)
+{
+	return v->type == JENTRY_ISCONTAINER;
+}
+
+static inline bool
+container_is_object(const AssocValue *v)
+{
+	return JsonContainerIsObject((const JsonbContainer *) v->data);
+}
+
+/*
+ * The array element a token addresses: an index, or a key made only of
+ * decimal digits ("a.4").  Returns false for any other key.
+ */
+static bool
+token_array_index(const AssocPathToken *tok, int32 *index)
+{
+	if (tok->is_index)
+	{
+		*index = tok->index;
+		return true;
+	}
+	return assoc_path_digits_to_index(tok->key, tok->keylen, index);
+}
+
+/*
+ * The object key a token addresses: the key itself, or for an index [n]
+ * the key "n" (decimal, no leading zeros), written into buf.
+ */
+static void
+token_object_key(const AssocPathToken *tok, char *buf, const char **key,
+				 uint32 *keylen)
+{
+	if (tok->is_index)
+	{
+		*keylen = (uint32) pg_ltoa(tok->index, buf);
+		*key = buf;
+	}
+	else
+	{
+		*key = tok->key;
+		*keylen = (uint32) tok->keylen;
+	}
+}
+
+/*
+ * Look a path up in a document without copying anything.  Returns false
+ * when the path is absent, runs through a scalar, or asks an array for a
+ * non-digit key.
+ */
+bool
+assoc_path_lookup(Jsonb *doc, const AssocPath *path, AssocValue *result)
+{
+	AssocValue	cur;
+	char		buf[16];
+
+	assoc_value_from_jsonb(doc, &cur);
+	for (int i = 0; i < path->ntokens; i++)
+	{
+		const AssocPathToken *tok = &path->tokens[i];
+		const JsonbContainer *c;
+
+		if (!value_is_container(&cur))
+			return false;
+		c = (const JsonbContainer *) cur.data;
+		if (JsonContainerIsObject(c))
+		{
+			const char *key;
+			uint32		keylen;
+
+			token_object_key(tok, buf, &key, &keylen);
+			if (!container_find_key(c, key, keylen, &cur))
+				return false;
+		}
+		else
+		{
+			int32		index;
+
+			if (!token_array_index(tok, &index) ||
+				index >= (int32) JsonContainerSize(c))
+				return false;
+			container_child(c, index, &cur);
+		}
+	}
+	*result = cur;
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * The working tree
+ * ---------------------------------------------------------------------
+ */
+
+/* A new, empty expanded container with room for cap children. */
+static PatchNode *
+node_new(bool is_object, int cap)
+{
+	PatchNode  *node = palloc(sizeof(PatchNode));
+
+	node->is_object = is_object;
+	node->n = 0;
+	node->cap = Max(cap, 4);
+	node->slots = palloc(sizeof(Slot) * node->cap);
+	return node;
+}
+
+/*
+ * Expand a binary container one level: one slot per child, each referring
+ * to the child's bytes.  Offsets are accumulated in one sequential pass.
+ */
+static PatchNode *
+node_expand(const JsonbContainer *c)
+{
+	int			n = JsonContainerSize(c);
+	bool		is_object = JsonContainerIsObject(c);
+	int			nchildren = is_object ? 2 * n : n;
+	PatchNode  *node = node_new(is_object, n + 1);
+	uint32		offset = 0;
+
+	for (int i = 0; i < nchildren; i++)
+	{
+		JEntry		entry = c->children[i];
+		uint32		next = offset;
+		Slot	   *slot;
+
+		JBE_ADVANCE_OFFSET(next, entry);
+		if (is_object && i < n)
+		{
+			slot = &node->slots[i];
+			slot->key = (const char *) &c->children[nchildren] + offset;
+			slot->keylen = next - offset;
+		}
+		else
+		{
+			slot = &node->slots[is_object ? i - n : i];
+			if (!is_object)
+			{
+				slot->key = NULL;
+				slot->keylen = 0;
+			}
+			value_from_child(c, nchildren, i, offset, next - offset,
+							 &slot->value);
+			slot->node = NULL;
+		}
+		offset = next;
+	}
+	node->n = n;
+	return node;
+}
+
+/* Make room for one more child. */
+static void
+node_grow(PatchNode *node, int needed)
+{
+	if (needed <= node->cap)
+		return;
+	node->cap = Max(needed, node->cap * 2);
+	node->slots = repalloc(node->slots, sizeof(Slot) * node->cap);
+}
+
+/*
+ * Make the slot hold an expanded container and return it: expand a binary
+ * container in place, or replace an absent, null or scalar value by a new
+ * array (when the next token is an index) or object (when it is a key).
+ */
+static PatchNode *
+slot_container(Slot *slot, bool next_is_index)
+{
+	if (slot->node == NULL)
+	{
+		if (value_is_container(&slot->value))
+			slot->node = node_expand((const JsonbContainer *) slot->value.data);
+		else
+			slot->node = node_new(!next_is_index, 4);
+	}
+	return slot->node;
+}
+
+/*
+ * Find the member "key" of an expanded object; if absent and create is
+ * true, insert it (as null) in key order.  Returns NULL when absent and
+ * not created; *pos is its position either way.
+ */
+static Slot *
+object_member(PatchNode *node, const char *key, uint32 keylen, bool create,
+			  int *pos)
+{
+	int			lo = 0;
+	int			hi = node->n;
+	Slot	   *slot;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			cmp = key_cmp(node->slots[mid].key, node->slots[mid].keylen,
+								  key, keylen);
+
+		if (cmp == 0)
+		{
+			*pos = mid;
+			return &node->slots[mid];
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	if (!create)
+		return NULL;
+
+	node_grow(node, node->n + 1);
+	memmove(&node->slots[lo + 1], &node->slots[lo],
+			sizeof(Slot) * (node->n - lo));
+	node->n++;
+	slot = &node->slots[lo];
+	slot->key = pnstrdup(key, keylen);
+	slot->keylen = keylen;
+	slot->value = null_value;
+	slot->node = NULL;
+	return slot;
+}
+
+/* Raise the error for a key that cannot address an array element. */
+static void
+error_key_on_array(const AssocPath *path, const AssocPathToken *tok)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("path \"%s\" cannot be applied: key \"%s\" addresses an array",
+					text_for_message(path->text, path->textlen),
+					text_for_message(tok->key, tok->keylen)),
+			 errdetail("An array element is addressed by an index such as [0] or by a key made of decimal digits.")));
+}
+
+/*
+ * Element "index" of an expanded array, padding the array with nulls up
+ * to it when create is true.  Returns NULL for an element past the end
+ * when create is false.
+ */
+static Slot *
+array_element(PatchNode *node, int32 index, bool create,
+			  const AssocPath *path)
+{
+	if (index < node->n)
+		return &node->slots[index];
+	if (!create)
+		return NULL;
+
+	if (index - node->n > assoc_max_padding)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("path \"%s\" cannot be applied: index %d would pad an array of length %d with %d nulls",
+						text_for_message(path->text, path->textlen),
+						index, node->n, index - node->n),
+				 errhint("At most %d nulls may be added by one write (assoc.max_padding).",
+						 assoc_max_padding)));
+
+	node_grow(node, index + 1);
+	while (node->n <= index)
+	{
+		Slot	   *slot = &node->slots[node->n++];
+
+		slot->key = NULL;
+		slot->keylen = 0;
+		slot->value = null_value;
+		slot->node = NULL;
+	}
+	return &node->slots[index];
+}
+
+/*
+ * The child slot a token addresses in an expanded container, created
+ * (for objects) or padded to (for arrays) when create is true.
+ */
+static Slot *
+node_child(PatchNode *node, const AssocPathToken *tok, bool create,
+		   const AssocPath *path, int *pos)
+{
+	if (node->is_object)
+	{
+		char		buf[16];
+		const char *key;
+		uint32		keylen;
+
+		token_object_key(tok, buf, &key, &keylen);
+		return object_member(node, key, keylen, create, pos);
+	}
+	else
+	{
+		int32		index;
+
+		if (!token_array_index(tok, &index))
+			error_key_on_array(path, tok);
+		*pos = index;
+		return array_element(node, index, create, path);
+	}
+}
+
+/*
+ * Apply one entry to the working tree rooted at *root.  Every token but
+ * the last descends, creating or replacing containers as needed; set
+ * stores the value at the last token; erase removes an object member or
+ * nulls an array element (an element past the end is left alone).  Erase
+ * creates the containers on its way exactly like set.
+ */
+static void
+apply_entry(Slot *root, const AssocPatchEntry *entry)
+{
+	const AssocPath *path = &entry->path;
+	Slot	   *slot = root;
+	int			last = path->ntokens - 1;
+	int			pos;
+
+	if (path->ntokens == 0)
+	{
+		/* The whole document: only set reaches here (checked by callers). */
+		root->value = entry->value;
+		root->node = NULL;
+		return;
+	}
+
+	for (int i = 0; i < last; i++)
+	{
+		PatchNode  *node = slot_container(slot, path->tokens[i].is_index);
+
+		CHECK_FOR_INTERRUPTS();
+		slot = node_child(node, &path->tokens[i], true, path, &pos);
+	}
+
+	{
+		const AssocPathToken *tok = &path->tokens[last];
+		PatchNode  *node = slot_container(slot, tok->is_index);
+
+		if (!entry->erase)
+		{
+			slot = node_child(node, tok, true, path, &pos);
+			slot->value = entry->value;
+			slot->node = NULL;
+		}
+		else if ((slot = node_child(node, tok, false, path, &pos)) != NULL)
+		{
+			if (node->is_object)
+			{
+				memmove(&node->slots[pos], &node->slots[pos + 1],
+						sizeof(Slot) * (node->n - pos - 1));
+				node->n--;
+			}
+			else
+			{
+				slot->value = null_value;
+				slot->node = NULL;
+			}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Encoding
+ * ---------------------------------------------------------------------
+ */
+
+/* Pad the buffer with zero bytes to a 4-byte boundary; returns the pad. */
+static int
+pad_to_int(StringInfo buf)
+{
+	int			padlen = INTALIGN(buf->len) - buf->len;
+
+	if (padlen > 0)
+		appendBinaryStringInfo(buf, "\0\0\0", padlen);
+	return padlen;
+}
+
+/* Raise the error for a result larger than JSONB can represent. */
+static void
+check_jsonb_size(uint64 len)
+{
+	if (len > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("total size of jsonb result exceeds the maximum of %u bytes",
+						JENTRY_OFFLENMASK)));
+}
+
+static uint32 encode_node(StringInfo buf, const PatchNode *node,
+						  bool raw_scalar);
+
+/*
+ * Append a slot's value to the buffer and return its JEntry (type and
+ * length including any alignment padding, before offset conversion).
+ */
+static uint32
+encode_slot(StringInfo buf, const Slot *slot)
+{
+	const AssocValue *v = &slot->value;
+	int			padlen = 0;
+
+	if (slot->node != NULL)
+		return encode_node(buf, slot->node, false);
+
+	switch (v->type)
+	{
+		case JENTRY_ISCONTAINER:
+		case JENTRY_ISNUMERIC:
+			padlen = pad_to_int(buf);
+			/* FALLTHROUGH */
+		case JENTRY_ISSTRING:
+			appendBinaryStringInfo(buf, v->data, v->len);
+			break;
+		default:				/* null, true, false: no data */
+			break;
+	}
+	check_jsonb_size((uint64) padlen + v->len);
+	return v->type | (padlen + v->len);
+}
+
+/*
+ * Store a child's JEntry, converting the length to an offset on every
+ * JB_OFFSET_STRIDE'th child as the format requires.
+ */
+static void
+put_jentry(StringInfo buf, int jentry_pos, int i, uint32 meta,
+		   uint64 *totallen)
+{
+	JEntry		entry;
+
+	*totallen += JBE_OFFLENFLD(meta);
+	check_jsonb_size(*totallen);
+	entry = meta;
+	if (i % JB_OFFSET_STRIDE == 0)
+		entry = (meta & JENTRY_TYPEMASK) | (uint32) *totallen | JENTRY_HAS_OFF;
+	memcpy(buf->data + jentry_pos + i * sizeof(JEntry), &entry, sizeof(JEntry));
+}
+
+/*
+ * Append an expanded container (keys, then values) and return its JEntry.
+ * raw_scalar marks the one-element pseudo array of a scalar document.
+ */
+static uint32
+encode_node(StringInfo buf, const PatchNode *node, bool raw_scalar)
+{
+	int			base = buf->len;
+	int			nkeys = node->is_object ? node->n : 0;
+	uint32		header;
+	int			jentry_pos;
+	uint64		totallen = 0;
+
+	check_stack_depth();
+	pad_to_int(buf);
+
+	header = (uint32) node->n | (node->is_object ? JB_FOBJECT : JB_FARRAY);
+	if (raw_scalar)
+		header |= JB_FSCALAR;
+	appendBinaryStringInfo(buf, (const char *) &header, sizeof(uint32));
+
+	jentry_pos = buf->len;
+	enlargeStringInfo(buf, (nkeys + node->n) * sizeof(JEntry));
+	buf->len += (nkeys + node->n) * sizeof(JEntry);
+
+	for (int i = 0; i < nkeys; i++)
+	{
+		const Slot *slot = &node->slots[i];
+
+		appendBinaryStringInfo(buf, slot->key, slot->keylen);
+		put_jentry(buf, jentry_pos, i, JENTRY_ISSTRING | slot->keylen,
+				   &totallen);
+	}
+	for (int i = 0; i < node->n; i++)
+	{
+		uint32		meta = encode_slot(buf, &node->slots[i]);
+
+		put_jentry(buf, jentry_pos, nkeys + i, meta, &totallen);
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+
+	check_jsonb_size((uint64) (buf->len - base));
+	return JENTRY_ISCONTAINER | (uint32) (buf->len - base);
+}
+
+/*
+ * Encode a working tree root as a jsonb datum.  A scalar root becomes the
+ * format's one-element pseudo array.
+ */
+static Jsonb *
+encode_root(const Slot *root)
+{
+	StringInfoData buf;
+	Jsonb	   *result;
+
+	initStringInfo(&buf);
+	buf.len = VARHDRSZ;			/* room for the varlena header */
+
+	if (root->node != NULL)
+		encode_node(&buf, root->node, false);
+	else if (value_is_container(&root->value))
+		appendBinaryStringInfo(&buf, root->value.data, root->value.len);
+	else
+	{
+		PatchNode	wrapper;
+		Slot		only = *root;
+
+		wrapper.is_object = false;
+		wrapper.n = wrapper.cap = 1;
+		wrapper.slots = &only;
+		encode_node(&buf, &wrapper, true);
+	}
+
+	result = (Jsonb *) buf.data;
+	SET_VARSIZE(result, buf.len);
+	return result;
+}
+
+/* A value as a jsonb datum of its own (for path_get). */
+Jsonb *
+assoc_value_to_jsonb(const AssocValue *value)
+{
+	Slot		root = {NULL, 0, *value, NULL};
+
+	return encode_root(&root);
+}
+
+/*
+ * Apply a whole batch to a document in one pass and return the new
+ * document.  The inputs are never modified; entries apply in order, each
+ * seeing the result of the earlier ones.
+ */
+Jsonb *
+assoc_batch_apply(Jsonb *doc, const AssocBatch *batch)
+{
+	Slot		root = {NULL, 0, {0, NULL, 0}, NULL};
+
+	assoc_value_from_jsonb(doc, &root.value);
+	for (int i = 0; i < batch->nentries; i++)
+		apply_entry(&root, &batch->entries[i]);
+	return encode_root(&root);
+}
+
+/* ---------------------------------------------------------------------
+ * Batches from JSON
+ * ---------------------------------------------------------------------
+ */
+
+/* Raise the error for a malformed batch. */
+static void
+error_batch(const char *problem, int entry)
+{
+	if (entry < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid patch: %s", problem),
+				 errhint("A patch is a non-empty JSON array of {\"path\": ..., \"data\": ...} objects.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid patch: patches[%d] %s", entry, problem),
+			 errhint("An entry is {\"path\": \"a.b[0]\", \"data\": value}; without \"data\" it erases the path.")));
+}
+
+/*
+ * Read and validate a batch: a non-empty JSON array of objects with a
+ * string "path" and an optional "data" (absent = erase), no other members.
+ * Every path is parsed here, so a batch with any bad entry fails before
+ * anything is applied.  Values stay references into patches.
+ */
+void
+assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch)
+{
+	const JsonbContainer *root = &patches->root;
+	int			n;
+
+	if (JB_ROOT_IS_SCALAR(patches) || !JB_ROOT_IS_ARRAY(patches))
+		error_batch("expected a JSON array", -1);
+	n = JsonContainerSize(root);
+	if (n == 0)
+		error_batch("the array is empty", -1);
+
+	batch->nentries = n;
+	batch->entries = palloc(sizeof(AssocPatchEntry) * n);
+	for (int i = 0; i < n; i++)
+	{
+		AssocPatchEntry *entry = &batch->entries[i];
+		AssocValue	item;
+		const JsonbContainer *obj;
+		int			nmembers;
+		bool		has_path = false;
+
+		CHECK_FOR_INTERRUPTS();
+		container_child(root, i, &item);
+		if (!value_is_container(&item) || !container_is_object(&item))
+			error_batch("is not an object", i);
+		obj = (const JsonbContainer *) item.data;
+		nmembers = JsonContainerSize(obj);
+		entry->erase = true;
+
+		for (int m = 0; m < nmembers; m++)
+		{
+			AssocValue	key;
+			AssocValue	value;
+
+			container_child(obj, m, &key);
+			container_child(obj, m + nmembers, &value);
+			if (key.len == 4 && memcmp(key.data, "path", 4) == 0)
+			{
+				if (value.type != JENTRY_ISSTRING || value.len == 0)
+					error_batch("has a \"path\" that is not a non-empty string", i);
+				has_path = true;
+				entry->path.text = value.data;
+				entry->path.textlen = value.len;
+			}
+			else if (key.len == 4 && memcmp(key.data, "data", 4) == 0)
+			{
+				entry->erase = false;
+				entry->value = value;
+			}
+			else
+				error_batch(psprintf("has unknown member \"%s\"",
+									 text_for_message(key.data, key.len)),
+							i);
+		}
+		if (!has_path)
+			error_batch("has no \"path\"", i);
+
+		assoc_path_parse_or_error(entry->path.text, entry->path.textlen,
+								  psprintf("patches[%d]", i), &entry->path);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Forbidden keys
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Search a binary container for an object key that is a forbidden
+ * segment name.  Only containers are descended into; scalars are skipped
+ * without decoding.
+ */
+static bool
+container_has_forbidden_keys(const JsonbContainer *c, const char **key,
+							 int *keylen)
+{
+	int			n = JsonContainerSize(c);
+	bool		is_object = JsonContainerIsObject(c);
+	int			nchildren = is_object ? 2 * n : n;
+	const char *base = (const char *) &c->children[nchildren];
+	uint32		offset = 0;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	for (int i = 0; i < nchildren; i++)
+	{
+		JEntry		entry = c->children[i];
+		uint32		next = offset;
+
+		JBE_ADVANCE_OFFSET(next, entry);
+		if (is_object && i < n)
+		{
+			if (assoc_path_is_forbidden_key(base + offset, next - offset))
+			{
+				*key = base + offset;
+				*keylen = (int) (next - offset);
+				return true;
+			}
+		}
+		else if (JBE_ISCONTAINER(entry))
+		{
+			const JsonbContainer *child =
+				(const JsonbContainer *) (base + INTALIGN(offset));
+
+			if (container_has_forbidden_keys(child, key, keylen))
+				return true;
+		}
+		offset = next;
+	}
+	return false;
+}
+
+/*
+ * Does any object key anywhere in doc equal __proto__, constructor or
+ * prototype?  On true, *key and *keylen name the first one found.
+ */
+bool
+assoc_jsonb_has_forbidden_keys(Jsonb *doc, const char **key, int *keylen)
+{
+	return container_has_forbidden_keys(&doc->root, key, keylen);
+}
+
+/* ---------------------------------------------------------------------
+ * SQL functions
+ * ---------------------------------------------------------------------
+ */
+
+/* Parse a text argument as a path. */
+static void
+path_from_text(text *t, AssocPath *path)
+{
+	assoc_path_parse_or_error(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), NULL,
+							  path);
+}
+
+PG_FUNCTION_INFO_V1(assoc_parse_path);
+
+/*
+ * assoc.parse_path(text) → jsonb: the tokens of a path, keys as strings
+ * and indexes as numbers, so users can see how a path is read.
+ */
+Datum
+assoc_parse_path(PG_FUNCTION_ARGS)
+{
+	AssocPath	path;
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
+
+	path_from_text(PG_GETARG_TEXT_PP(0), &path);
+
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < path.ntokens; i++)
+	{
+		JsonbValue	v;
+
+		if (path.tokens[i].is_index)
+		{
+			v.type = jbvNumeric;
+			v.val.numeric = int64_to_numeric(path.tokens[i].index);
+		}
+		else
+		{
+			v.type = jbvString;
+			v.val.string.val = (char *) path.tokens[i].key;
+			v.val.string.len = path.tokens[i].keylen;
+		}
+		pushJsonbValue(&state, WJB_ELEM, &v);
+	}
+	result = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(result));
+}
+
+PG_FUNCTION_INFO_V1(assoc_path_get);
+
+/*
+ * assoc.path_get(doc, path) → jsonb: the value at path, SQL NULL when
+ * absent; a NULL path returns the whole document.  The path is validated
+ * even when doc is NULL, so a bad path is always an error.
+ */
+Datum
+assoc_path_get(PG_FUNCTION_ARGS)
+{
+	AssocPath	path;
+	AssocValue	found;
+	Jsonb	   *doc;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	path_from_text(PG_GETARG_TEXT_PP(1), &path);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+
+	doc = PG_GETARG_JSONB_P(0);
+	if (!assoc_path_lookup(doc, &path, &found))
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(assoc_value_to_jsonb(&found));
+}
+
+PG_FUNCTION_INFO_V1(assoc_path_set);
+
+/*
+ * assoc.path_set(doc, path, value) → jsonb: doc with value at path.  An
+ * SQL NULL value stores JSON null; a NULL path replaces the whole
+ * document, which must then be an object or an array.
+ */
+Datum
+assoc_path_set(PG_FUNCTION_ARGS)
+{
+	AssocBatch	batch;
+	AssocPatchEntry entry;
+
+	entry.erase = false;
+	if (PG_ARGISNULL(2))
+		entry.value = null_value;
+	else
+		assoc_value_from_jsonb(PG_GETARG_JSONB_P(2), &entry.value);
+
+	if (PG_ARGISNULL(1))
+	{
+		if (!value_is_container(&entry.value))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for the whole document: expected an object or an array"),
+					 errdetail("A NULL path replaces the whole document.")));
+		entry.path.text = NULL;
+		entry.path.textlen = 0;
+		entry.path.ntokens = 0;
+		entry.path.tokens = NULL;
+	}
+	else
+		path_from_text(PG_GETARG_TEXT_PP(1), &entry.path);
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+
+	batch.nentries = 1;
+	batch.entries = &entry;
+	PG_RETURN_JSONB_P(assoc_batch_apply(PG_GETARG_JSONB_P(0), &batch));
+}
+
+PG_FUNCTION_INFO_V1(assoc_path_erase);
+
+/*
+ * assoc.path_erase(doc, path) → jsonb: doc with path erased (object
+ * member removed, array element set to null).  A NULL path is rejected.
+ */
+Datum
+assoc_path_erase(PG_FUNCTION_ARGS)
+{
+	AssocBatch	batch;
+	AssocPatchEntry entry;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("path must not be NULL for assoc.path_erase")));
+	path_from_text(PG_GETARG_TEXT_PP(1), &entry.path);
+	entry.erase = true;
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+
+	batch.nentries = 1;
+	batch.entries = &entry;
+	PG_RETURN_JSONB_P(assoc_batch_apply(PG_GETARG_JSONB_P(0), &batch));
+}
+
+PG_FUNCTION_INFO_V1(assoc_patch);
+
+/*
+ * assoc.patch(doc, patches) → jsonb: applies an ordered batch atomically
+ * in one pass.  The batch is validated whole before anything is applied.
+ */
+Datum
+assoc_patch(PG_FUNCTION_ARGS)
+{
+	AssocBatch	batch;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("patches must not be NULL for assoc.patch")));
+	assoc_batch_from_jsonb(PG_GETARG_JSONB_P(1), &batch);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(assoc_batch_apply(PG_GETARG_JSONB_P(0), &batch));
+}
+
+PG_FUNCTION_INFO_V1(assoc_has_forbidden_keys);
+
+/*
+ * assoc.has_forbidden_keys(doc) → boolean: true if any object key
+ * anywhere in doc is __proto__, constructor or prototype.  STRICT.
+ */
+Datum
+assoc_has_forbidden_keys(PG_FUNCTION_ARGS)
+{
+	const char *key;
+	int			keylen;
+
+	PG_RETURN_BOOL(assoc_jsonb_has_forbidden_keys(PG_GETARG_JSONB_P(0), &key,
+												  &keylen));
+}

@@ -1,0 +1,47 @@
+/*
+ * pg_assoc.c
+ *		Module entry point: the module magic block and the settings.
+ *
+ * The settings are superuser-only (PGC_SUSET): they change the results of
+ * IMMUTABLE functions, so ordinary roles must not be able to vary them
+ * between, say, an index build and a query.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "pg_assoc.h"
+
+PG_MODULE_MAGIC;
+
+int			assoc_max_path_depth = 128;
+int			assoc_max_padding = 1024;
+
+void		_PG_init(void);
+
+/*
+ * Called when the library is loaded: define the settings and reserve the
+ * "assoc." prefix so that misspelt settings are reported.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("assoc.max_path_depth",
+							"Largest number of tokens a path may have.",
+							"Longer paths are rejected with SQLSTATE 22023.",
+							&assoc_max_path_depth,
+							128, 1, 65536,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("assoc.max_padding",
+							"Largest number of nulls one path write may pad an array with.",
+							"Writing far past the end of an array is rejected with SQLSTATE 22023.",
+							&assoc_max_padding,
+							1024, 0, 100000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("assoc");
+}

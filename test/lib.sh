@@ -1,0 +1,96 @@
+# Shared set-up for test/run.sh and test/demo.sh; sourced, run as root.
+#
+# It installs the packages pg_assoc needs, copies the tree to a directory
+# owned by the unprivileged "postgres" user (initdb, postgres, pg_regress
+# and prove refuse root or write into the current directory), builds there
+# as that user, installs as root, and runs a throwaway cluster on
+# 127.0.0.1 with its socket inside the run directory.
+
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_CONFIG=$PG_BIN/pg_config
+export PG_CONFIG
+PG_USER=postgres
+
+# Packages every suite needs (headers and PGXS, the TAP modules, clang for
+# the fuzzers, Debian's psycopg for the Python client test).
+PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl clang-14 \
+libclang-rt-14-dev python3-psycopg nodejs npm rsync"
+
+die() { echo "error: $*" >&2; exit 1; }
+
+# Run a command as the unprivileged user, keeping the test environment.
+as_user() {
+	runuser -u "$PG_USER" -- env PATH="$PG_BIN:/usr/local/bin:/usr/bin:/bin" \
+		PGHOST="${PGHOST:-}" PGPORT="${PGPORT:-}" PGUSER="${PGUSER:-}" \
+		PGDATABASE="${PGDATABASE:-}" HOME="${RUN_DIR:-/tmp}" "$@"
+}
+
+# Install missing packages (apt-get update only when something is missing).
+install_packages() {
+	[ "$(id -u)" = 0 ] || die "run as root: it installs packages and the extension"
+	local missing="" p
+	for p in $PACKAGES; do
+		if [ "$p" = nodejs ] || [ "$p" = npm ]; then
+			command -v "${p/nodejs/node}" >/dev/null 2>&1 && continue
+		fi
+		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "== installing:$missing"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq >/dev/null || die "apt-get update failed"
+		# shellcheck disable=SC2086
+		apt-get install -y -qq $missing >/dev/null || die "apt-get install failed"
+	fi
+	id "$PG_USER" >/dev/null 2>&1 || die "user $PG_USER missing after install"
+}
+
+# Stop a cluster left behind in RUN_DIR by a killed run, then start afresh.
+reset_run_dir() {
+	if [ -f "$RUN_DIR/data/postmaster.pid" ]; then
+		echo "== stopping a stale cluster in $RUN_DIR"
+		as_user "$PG_BIN/pg_ctl" -D "$RUN_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+		pkill -f -- "-D $RUN_DIR/data" 2>/dev/null || true
+	fi
+	rm -rf "$RUN_DIR"
+	mkdir -p "$RUN_DIR"
+	chown "$PG_USER" "$RUN_DIR"
+}
+
+# Copy the tree (without .git or build output) to RUN_DIR/src, build it
+# there as the unprivileged user and install it as root.
+build_and_install() {
+	local src="$1"
+	rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.so' \
+		--exclude '*.bc' --exclude results --exclude tmp_check \
+		--exclude output_iso --exclude node_modules \
+		"$src"/ "$RUN_DIR/src/"
+	chown -R "$PG_USER" "$RUN_DIR/src"
+	echo "== building"
+	(cd "$RUN_DIR/src" && as_user make -s PG_CONFIG="$PG_CONFIG" >"$RUN_DIR/build.log" 2>&1) ||
+		{ cat "$RUN_DIR/build.log"; die "build failed"; }
+	(cd "$RUN_DIR/src" && make -s install PG_CONFIG="$PG_CONFIG" >>"$RUN_DIR/build.log" 2>&1) ||
+		{ cat "$RUN_DIR/build.log"; die "install failed"; }
+}
+
+# initdb and start a cluster in RUN_DIR/data on PGPORT, socket in RUN_DIR.
+start_cluster() {
+	as_user "$PG_BIN/initdb" -D "$RUN_DIR/data" -A trust -U "$PG_USER" \
+		--no-sync -E UTF8 --locale=C.UTF-8 >"$RUN_DIR/initdb.log" 2>&1 ||
+		{ cat "$RUN_DIR/initdb.log"; die "initdb failed"; }
+	cat >>"$RUN_DIR/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PGPORT
+unix_socket_directories = '$RUN_DIR'
+shared_preload_libraries = 'pg_assoc'
+max_connections = 100
+CONF
+	as_user "$PG_BIN/pg_ctl" -D "$RUN_DIR/data" -l "$RUN_DIR/server.log" -w start >/dev/null ||
+		{ cat "$RUN_DIR/server.log"; die "cluster did not start"; }
+}
+
+stop_cluster() {
+	if [ -f "$RUN_DIR/data/postmaster.pid" ]; then
+		as_user "$PG_BIN/pg_ctl" -D "$RUN_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+}
