@@ -27,6 +27,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 
 #include "patch.h"
 #include "pg_assoc.h"
@@ -736,15 +737,18 @@ encode_node(StringInfo buf, const PatchNode *node, bool raw_scalar)
 
 /*
  * Encode a working tree root as a jsonb datum.  A scalar root becomes the
- * format's one-element pseudo array.
+ * format's one-element pseudo array.  size_hint (the inputs' size) sizes
+ * the buffer once, sparing large documents a chain of doublings.
  */
 static Jsonb *
-encode_root(const Slot *root)
+encode_root(const Slot *root, Size size_hint)
 {
 	StringInfoData buf;
 	Jsonb	   *result;
 
 	initStringInfo(&buf);
+	if (size_hint > (Size) buf.maxlen)
+		enlargeStringInfo(&buf, (int) Min(size_hint, MaxAllocSize / 2));
 	buf.len = VARHDRSZ;			/* room for the varlena header */
 
 	if (root->node != NULL)
@@ -773,7 +777,7 @@ assoc_value_to_jsonb(const AssocValue *value)
 {
 	Slot		root = {NULL, 0, *value, NULL};
 
-	return encode_root(&root);
+	return encode_root(&root, VARHDRSZ + value->len + 16);
 }
 
 /*
@@ -785,11 +789,16 @@ Jsonb *
 assoc_batch_apply(Jsonb *doc, const AssocBatch *batch)
 {
 	Slot		root = {NULL, 0, {0, NULL, 0}, NULL};
+	Size		size_hint = VARSIZE(doc);
 
 	assoc_value_from_jsonb(doc, &root.value);
 	for (int i = 0; i < batch->nentries; i++)
+	{
 		apply_entry(&root, &batch->entries[i]);
-	return encode_root(&root);
+		if (!batch->entries[i].erase)
+			size_hint += batch->entries[i].value.len + 16;
+	}
+	return encode_root(&root, size_hint);
 }
 
 /* ---------------------------------------------------------------------

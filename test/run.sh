@@ -84,6 +84,9 @@ run_fuzz() {
 run_clients() {
 	local dir="$RUN_DIR/src/test/clients" t status passed=0 failed=0
 	echo "== clients"
+	as_user psql -X -q -c 'CREATE DATABASE clients' &&
+		PGDATABASE=clients as_user psql -X -q -c 'CREATE EXTENSION pg_assoc' ||
+		{ tally clients 0 1 1; return; }
 	if ls "$dir"/*_test.js >/dev/null 2>&1; then
 		(cd "$dir" && as_user npm install --silent --no-audit --no-fund >"$RUN_DIR/npm.log" 2>&1) ||
 			{ cat "$RUN_DIR/npm.log"; tally clients 0 1 1; return; }
@@ -91,9 +94,9 @@ run_clients() {
 	for t in "$dir"/*_test.js "$dir"/*_test.py "$dir"/*_test.sh; do
 		[ -f "$t" ] || continue
 		case "$t" in
-			*.js) (cd "$dir" && as_user node "$t") >"$RUN_DIR/client.log" 2>&1 ;;
-			*.py) (cd "$dir" && as_user /usr/bin/python3 "$t") >"$RUN_DIR/client.log" 2>&1 ;;
-			*.sh) (cd "$dir" && as_user bash "$t") >"$RUN_DIR/client.log" 2>&1 ;;
+			*.js) (cd "$dir" && PGDATABASE=clients as_user node "$t") >"$RUN_DIR/client.log" 2>&1 ;;
+			*.py) (cd "$dir" && PGDATABASE=clients as_user /usr/bin/python3 "$t") >"$RUN_DIR/client.log" 2>&1 ;;
+			*.sh) (cd "$dir" && PGDATABASE=clients as_user bash "$t") >"$RUN_DIR/client.log" 2>&1 ;;
 		esac
 		status=$?
 		if [ "$status" = 0 ]; then
