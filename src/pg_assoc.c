@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -17,6 +19,8 @@ PG_MODULE_MAGIC;
 
 int			assoc_max_path_depth = 128;
 int			assoc_max_padding = 1024;
+int			assoc_op_retention = 7 * 24 * 3600;
+int			assoc_feed_retention = 24 * 3600;
 
 void		_PG_init(void);
 
@@ -41,6 +45,22 @@ _PG_init(void)
 							&assoc_max_padding,
 							1024, 0, 100000000,
 							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("assoc.op_retention",
+							"How long op_id ledger entries are kept.",
+							"Never shorter than assoc.feed_retention in effect.",
+							&assoc_op_retention,
+							7 * 24 * 3600, 60, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("assoc.feed_retention",
+							"How long change feed entries are kept.",
+							NULL,
+							&assoc_feed_retention,
+							24 * 3600, 60, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("assoc");

@@ -35,3 +35,37 @@ UPDATE profile SET doc = assoc.patch(doc, '[
 \set ON_ERROR_STOP 1
 SELECT doc FROM profile;
 SELECT assoc.has_forbidden_keys('{"a": {"__proto__": {"isAdmin": true}}}');
+
+-- The record store, deepstream style: records by name, paths, versions.
+SELECT assoc.create_namespace('demo_app');
+SELECT assoc.set('demo_app', 'user/42', 'personalData.firstname', '"Homer"') AS version;
+SELECT assoc.set_multi('demo_app', 'user/42', '[
+  {"path": "personalData.lastname", "data": "Simpson"},
+  {"path": "children[1]", "data": {"name": "Lisa"}}
+]') AS version;
+SELECT assoc.set('demo_app', 'user/42', 'personalData.lastname', '"Simpson"') AS no_op_keeps_version;
+SELECT assoc.get('demo_app', 'user/42');
+-- Optimistic concurrency: a stale expected_version is refused.
+\set ON_ERROR_STOP 0
+SELECT assoc.set('demo_app', 'user/42', 'age', '39', expected_version => 1);
+\set ON_ERROR_STOP 1
+-- An offline client's retry with the same op_id is applied once.
+SELECT assoc.set('demo_app', 'user/42', 'age', '39', op_id => 'phone-7');
+SELECT assoc.set('demo_app', 'user/42', 'age', '39', op_id => 'phone-7') AS retried;
+
+-- Rocket.Chat style: records by compound association keys.
+SELECT assoc.create('demo_app', '{"msg": "hello"}', '{room:GENERAL,user:42}', 'msg-1');
+SELECT assoc.create('demo_app', '{"msg": "hi"}', '{room:GENERAL,user:7}', 'msg-2');
+SELECT id, keys, data FROM assoc.read_by('demo_app', '{room:GENERAL}');
+SELECT id, data, version FROM assoc.update_by('demo_app', '{room:GENERAL,user:42}', '{"msg": "edited"}');
+SELECT id FROM assoc.remove_by('demo_app', '{user:7}');
+
+-- History and rollback.
+SELECT assoc.alter_namespace('demo_app', history_depth => 5);
+SELECT assoc.set('demo_app', 'settings', 'theme', '"dark"'), assoc.set('demo_app', 'settings', 'theme', '"light"');
+SELECT version, data, op FROM assoc.history('demo_app', 'settings');
+SELECT assoc.rollback('demo_app', 'settings', 1) AS new_version;
+SELECT assoc.get('demo_app', 'settings');
+
+-- Every effective write left one feed entry.
+SELECT id, version, op, paths FROM assoc.feed WHERE ns = 'demo_app' ORDER BY xid, seq;

@@ -1,0 +1,522 @@
+/*
+ * namespace.c
+ *		Namespaces and access: who may use a namespace, and the switch to
+ *		the extension owner that the write functions write with.
+ *
+ * Isolation rule (SPEC §4): a role may read or write a namespace only if
+ * it is a member of the namespace's owner role.  Reads are plain queries
+ * under row-level security.  Writes are C functions: they check the
+ * calling role here (GetUserId() before any switch) and then run their
+ * statements as the owner of the extension's tables, the only role with
+ * write privileges on them.  A SECURITY DEFINER function could not do
+ * this: it cannot see its caller.
+ *
+ * The store's statements are prepared once per backend (store_plan) and
+ * always schema-qualified; the functions also pin search_path.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "pg_assoc.h"
+#include "store.h"
+
+/* One statement: its text, argument types and the saved plan. */
+typedef struct StorePlan
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[6];	/* InvalidOid here = the assockey type */
+	SPIPlanPtr	plan;
+} StorePlan;
+
+#define AK InvalidOid			/* placeholder for the assockey type */
+
+static StorePlan plans[SP_COUNT] = {
+	[SP_NS_GET] = {"SELECT owner::oid, history_depth FROM assoc.namespaces WHERE ns = $1",
+		1, {TEXTOID}},
+	[SP_NS_INSERT] = {"INSERT INTO assoc.namespaces (ns, owner, incarnation) "
+		"VALUES ($1, $2::regrole, nextval('assoc.incarnation_seq')) "
+		"ON CONFLICT (ns) DO NOTHING", 2, {TEXTOID, OIDOID}},
+	[SP_NS_UPDATE_DEPTH] = {"UPDATE assoc.namespaces SET history_depth = $2 WHERE ns = $1",
+		2, {TEXTOID, INT4OID}},
+	[SP_NS_DELETE] = {"DELETE FROM assoc.namespaces WHERE ns = $1", 1, {TEXTOID}},
+	[SP_NS_DELETE_RECORDS] = {"DELETE FROM assoc.records WHERE ns = $1", 1, {TEXTOID}},
+	[SP_NS_DELETE_HISTORY] = {"DELETE FROM assoc.history WHERE ns = $1", 1, {TEXTOID}},
+	[SP_NS_DELETE_FEED] = {"DELETE FROM assoc.feed WHERE ns = $1", 1, {TEXTOID}},
+	[SP_NS_DELETE_OPS] = {"DELETE FROM assoc.ops WHERE ns = $1", 1, {TEXTOID}},
+	[SP_NS_PRUNE_HISTORY] = {"DELETE FROM assoc.history h WHERE h.ns = $1 AND ($2 = 0 OR "
+		"h.version < (SELECT r.version FROM assoc.records r "
+		"WHERE r.ns = h.ns AND r.id = h.id) - $2)", 2, {TEXTOID, INT4OID}},
+	[SP_NS_VISIBLE] = {"SELECT 1 FROM assoc.namespaces WHERE ns = $1", 1, {TEXTOID}},
+	[SP_REC_LOCK] = {"SELECT ctid, data, keys, version FROM assoc.records "
+		"WHERE ns = $1 AND id = $2 FOR UPDATE", 2, {TEXTOID, TEXTOID}},
+	[SP_REC_INSERT] = {"INSERT INTO assoc.records AS r (ns, id, keys, data, version) "
+		"VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING "
+		"RETURNING r.*, to_jsonb(r)", 4, {TEXTOID, TEXTOID, AK, JSONBOID}},
+	[SP_REC_UPDATE] = {"UPDATE assoc.records AS r SET data = $2, keys = $3, version = $4, "
+		"updated_at = now() WHERE ctid = $1 RETURNING r.*, to_jsonb(r)",
+		4, {TIDOID, JSONBOID, AK, INT8OID}},
+	[SP_REC_DELETE] = {"DELETE FROM assoc.records WHERE ctid = $1", 1, {TIDOID}},
+	[SP_REC_BY_KEYS_LOCK] = {"SELECT ctid, r.*, to_jsonb(r) FROM assoc.records AS r "
+		"WHERE r.ns = $1 AND r.keys OPERATOR(assoc.=) $2 ORDER BY r.id FOR UPDATE",
+		2, {TEXTOID, AK}},
+	[SP_REC_BY_KEYS_LATEST] = {"SELECT 1 FROM assoc.records "
+		"WHERE ns = $1 AND keys OPERATOR(assoc.=) $2 LIMIT 1", 2, {TEXTOID, AK}},
+	[SP_REC_REMOVE_BY] = {"DELETE FROM assoc.records AS r "
+		"WHERE ns = $1 AND keys OPERATOR(assoc.@>) $2 RETURNING r.*, to_jsonb(r)",
+		2, {TEXTOID, AK}},
+	[SP_FEED_INSERT] = {"INSERT INTO assoc.feed (ns, id, version, op, paths) "
+		"VALUES ($1, $2, $3, $4, $5)", 5, {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTARRAYOID}},
+	[SP_HIST_INSERT] = {"INSERT INTO assoc.history (ns, id, version, data, keys, op) "
+		"VALUES ($1, $2, $3, $4, $5, $6)", 6, {TEXTOID, TEXTOID, INT8OID, JSONBOID, AK, TEXTOID}},
+	[SP_HIST_TRIM] = {"DELETE FROM assoc.history WHERE ns = $1 AND id = $2 AND version < $3",
+		3, {TEXTOID, TEXTOID, INT8OID}},
+	[SP_HIST_DELETE] = {"DELETE FROM assoc.history WHERE ns = $1 AND id = $2",
+		2, {TEXTOID, TEXTOID}},
+	[SP_HIST_GET] = {"SELECT data, keys FROM assoc.history "
+		"WHERE ns = $1 AND id = $2 AND version = $3", 3, {TEXTOID, TEXTOID, INT8OID}},
+	[SP_OPS_CLAIM] = {"INSERT INTO assoc.ops (ns, op_id, fn, args) VALUES ($1, $2, $3, $4) "
+		"ON CONFLICT (ns, op_id) DO NOTHING", 4, {TEXTOID, TEXTOID, TEXTOID, BYTEAOID}},
+	[SP_OPS_GET] = {"SELECT fn, args, result FROM assoc.ops WHERE ns = $1 AND op_id = $2",
+		2, {TEXTOID, TEXTOID}},
+	[SP_OPS_SET_RESULT] = {"UPDATE assoc.ops SET result = $3 WHERE ns = $1 AND op_id = $2",
+		3, {TEXTOID, TEXTOID, JSONBOID}},
+	[SP_OPS_PRUNE] = {"DELETE FROM assoc.ops WHERE at < now() - make_interval(secs => $1)",
+		1, {FLOAT8OID}},
+	[SP_ROWS_FROM_JSONB] = {"SELECT e->>'ns', e->>'id', assoc.assockey_from_jsonb(e->'keys'), "
+		"e->'data', (e->>'version')::bigint, (e->>'created_at')::timestamptz, "
+		"(e->>'updated_at')::timestamptz FROM jsonb_array_elements($1) AS e",
+		1, {JSONBOID}},
+};
+
+static Oid	assockey_oid = InvalidOid;
+static bool callback_registered = false;
+
+/*
+ * Forget the prepared statements and the type's OID when pg_type changes
+ * for that type (the extension was dropped and created again): saved
+ * plans keep their parameter types, so they must be prepared anew.
+ */
+static void
+store_reset_plans(Datum arg, int cacheid, uint32 hashvalue)
+{
+	if (!OidIsValid(assockey_oid))
+		return;
+	if (hashvalue != 0 &&
+		hashvalue != GetSysCacheHashValue1(TYPEOID,
+										   ObjectIdGetDatum(assockey_oid)))
+		return;
+	for (int i = 0; i < SP_COUNT; i++)
+	{
+		if (plans[i].plan != NULL)
+			SPI_freeplan(plans[i].plan);
+		plans[i].plan = NULL;
+	}
+	assockey_oid = InvalidOid;
+}
+
+/* The OID of assoc.assockey, looked up once per backend. */
+Oid
+store_assockey_type(void)
+{
+	if (!OidIsValid(assockey_oid))
+	{
+		Oid			nsp = get_namespace_oid("assoc", false);
+
+		assockey_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									   CStringGetDatum("assockey"),
+									   ObjectIdGetDatum(nsp));
+		if (!OidIsValid(assockey_oid))
+			elog(ERROR, "type assoc.assockey does not exist");
+		if (!callback_registered)
+		{
+			CacheRegisterSyscacheCallback(TYPEOID, store_reset_plans, (Datum) 0);
+			callback_registered = true;
+		}
+	}
+	return assockey_oid;
+}
+
+/* The saved plan of a statement, prepared on first use. */
+SPIPlanPtr
+store_plan(StorePlanId id)
+{
+	StorePlan  *p = &plans[id];
+
+	if (p->plan == NULL)
+	{
+		Oid			types[6];
+		SPIPlanPtr	plan;
+
+		for (int i = 0; i < p->nargs; i++)
+			types[i] = OidIsValid(p->argtypes[i]) ? p->argtypes[i]
+				: store_assockey_type();
+		plan = SPI_prepare(p->sql, p->nargs, types);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", p->sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		p->plan = plan;
+	}
+	return p->plan;
+}
+
+/* Execute a store statement; returns SPI_processed. */
+int
+store_exec(StorePlanId id, Datum *values, const char *nulls, bool read_only,
+		   long count)
+{
+	int			rc = SPI_execute_plan(store_plan(id), values, nulls, read_only,
+									  count);
+
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", plans[id].sql,
+			 SPI_result_code_string(rc));
+	return (int) SPI_processed;
+}
+
+/*
+ * The role that owns the extension's tables (the extension owner), found
+ * through assoc.records.
+ */
+static Oid
+extension_owner(void)
+{
+	Oid			nsp = get_namespace_oid("assoc", false);
+	Oid			rel = get_relname_relid("records", nsp);
+	HeapTuple	tuple;
+	Oid			owner;
+
+	if (!OidIsValid(rel))
+		elog(ERROR, "table assoc.records does not exist");
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", rel);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/* Raise 22004 when argument argno is NULL; what names it in the message. */
+void
+store_check_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+}
+
+/* A namespace name is 1-63 characters of [A-Za-z0-9_.-]. */
+void
+store_check_ns_name(text *ns)
+{
+	const char *s = VARDATA_ANY(ns);
+	int			len = VARSIZE_ANY_EXHDR(ns);
+	bool		ok = len >= 1 && len <= 63;
+
+	for (int i = 0; ok && i < len; i++)
+		ok = (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' ||
+			s[i] == '-';
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid namespace name \"%s\"",
+						text_to_cstring(ns)),
+				 errdetail("A namespace name is 1 to 63 characters of A-Z, a-z, 0-9, \"_\", \".\" and \"-\".")));
+}
+
+/* A record id is 1 to 1024 bytes (text never holds NUL). */
+void
+store_check_id(text *id)
+{
+	int			len = VARSIZE_ANY_EXHDR(id);
+
+	if (len < 1 || len > 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid record id: length %d", len),
+				 errdetail("A record id is 1 to 1024 bytes.")));
+}
+
+/* The error for a namespace that is missing or not the caller's. */
+static void
+error_no_namespace(const char *ns)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("namespace \"%s\" does not exist", ns)));
+}
+
+/*
+ * Take the heavyweight lock that stands for a namespace: an object lock
+ * whose class is assoc.namespaces and whose id is a hash of the name (a
+ * collision only makes a drop wait for another namespace's writers).
+ */
+static void
+lock_namespace(const char *ns, LOCKMODE mode)
+{
+	Oid			nsp = get_namespace_oid("assoc", false);
+	Oid			classid = get_relname_relid("namespaces", nsp);
+
+	LockDatabaseObject(classid,
+					   DatumGetUInt32(hash_any((const unsigned char *) ns,
+											   strlen(ns))),
+					   0, mode);
+}
+
+/*
+ * Switch to the extension owner for table access (see file header),
+ * saving the caller's identity for the switch back.  The restricted
+ * context keeps anything run meanwhile from changing session state.
+ */
+static void
+become_owner(Oid *caller, int *caller_sec)
+{
+	GetUserIdAndSecContext(caller, caller_sec);
+	SetUserIdAndSecContext(extension_owner(),
+						   *caller_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+}
+
+/*
+ * Begin a store call: validate and look up the namespace, check that the
+ * calling role is a member of its owner, lock it against a concurrent
+ * drop, and switch to the extension owner.  op_id_arg < 0: no op_id.
+ * Errors raised from here on leave the user switch to transaction abort,
+ * which restores the caller.
+ */
+void
+store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
+		   int ns_arg, int op_id_arg)
+{
+	Datum		values[1];
+	bool		isnull;
+
+	memset(call, 0, sizeof(StoreCall));
+	call->fn = fn;
+	call->fcinfo = fcinfo;
+	call->op_id_arg = op_id_arg;
+	store_check_not_null(fcinfo, ns_arg, "namespace");
+	call->ns = PG_GETARG_TEXT_PP(ns_arg);
+	store_check_ns_name(call->ns);
+	call->ns_name = text_to_cstring(call->ns);
+	if (op_id_arg >= 0 && !PG_ARGISNULL(op_id_arg))
+	{
+		call->op_id = PG_GETARG_TEXT_PP(op_id_arg);
+		if (VARSIZE_ANY_EXHDR(call->op_id) < 1 ||
+			VARSIZE_ANY_EXHDR(call->op_id) > 1024)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid op_id: length %d",
+							(int) VARSIZE_ANY_EXHDR(call->op_id)),
+					 errdetail("An op_id is 1 to 1024 bytes.")));
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	call->connected = true;
+	become_owner(&call->caller, &call->caller_sec);
+
+	values[0] = PointerGetDatum(call->ns);
+	if (store_exec(SP_NS_GET, values, NULL, true, 1) != 1)
+		error_no_namespace(call->ns_name);
+	call->owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+												 SPI_tuptable->tupdesc, 1,
+												 &isnull));
+	call->history_depth = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc,
+													  2, &isnull));
+	if (!is_member_of_role(call->caller, call->owner))
+		error_no_namespace(call->ns_name);
+
+	/*
+	 * Writers hold the namespace's lock shared; drop_namespace takes it
+	 * exclusive, so no write lands in a namespace being dropped.
+	 */
+	lock_namespace(call->ns_name, AccessShareLock);
+}
+
+/* End a store call: back to the caller, out of SPI. */
+void
+store_close(StoreCall *call)
+{
+	SetUserIdAndSecContext(call->caller, call->caller_sec);
+	if (call->connected && SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	call->connected = false;
+}
+
+PG_FUNCTION_INFO_V1(assoc_create_namespace);
+
+/*
+ * assoc.create_namespace(ns, owner DEFAULT NULL): a new namespace owned by
+ * owner (NULL = the calling role).  The caller must be a member of the
+ * owner role, as with CREATE SCHEMA ... AUTHORIZATION.
+ */
+Datum
+assoc_create_namespace(PG_FUNCTION_ARGS)
+{
+	text	   *ns;
+	Oid			caller = GetUserId();
+	Oid			owner = PG_ARGISNULL(1) ? caller : PG_GETARG_OID(1);
+	Oid			save_user;
+	int			save_sec;
+	Datum		values[2];
+	int			inserted;
+
+	store_check_not_null(fcinfo, 0, "namespace");
+	ns = PG_GETARG_TEXT_PP(0);
+	store_check_ns_name(ns);
+	if (!is_member_of_role(caller, owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be a member of role \"%s\" to create a namespace it owns",
+						GetUserNameFromId(owner, false))));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	become_owner(&save_user, &save_sec);
+	values[0] = PointerGetDatum(ns);
+	values[1] = ObjectIdGetDatum(owner);
+	inserted = store_exec(SP_NS_INSERT, values, NULL, false, 0);
+	SetUserIdAndSecContext(save_user, save_sec);
+	SPI_finish();
+
+	if (inserted != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("namespace \"%s\" already exists", text_to_cstring(ns))));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(assoc_drop_namespace);
+
+/*
+ * assoc.drop_namespace(ns): removes the namespace and all its records,
+ * history, feed entries and op_id ledger, after waiting for its writers.
+ */
+Datum
+assoc_drop_namespace(PG_FUNCTION_ARGS)
+{
+	StoreCall	call;
+	Datum		values[1];
+
+	store_open(&call, fcinfo, "drop_namespace", 0, -1);
+	lock_namespace(call.ns_name, AccessExclusiveLock);
+	values[0] = PointerGetDatum(call.ns);
+	store_exec(SP_NS_DELETE_RECORDS, values, NULL, false, 0);
+	store_exec(SP_NS_DELETE_HISTORY, values, NULL, false, 0);
+	store_exec(SP_NS_DELETE_FEED, values, NULL, false, 0);
+	store_exec(SP_NS_DELETE_OPS, values, NULL, false, 0);
+	store_exec(SP_NS_DELETE, values, NULL, false, 0);
+	store_close(&call);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(assoc_alter_namespace);
+
+/*
+ * assoc.alter_namespace(ns, history_depth DEFAULT NULL): changes the
+ * number of previous versions kept per record; lowering it trims the
+ * history at once.  NULL leaves the setting as it is.
+ */
+Datum
+assoc_alter_namespace(PG_FUNCTION_ARGS)
+{
+	StoreCall	call;
+	Datum		values[2];
+
+	store_open(&call, fcinfo, "alter_namespace", 0, -1);
+	if (!PG_ARGISNULL(1))
+	{
+		int32		depth = PG_GETARG_INT32(1);
+
+		if (depth < 0 || depth > 10000)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid history_depth %d", depth),
+					 errdetail("history_depth is the number of previous versions kept, 0 to 10000.")));
+		values[0] = PointerGetDatum(call.ns);
+		values[1] = Int32GetDatum(depth);
+		store_exec(SP_NS_UPDATE_DEPTH, values, NULL, false, 0);
+		store_exec(SP_NS_PRUNE_HISTORY, values, NULL, false, 0);
+	}
+	store_close(&call);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(assoc_check_namespace);
+
+/*
+ * assoc.check_namespace(ns): the read functions' guard.  Runs as the
+ * caller, so row-level security decides: a namespace the caller may not
+ * use looks exactly like one that does not exist (42704).
+ */
+Datum
+assoc_check_namespace(PG_FUNCTION_ARGS)
+{
+	text	   *ns;
+	Datum		values[1];
+	int			found;
+
+	store_check_not_null(fcinfo, 0, "namespace");
+	ns = PG_GETARG_TEXT_PP(0);
+	store_check_ns_name(ns);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	values[0] = PointerGetDatum(ns);
+	found = store_exec(SP_NS_VISIBLE, values, NULL, true, 1);
+	SPI_finish();
+	if (found != 1)
+		error_no_namespace(text_to_cstring(ns));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(assoc_prune);
+
+/*
+ * assoc.prune(): deletes op_id ledger entries older than assoc.op_retention
+ * (never less than assoc.feed_retention).  Superuser or extension owner:
+ * it touches every namespace.
+ */
+Datum
+assoc_prune(PG_FUNCTION_ARGS)
+{
+	Oid			owner = extension_owner();
+	Oid			save_user;
+	int			save_sec;
+	Datum		values[1];
+	int			deleted;
+
+	if (!has_privs_of_role(GetUserId(), owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to prune the op_id ledger"),
+				 errdetail("Only the extension owner may call assoc.prune().")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	become_owner(&save_user, &save_sec);
+	values[0] = Float8GetDatum((double) Max(assoc_op_retention,
+											assoc_feed_retention));
+	deleted = store_exec(SP_OPS_PRUNE, values, NULL, false, 0);
+	SetUserIdAndSecContext(save_user, save_sec);
+	SPI_finish();
+	PG_RETURN_INT64(deleted);
+}

@@ -1,0 +1,96 @@
+/*
+ * store.h
+ *		The record store's call frame, shared by namespace.c (access and
+ *		namespaces), ledger.c (op_id idempotency) and store.c (records).
+ *
+ * Every write function runs the same way:
+ *
+ *	store_open()	validate the namespace name, connect to SPI, check that
+ *					the CALLING role is a member of the namespace's owner,
+ *					then switch to the extension owner for table access
+ *	ledger_claim()	with an op_id: claim it, or return the first call's result
+ *	...				lock, compute, compare, write, feed entry, history
+ *	ledger_finish()	record the result under the op_id
+ *	store_close()	switch back to the caller and disconnect from SPI
+ */
+#ifndef ASSOC_STORE_H
+#define ASSOC_STORE_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+typedef struct StoreCall
+{
+	const char *fn;				/* SQL name of the function, e.g. "set" */
+	FunctionCallInfo fcinfo;
+	text	   *ns;				/* the namespace argument */
+	char	   *ns_name;		/* ... as a C string, for messages */
+	Oid			owner;			/* the namespace's owner role */
+	int			history_depth;
+	Oid			caller;			/* the calling role */
+	int			caller_sec;		/* its security context */
+	bool		connected;
+	int			op_id_arg;		/* its argument number, -1 if none */
+	text	   *op_id;			/* NULL when the call has none */
+	bytea	   *args_hash;		/* digest of the call's arguments */
+} StoreCall;
+
+/* A numbered statement of the store, prepared once per backend. */
+typedef enum StorePlanId
+{
+	SP_NS_GET,
+	SP_NS_INSERT,
+	SP_NS_UPDATE_DEPTH,
+	SP_NS_DELETE,
+	SP_NS_DELETE_RECORDS,
+	SP_NS_DELETE_HISTORY,
+	SP_NS_DELETE_FEED,
+	SP_NS_DELETE_OPS,
+	SP_NS_PRUNE_HISTORY,
+	SP_NS_VISIBLE,
+	SP_REC_LOCK,
+	SP_REC_INSERT,
+	SP_REC_UPDATE,
+	SP_REC_DELETE,
+	SP_REC_BY_KEYS_LOCK,
+	SP_REC_BY_KEYS_LATEST,
+	SP_REC_REMOVE_BY,
+	SP_FEED_INSERT,
+	SP_HIST_INSERT,
+	SP_HIST_TRIM,
+	SP_HIST_DELETE,
+	SP_HIST_GET,
+	SP_OPS_CLAIM,
+	SP_OPS_GET,
+	SP_OPS_SET_RESULT,
+	SP_OPS_PRUNE,
+	SP_ROWS_FROM_JSONB,
+	SP_COUNT
+} StorePlanId;
+
+/* namespace.c */
+extern void store_check_ns_name(text *ns);
+extern void store_check_id(text *id);
+extern void store_check_not_null(FunctionCallInfo fcinfo, int argno,
+								 const char *what);
+extern void store_open(StoreCall *call, FunctionCallInfo fcinfo,
+					   const char *fn, int ns_arg, int op_id_arg);
+extern void store_close(StoreCall *call);
+extern SPIPlanPtr store_plan(StorePlanId id);
+extern Oid	store_assockey_type(void);
+extern int	store_exec(StorePlanId id, Datum *values, const char *nulls,
+					   bool read_only, long count);
+
+/* ledger.c */
+extern bool ledger_claim(StoreCall *call, Jsonb **result);
+extern void ledger_finish(StoreCall *call, Jsonb *result);
+
+/* Convert between the few result types and the ledger's jsonb. */
+extern Jsonb *jsonb_from_int8(int64 value);
+extern Jsonb *jsonb_from_bool(bool value);
+extern Jsonb *jsonb_from_text(text *value);
+
+#endif							/* ASSOC_STORE_H */
