@@ -62,8 +62,8 @@ AkElem *
 ak_elements(const AssocKey *key)
 {
 	AkElem *elems = palloc(sizeof(AkElem) * Max(key->nelems, 1));
-	AkIter it;
-	int n = 0;
+	AkIter  it;
+	int     n = 0;
 
 	ak_iter_init(&it, key);
 	while (ak_iter_next(&it, &elems[n]))
@@ -80,10 +80,10 @@ ak_elements(const AssocKey *key)
 AssocKey *
 ak_build(AkElem *elems, size_t n, bool canonical)
 {
-	Size size;
-	size_t i;
+	Size      size;
+	size_t    i;
 	AssocKey *key;
-	char *p;
+	char     *p;
 
 	if (!canonical)
 		n = ak_canonicalize(elems, n);
@@ -168,13 +168,13 @@ PG_FUNCTION_INFO_V1(assockey_in);
 Datum
 assockey_in(PG_FUNCTION_ARGS)
 {
-	char *str = PG_GETARG_CSTRING(0);
-	size_t len = strlen(str);
-	char *buf = palloc(len + 1);
-	size_t maxelems = AK_MAX_ELEMS(len);
-	AkElem *elems = palloc(sizeof(AkElem) * maxelems);
+	char         *str = PG_GETARG_CSTRING(0);
+	size_t        len = strlen(str);
+	char         *buf = palloc(len + 1);
+	size_t        maxelems = AK_MAX_ELEMS(len);
+	AkElem       *elems = palloc(sizeof(AkElem) * maxelems);
 	AkParseResult res;
-	size_t i;
+	size_t        i;
 
 	if (ak_parse(str, len, buf, elems, maxelems, &res) != AK_OK)
 	{
@@ -212,10 +212,10 @@ Datum
 assockey_out(PG_FUNCTION_ARGS)
 {
 	AssocKey *key = PG_GETARG_ASSOCKEY_P(0);
-	AkIter it;
-	AkElem e;
-	Size size = 3;
-	char *out, *p;
+	AkIter    it;
+	AkElem    e;
+	Size      size = 3;
+	char     *out, *p;
 
 	ak_iter_init(&it, key);
 	while (ak_iter_next(&it, &e))
@@ -251,9 +251,9 @@ Datum
 assockey_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32 n = pq_getmsgint(buf, 4);
-	AkElem *elems;
-	int32 i;
+	int32      n = pq_getmsgint(buf, 4);
+	AkElem    *elems;
+	int32      i;
 
 	if (n < 0 || n > (buf->len - buf->cursor) / 8)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -261,9 +261,9 @@ assockey_recv(PG_FUNCTION_ARGS)
 	elems = palloc(sizeof(AkElem) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
-		int32 mlen = pq_getmsgint(buf, 4);
-		int32 idlen;
-		int nbytes;
+		int32   mlen = pq_getmsgint(buf, 4);
+		int32   idlen;
+		int     nbytes;
 		AkError err;
 
 		if (mlen < 0 || mlen > buf->len - buf->cursor)
@@ -306,10 +306,10 @@ PG_FUNCTION_INFO_V1(assockey_send);
 Datum
 assockey_send(PG_FUNCTION_ARGS)
 {
-	AssocKey *key = PG_GETARG_ASSOCKEY_P(0);
+	AssocKey      *key = PG_GETARG_ASSOCKEY_P(0);
 	StringInfoData buf;
-	AkIter it;
-	AkElem e;
+	AkIter         it;
+	AkElem         e;
 
 	pq_begintypsend(&buf);
 	pq_sendint32(&buf, key->nelems);
@@ -321,7 +321,7 @@ assockey_send(PG_FUNCTION_ARGS)
 		/* length-prefixed text in the client encoding */
 		{
 			char *conv = pg_server_to_client(e.id, (int) e.id_len);
-			int clen = conv == e.id ? (int) e.id_len : strlen(conv);
+			int   clen = conv == e.id ? (int) e.id_len : strlen(conv);
 
 			pq_sendint32(&buf, clen);
 			pq_sendbytes(&buf, conv, clen);
@@ -375,8 +375,8 @@ PG_FUNCTION_INFO_V1(assockey_make);
 Datum
 assockey_make(PG_FUNCTION_ARGS)
 {
-	text *model = PG_GETARG_TEXT_PP(0);
-	text *id = PG_GETARG_TEXT_PP(1);
+	text  *model = PG_GETARG_TEXT_PP(0);
+	text  *id = PG_GETARG_TEXT_PP(1);
 	AkElem e;
 
 	e.model = VARDATA_ANY(model);
@@ -398,21 +398,21 @@ Datum
 assockey_from_array(PG_FUNCTION_ARGS)
 {
 	ArrayType *arr = PG_GETARG_ARRAYTYPE_P(0);
-	Datum *values;
-	bool *nulls;
-	int n, i;
-	AkElem *elems;
+	Datum     *values;
+	bool      *nulls;
+	int        n, i;
+	AkElem    *elems;
 
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls,
 					  &n);
 	elems = palloc(sizeof(AkElem) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
-		text *t;
+		text       *t;
 		const char *s;
-		int len;
+		int         len;
 		const char *colon;
-		AkError err;
+		AkError     err;
 
 		CHECK_FOR_INTERRUPTS();
 		if (nulls[i])
@@ -482,13 +482,13 @@ PG_FUNCTION_INFO_V1(assockey_from_jsonb);
 Datum
 assockey_from_jsonb(PG_FUNCTION_ARGS)
 {
-	Jsonb *jb = PG_GETARG_JSONB_P(0);
-	JsonbIterator *it;
-	JsonbValue v;
+	Jsonb             *jb = PG_GETARG_JSONB_P(0);
+	JsonbIterator     *it;
+	JsonbValue         v;
 	JsonbIteratorToken tok;
-	int n, i;
-	AkElem *elems;
-	char where[64];
+	int                n, i;
+	AkElem            *elems;
+	char               where[64];
 
 	if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
 		ereport(ERROR,
@@ -514,8 +514,8 @@ assockey_from_jsonb(PG_FUNCTION_ARGS)
 					 errhint("Each element must look like {\"model\": "
 							 "\"room\", \"id\": \"GENERAL\"}.")));
 		{
-			JsonbIterator *oit = JsonbIteratorInit(v.val.binary.data);
-			JsonbValue k, val;
+			JsonbIterator     *oit = JsonbIteratorInit(v.val.binary.data);
+			JsonbValue         k, val;
 			JsonbIteratorToken otok;
 
 			while ((otok = JsonbIteratorNext(&oit, &k, true)) != WJB_DONE)
@@ -564,11 +564,11 @@ PG_FUNCTION_INFO_V1(assockey_to_json);
 Datum
 assockey_to_json(PG_FUNCTION_ARGS)
 {
-	AssocKey *key = PG_GETARG_ASSOCKEY_P(0);
+	AssocKey      *key = PG_GETARG_ASSOCKEY_P(0);
 	StringInfoData buf;
-	AkIter it;
-	AkElem e;
-	bool first = true;
+	AkIter         it;
+	AkElem         e;
+	bool           first = true;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
@@ -605,10 +605,10 @@ Datum
 assockey_models(PG_FUNCTION_ARGS)
 {
 	AssocKey *key = PG_GETARG_ASSOCKEY_P(0);
-	Datum *out = palloc(sizeof(Datum) * Max(key->nelems, 1));
-	int n = 0;
-	AkIter it;
-	AkElem e, prev = {0};
+	Datum    *out = palloc(sizeof(Datum) * Max(key->nelems, 1));
+	int       n = 0;
+	AkIter    it;
+	AkElem    e, prev = {0};
 
 	ak_iter_init(&it, key);
 	while (ak_iter_next(&it, &e))
@@ -632,14 +632,14 @@ PG_FUNCTION_INFO_V1(assockey_ids);
 Datum
 assockey_ids(PG_FUNCTION_ARGS)
 {
-	AssocKey *key = PG_GETARG_ASSOCKEY_P(0);
-	text *model = PG_GETARG_TEXT_PP(1);
+	AssocKey   *key = PG_GETARG_ASSOCKEY_P(0);
+	text       *model = PG_GETARG_TEXT_PP(1);
 	const char *m = VARDATA_ANY(model);
-	size_t mlen = VARSIZE_ANY_EXHDR(model);
-	Datum *out = palloc(sizeof(Datum) * Max(key->nelems, 1));
-	int n = 0;
-	AkIter it;
-	AkElem e;
+	size_t      mlen = VARSIZE_ANY_EXHDR(model);
+	Datum      *out = palloc(sizeof(Datum) * Max(key->nelems, 1));
+	int         n = 0;
+	AkIter      it;
+	AkElem      e;
 
 	ak_iter_init(&it, key);
 	while (ak_iter_next(&it, &e))
@@ -678,7 +678,7 @@ ak_contains(const AssocKey *a, const AssocKey *b)
 {
 	AkIter ia, ib;
 	AkElem ea, eb;
-	bool more_a;
+	bool   more_a;
 
 	if (b->nelems > a->nelems)
 		return false;
@@ -706,7 +706,7 @@ ak_overlaps(const AssocKey *a, const AssocKey *b)
 {
 	AkIter ia, ib;
 	AkElem ea, eb;
-	bool more_a, more_b;
+	bool   more_a, more_b;
 
 	ak_iter_init(&ia, a);
 	ak_iter_init(&ib, b);
@@ -743,7 +743,7 @@ ak_cmp(const AssocKey *a, const AssocKey *b)
 	{
 		bool ha = ak_iter_next(&ia, &ea);
 		bool hb = ak_iter_next(&ib, &eb);
-		int c;
+		int  c;
 
 		if (!ha || !hb)
 			return ha ? 1 : (hb ? -1 : 0);
@@ -781,7 +781,7 @@ ak_equal(const AssocKey *a, const AssocKey *b)
 	{                                                                         \
 		AssocKey *a = PG_GETARG_ASSOCKEY_P(0);                                \
 		AssocKey *b = PG_GETARG_ASSOCKEY_P(1);                                \
-		bool r = (expr);                                                      \
+		bool      r = (expr);                                                 \
                                                                               \
 		AK_FREE_ARGS(a, b);                                                   \
 		PG_RETURN_BOOL(r);                                                    \
@@ -816,7 +816,7 @@ assockey_cmp(PG_FUNCTION_ARGS)
 {
 	AssocKey *a = PG_GETARG_ASSOCKEY_P(0);
 	AssocKey *b = PG_GETARG_ASSOCKEY_P(1);
-	int r = ak_cmp(a, b);
+	int       r = ak_cmp(a, b);
 
 	AK_FREE_ARGS(a, b);
 	PG_RETURN_INT32(r);
@@ -846,8 +846,8 @@ Datum
 assockey_hash_extended(PG_FUNCTION_ARGS)
 {
 	AssocKey *a = PG_GETARG_ASSOCKEY_P(0);
-	Datum h = hash_any_extended((unsigned char *) VARDATA(a),
-								VARSIZE(a) - VARHDRSZ, PG_GETARG_INT64(1));
+	Datum     h = hash_any_extended((unsigned char *) VARDATA(a),
+									VARSIZE(a) - VARHDRSZ, PG_GETARG_INT64(1));
 
 	PG_FREE_IF_COPY(a, 0);
 	PG_RETURN_DATUM(h);
@@ -862,11 +862,11 @@ assockey_union(PG_FUNCTION_ARGS)
 {
 	AssocKey *a = PG_GETARG_ASSOCKEY_P(0);
 	AssocKey *b = PG_GETARG_ASSOCKEY_P(1);
-	AkElem *out = palloc(sizeof(AkElem) * Max(a->nelems + b->nelems, 1));
-	size_t n = 0;
-	AkIter ia, ib;
-	AkElem ea, eb;
-	bool more_a, more_b;
+	AkElem   *out = palloc(sizeof(AkElem) * Max(a->nelems + b->nelems, 1));
+	size_t    n = 0;
+	AkIter    ia, ib;
+	AkElem    ea, eb;
+	bool      more_a, more_b;
 
 	ak_iter_init(&ia, a);
 	ak_iter_init(&ib, b);
@@ -901,11 +901,11 @@ assockey_minus(PG_FUNCTION_ARGS)
 {
 	AssocKey *a = PG_GETARG_ASSOCKEY_P(0);
 	AssocKey *b = PG_GETARG_ASSOCKEY_P(1);
-	AkElem *out = palloc(sizeof(AkElem) * Max(a->nelems, 1));
-	size_t n = 0;
-	AkIter ia, ib;
-	AkElem ea, eb;
-	bool more_a, more_b;
+	AkElem   *out = palloc(sizeof(AkElem) * Max(a->nelems, 1));
+	size_t    n = 0;
+	AkIter    ia, ib;
+	AkElem    ea, eb;
+	bool      more_a, more_b;
 
 	ak_iter_init(&ia, a);
 	ak_iter_init(&ib, b);

@@ -24,8 +24,8 @@
 
 typedef struct AssocKey
 {
-	int32 vl_len_; /* varlena header (do not touch directly) */
-	int32 nelems;  /* number of associations */
+	int32  vl_len_; /* varlena header (do not touch directly) */
+	int32  nelems;  /* number of associations */
 	uint16 lens[FLEXIBLE_ARRAY_MEMBER];
 } AssocKey;
 
@@ -44,15 +44,15 @@ typedef struct AssocKey
 typedef struct AkIter
 {
 	const AssocKey *key;
-	int i;
-	const char *ptr;
+	int             i;
+	const char     *ptr;
 } AkIter;
 
-extern void ak_iter_init(AkIter *it, const AssocKey *key);
-extern bool ak_iter_next(AkIter *it, AkElem *e);
-extern AkElem *ak_elements(const AssocKey *key);
+extern void      ak_iter_init(AkIter *it, const AssocKey *key);
+extern bool      ak_iter_next(AkIter *it, AkElem *e);
+extern AkElem   *ak_elements(const AssocKey *key);
 extern AssocKey *ak_build(AkElem *elems, size_t n, bool canonical);
-extern uint64 ak_elem_hash(const AkElem *e);
-extern size_t ak_elem_text(const AkElem *e, char *dst);
+extern uint64    ak_elem_hash(const AkElem *e);
+extern size_t    ak_elem_text(const AkElem *e, char *dst);
 
 #endif /* ASSOCKEY_H */

@@ -43,7 +43,7 @@ ak_gin_keys(const AssocKey *key, int32 *nkeys)
 	Datum *keys;
 	AkIter it;
 	AkElem e;
-	int n = 0;
+	int    n = 0;
 
 	*nkeys = key->nelems;
 	if (key->nelems == 0)
@@ -70,7 +70,7 @@ Datum
 assockey_gin_extract_value(PG_FUNCTION_ARGS)
 {
 	AssocKey *key = PG_GETARG_ASSOCKEY_P(0);
-	int32 *nkeys = (int32 *) PG_GETARG_POINTER(1);
+	int32    *nkeys = (int32 *) PG_GETARG_POINTER(1);
 
 	PG_RETURN_POINTER(ak_gin_keys(key, nkeys));
 }
@@ -83,11 +83,11 @@ PG_FUNCTION_INFO_V1(assockey_gin_extract_query);
 Datum
 assockey_gin_extract_query(PG_FUNCTION_ARGS)
 {
-	AssocKey *query = PG_GETARG_ASSOCKEY_P(0);
-	int32 *nkeys = (int32 *) PG_GETARG_POINTER(1);
+	AssocKey      *query = PG_GETARG_ASSOCKEY_P(0);
+	int32         *nkeys = (int32 *) PG_GETARG_POINTER(1);
 	StrategyNumber strategy = PG_GETARG_UINT16(2);
-	int32 *searchMode = (int32 *) PG_GETARG_POINTER(6);
-	Datum *keys = ak_gin_keys(query, nkeys);
+	int32         *searchMode = (int32 *) PG_GETARG_POINTER(6);
+	Datum         *keys = ak_gin_keys(query, nkeys);
 
 	switch (strategy)
 	{
@@ -124,12 +124,12 @@ PG_FUNCTION_INFO_V1(assockey_gin_consistent);
 Datum
 assockey_gin_consistent(PG_FUNCTION_ARGS)
 {
-	bool *check = (bool *) PG_GETARG_POINTER(0);
+	bool          *check = (bool *) PG_GETARG_POINTER(0);
 	StrategyNumber strategy = PG_GETARG_UINT16(1);
-	int32 nkeys = PG_GETARG_INT32(3);
-	bool *recheck = (bool *) PG_GETARG_POINTER(5);
-	bool res = true;
-	int32 i;
+	int32          nkeys = PG_GETARG_INT32(3);
+	bool          *recheck = (bool *) PG_GETARG_POINTER(5);
+	bool           res = true;
+	int32          i;
 
 	switch (strategy)
 	{
@@ -171,10 +171,10 @@ Datum
 assockey_gin_triconsistent(PG_FUNCTION_ARGS)
 {
 	GinTernaryValue *check = (GinTernaryValue *) PG_GETARG_POINTER(0);
-	StrategyNumber strategy = PG_GETARG_UINT16(1);
-	int32 nkeys = PG_GETARG_INT32(3);
-	GinTernaryValue res;
-	int32 i;
+	StrategyNumber   strategy = PG_GETARG_UINT16(1);
+	int32            nkeys = PG_GETARG_INT32(3);
+	GinTernaryValue  res;
+	int32            i;
 
 	switch (strategy)
 	{

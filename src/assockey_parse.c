@@ -148,7 +148,7 @@ size_t
 ak_canonicalize(AkElem *elems, size_t n)
 {
 	size_t i, j;
-	int sorted = 1;
+	int    sorted = 1;
 
 	if (n < 2)
 		return n;
@@ -174,7 +174,7 @@ static AkError
 ak_split_element(const char *text, size_t len, AkElem *e)
 {
 	const char *colon = memchr(text, ':', len);
-	AkError err;
+	AkError     err;
 
 	if (colon == NULL)
 		return AK_ERR_NO_COLON;
@@ -249,10 +249,10 @@ ak_parse(const char *in, size_t len, char *outbuf, AkElem *elems,
 
 	for (;;)
 	{
-		size_t elem_start = p;
-		size_t out_start = o;
-		size_t keep = 0; /* output length to keep (edge trimming) */
-		size_t elemno = res->nelems + 1;
+		size_t  elem_start = p;
+		size_t  out_start = o;
+		size_t  keep = 0; /* output length to keep (edge trimming) */
+		size_t  elemno = res->nelems + 1;
 		AkError err;
 
 		while (p < len)
@@ -369,8 +369,8 @@ ak_elem_format_size(const AkElem *e)
 size_t
 ak_elem_format(char *dst, const AkElem *e)
 {
-	char *d = dst;
-	int quote = ak_elem_needs_quotes(e);
+	char  *d = dst;
+	int    quote = ak_elem_needs_quotes(e);
 	size_t i;
 
 	if (quote)

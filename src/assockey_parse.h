@@ -25,9 +25,9 @@
 typedef struct AkElem
 {
 	const char *model;
-	size_t model_len;
+	size_t      model_len;
 	const char *id;
-	size_t id_len;
+	size_t      id_len;
 } AkElem;
 
 /* Error codes returned by ak_parse and the validators. */
@@ -54,23 +54,23 @@ typedef enum AkError
 typedef struct AkParseResult
 {
 	AkError error;
-	size_t err_pos;  /* byte offset into the input */
-	size_t err_elem; /* 1-based element number, 0 if none */
-	size_t nelems;   /* elements parsed (before canonicalizing) */
+	size_t  err_pos;  /* byte offset into the input */
+	size_t  err_elem; /* 1-based element number, 0 if none */
+	size_t  nelems;   /* elements parsed (before canonicalizing) */
 } AkParseResult;
 
 /* Upper bound of elements a text of len bytes can hold. */
 #define AK_MAX_ELEMS(len) ((len) / 2 + 1)
 
-extern AkError ak_parse(const char *in, size_t len, char *outbuf,
-						AkElem *elems, size_t maxelems, AkParseResult *res);
+extern AkError     ak_parse(const char *in, size_t len, char *outbuf,
+							AkElem *elems, size_t maxelems, AkParseResult *res);
 extern const char *ak_error_message(AkError err);
-extern AkError ak_validate_model(const char *model, size_t len);
-extern AkError ak_validate_id(const char *id, size_t len);
-extern int ak_elem_cmp(const AkElem *a, const AkElem *b);
-extern size_t ak_canonicalize(AkElem *elems, size_t n);
-extern int ak_elem_needs_quotes(const AkElem *e);
-extern size_t ak_elem_format_size(const AkElem *e);
-extern size_t ak_elem_format(char *dst, const AkElem *e);
+extern AkError     ak_validate_model(const char *model, size_t len);
+extern AkError     ak_validate_id(const char *id, size_t len);
+extern int         ak_elem_cmp(const AkElem *a, const AkElem *b);
+extern size_t      ak_canonicalize(AkElem *elems, size_t n);
+extern int         ak_elem_needs_quotes(const AkElem *e);
+extern size_t      ak_elem_format_size(const AkElem *e);
+extern size_t      ak_elem_format(char *dst, const AkElem *e);
 
 #endif /* ASSOCKEY_PARSE_H */

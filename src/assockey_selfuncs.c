@@ -48,14 +48,14 @@
 typedef struct AkAnalyzeExtra
 {
 	AnalyzeAttrComputeStatsFunc std_compute_stats;
-	void *std_extra_data;
+	void                       *std_extra_data;
 } AkAnalyzeExtra;
 
 /* An association with its number of sample rows. */
 typedef struct AkCounted
 {
 	AkElem e;
-	int count;
+	int    count;
 } AkCounted;
 
 /* qsort: canonical element order. */
@@ -113,12 +113,12 @@ ak_compute_stats(VacAttrStats *stats, AnalyzeAttrFetchFunc fetchfunc,
 				 int samplerows, double totalrows)
 {
 	AkAnalyzeExtra *extra = (AkAnalyzeExtra *) stats->extra_data;
-	AkCounted *all;
-	int nall = 0, cap = 1024;
-	int *counts;
-	int nonnull = 0;
-	int i, ndistinct, num_mcelem, slot;
-	MemoryContext old;
+	AkCounted      *all;
+	int             nall = 0, cap = 1024;
+	int            *counts;
+	int             nonnull = 0;
+	int             i, ndistinct, num_mcelem, slot;
+	MemoryContext   old;
 
 	/* Standard statistics of whole values first. */
 	stats->extra_data = extra->std_extra_data;
@@ -129,11 +129,11 @@ ak_compute_stats(VacAttrStats *stats, AnalyzeAttrFetchFunc fetchfunc,
 	counts = palloc(sizeof(int) * Max(samplerows, 1));
 	for (i = 0; i < samplerows; i++)
 	{
-		bool isnull;
-		Datum value = fetchfunc(stats, i, &isnull);
+		bool      isnull;
+		Datum     value = fetchfunc(stats, i, &isnull);
 		AssocKey *key;
-		AkIter it;
-		AkElem e;
+		AkIter    it;
+		AkElem    e;
 
 		vacuum_delay_point();
 		if (isnull)
@@ -178,9 +178,9 @@ ak_compute_stats(VacAttrStats *stats, AnalyzeAttrFetchFunc fetchfunc,
 	slot = ak_first_free_slot(stats);
 	if (num_mcelem > 0 && slot >= 0)
 	{
-		Datum *values = palloc(sizeof(Datum) * num_mcelem);
+		Datum  *values = palloc(sizeof(Datum) * num_mcelem);
 		float4 *freqs = palloc(sizeof(float4) * (num_mcelem + 3));
-		float4 minfreq = 1, maxfreq = 0;
+		float4  minfreq = 1, maxfreq = 0;
 
 		if (num_mcelem < ndistinct)
 			qsort(all, ndistinct, sizeof(AkCounted), ak_counted_freq_cmp);
@@ -218,9 +218,9 @@ ak_compute_stats(VacAttrStats *stats, AnalyzeAttrFetchFunc fetchfunc,
 	slot = ak_first_free_slot(stats);
 	if (slot >= 0)
 	{
-		int num_hist = Min(nonnull, stats->attr->attstattarget + 1);
+		int     num_hist = Min(nonnull, stats->attr->attstattarget + 1);
 		float4 *hist;
-		double sum = 0;
+		double  sum = 0;
 
 		num_hist = Max(num_hist, 2);
 		hist = palloc(sizeof(float4) * (num_hist + 1));
@@ -248,7 +248,7 @@ PG_FUNCTION_INFO_V1(assockey_typanalyze);
 Datum
 assockey_typanalyze(PG_FUNCTION_ARGS)
 {
-	VacAttrStats *stats = (VacAttrStats *) PG_GETARG_POINTER(0);
+	VacAttrStats   *stats = (VacAttrStats *) PG_GETARG_POINTER(0);
 	AkAnalyzeExtra *extra;
 
 	if (!std_typanalyze(stats))
@@ -268,11 +268,11 @@ assockey_typanalyze(PG_FUNCTION_ARGS)
 static int
 ak_stat_elem_cmp(const AkElem *q, Datum statval)
 {
-	text *t = DatumGetTextPP(statval);
+	text       *t = DatumGetTextPP(statval);
 	const char *s = VARDATA_ANY(t);
-	size_t len = VARSIZE_ANY_EXHDR(t);
+	size_t      len = VARSIZE_ANY_EXHDR(t);
 	const char *colon = memchr(s, ':', len);
-	AkElem e;
+	AkElem      e;
 
 	if (colon == NULL) /* not our data; treat as smallest */
 		return 1;
@@ -322,10 +322,10 @@ static double
 ak_estimate(HeapTuple statsTuple, AkSelKind kind, const AssocKey *query)
 {
 	AttStatsSlot mcelem, hist;
-	bool have_mcelem, have_hist;
-	double default_freq, selec;
-	AkIter it;
-	AkElem e;
+	bool         have_mcelem, have_hist;
+	double       default_freq, selec;
+	AkIter       it;
+	AkElem       e;
 
 	/* Answers that need no statistics. */
 	if (query->nelems == 0 && kind == AK_SEL_CONTAINS)
@@ -369,7 +369,7 @@ ak_estimate(HeapTuple statsTuple, AkSelKind kind, const AssocKey *query)
 		default:
 		{
 			double occ = 0, avg, p;
-			int i;
+			int    i;
 
 			while (ak_iter_next(&it, &e))
 				occ += ak_elem_freq(&e, &mcelem, default_freq);
@@ -407,17 +407,17 @@ PG_FUNCTION_INFO_V1(assockey_contsel);
 Datum
 assockey_contsel(PG_FUNCTION_ARGS)
 {
-	PlannerInfo *root = (PlannerInfo *) PG_GETARG_POINTER(0);
-	Oid opoid = PG_GETARG_OID(1);
-	List *args = (List *) PG_GETARG_POINTER(2);
-	int varRelid = PG_GETARG_INT32(3);
+	PlannerInfo     *root = (PlannerInfo *) PG_GETARG_POINTER(0);
+	Oid              opoid = PG_GETARG_OID(1);
+	List            *args = (List *) PG_GETARG_POINTER(2);
+	int              varRelid = PG_GETARG_INT32(3);
 	VariableStatData vardata;
-	Node *other;
-	bool varonleft;
-	char *opname;
-	AkSelKind kind;
-	double selec, nullfrac = 0;
-	Const *c;
+	Node            *other;
+	bool             varonleft;
+	char            *opname;
+	AkSelKind        kind;
+	double           selec, nullfrac = 0;
+	Const           *c;
 
 	opname = get_opname(opoid);
 	if (opname == NULL)

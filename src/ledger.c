@@ -43,10 +43,10 @@ digest_update(pg_cryptohash_ctx *ctx, const void *data, size_t len)
 static bytea *
 args_digest(StoreCall *call)
 {
-	FunctionCallInfo fcinfo = call->fcinfo;
+	FunctionCallInfo   fcinfo = call->fcinfo;
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	bytea	   *result = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-	uint32		len = strlen(call->fn);
+	bytea             *result = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	uint32             len = strlen(call->fn);
 
 	if (pg_cryptohash_init(ctx) < 0)
 		elog(ERROR, "could not initialize SHA-256 digest");
@@ -54,10 +54,10 @@ args_digest(StoreCall *call)
 	digest_update(ctx, call->fn, len);
 	for (int i = 0; i < PG_NARGS(); i++)
 	{
-		Oid			type;
-		Oid			out;
-		bool		varlena;
-		char	   *text;
+		Oid   type;
+		Oid   out;
+		bool  varlena;
+		char *text;
 
 		if (i == call->op_id_arg)
 			continue;
@@ -91,12 +91,12 @@ args_digest(StoreCall *call)
 bool
 ledger_claim(StoreCall *call, Jsonb **result)
 {
-	Datum		values[4];
-	bool		isnull;
-	HeapTuple	row;
-	TupleDesc	desc;
-	char	   *fn;
-	bytea	   *args;
+	Datum     values[4];
+	bool      isnull;
+	HeapTuple row;
+	TupleDesc desc;
+	char     *fn;
+	bytea    *args;
 
 	if (call->op_id == NULL)
 		return false;
@@ -120,12 +120,13 @@ ledger_claim(StoreCall *call, Jsonb **result)
 		VARSIZE_ANY_EXHDR(args) != PG_SHA256_DIGEST_LENGTH ||
 		memcmp(VARDATA_ANY(args), VARDATA(call->args_hash),
 			   PG_SHA256_DIGEST_LENGTH) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("op_id \"%s\" was already used in namespace \"%s\" with different arguments",
-						text_to_cstring(call->op_id), call->ns_name),
-				 errdetail("The first call was assoc.%s; a retry must repeat the same call.",
-						   fn)));
+		ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+						errmsg("op_id \"%s\" was already used in namespace "
+							   "\"%s\" with different arguments",
+							   text_to_cstring(call->op_id), call->ns_name),
+						errdetail("The first call was assoc.%s; a retry must "
+								  "repeat the same call.",
+								  fn)));
 
 	*result = DatumGetJsonbP(SPI_getbinval(row, desc, 3, &isnull));
 	if (isnull)
@@ -139,7 +140,7 @@ ledger_claim(StoreCall *call, Jsonb **result)
 void
 ledger_finish(StoreCall *call, Jsonb *result)
 {
-	Datum		values[3];
+	Datum values[3];
 
 	if (call->op_id == NULL)
 		return;
@@ -153,7 +154,7 @@ ledger_finish(StoreCall *call, Jsonb *result)
 Jsonb *
 jsonb_from_int8(int64 value)
 {
-	JsonbValue	v;
+	JsonbValue v;
 
 	v.type = jbvNumeric;
 	v.val.numeric = int64_to_numeric(value);
@@ -164,7 +165,7 @@ jsonb_from_int8(int64 value)
 Jsonb *
 jsonb_from_bool(bool value)
 {
-	JsonbValue	v;
+	JsonbValue v;
 
 	v.type = jbvBool;
 	v.val.boolean = value;
@@ -175,7 +176,7 @@ jsonb_from_bool(bool value)
 Jsonb *
 jsonb_from_text(text *value)
 {
-	JsonbValue	v;
+	JsonbValue v;
 
 	v.type = jbvString;
 	v.val.string.val = VARDATA_ANY(value);

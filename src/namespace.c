@@ -39,72 +39,131 @@
 typedef struct StorePlan
 {
 	const char *sql;
-	int			nargs;
-	Oid			argtypes[6];	/* InvalidOid here = the assockey type */
-	SPIPlanPtr	plan;
+	int         nargs;
+	Oid         argtypes[6]; /* InvalidOid here = the assockey type */
+	SPIPlanPtr  plan;
 } StorePlan;
 
-#define AK InvalidOid			/* placeholder for the assockey type */
+#define AK InvalidOid /* placeholder for the assockey type */
 
 static StorePlan plans[SP_COUNT] = {
-	[SP_NS_GET] = {"SELECT owner::oid, history_depth FROM assoc.namespaces WHERE ns = $1",
-		1, {TEXTOID}},
-	[SP_NS_INSERT] = {"INSERT INTO assoc.namespaces (ns, owner, incarnation) "
-		"VALUES ($1, $2::regrole, nextval('assoc.incarnation_seq')) "
-		"ON CONFLICT (ns) DO NOTHING", 2, {TEXTOID, OIDOID}},
-	[SP_NS_UPDATE_DEPTH] = {"UPDATE assoc.namespaces SET history_depth = $2 WHERE ns = $1",
-		2, {TEXTOID, INT4OID}},
-	[SP_NS_DELETE] = {"DELETE FROM assoc.namespaces WHERE ns = $1", 1, {TEXTOID}},
-	[SP_NS_DELETE_RECORDS] = {"DELETE FROM assoc.records WHERE ns = $1", 1, {TEXTOID}},
-	[SP_NS_DELETE_HISTORY] = {"DELETE FROM assoc.history WHERE ns = $1", 1, {TEXTOID}},
-	[SP_NS_DELETE_FEED] = {"DELETE FROM assoc.feed WHERE ns = $1", 1, {TEXTOID}},
+	[SP_NS_GET] = {"SELECT owner::oid, history_depth FROM assoc.namespaces "
+				   "WHERE ns = $1",
+				   1,
+				   {TEXTOID}},
+	[SP_NS_INSERT] =
+		{"INSERT INTO assoc.namespaces (ns, owner, incarnation) "
+		 "VALUES ($1, $2::regrole, nextval('assoc.incarnation_seq')) "
+		 "ON CONFLICT (ns) DO NOTHING",
+		 2,
+		 {TEXTOID, OIDOID}},
+	[SP_NS_UPDATE_DEPTH] =
+		{"UPDATE assoc.namespaces SET history_depth = $2 WHERE ns = $1",
+		 2,
+		 {TEXTOID, INT4OID}},
+	[SP_NS_DELETE] = {"DELETE FROM assoc.namespaces WHERE ns = $1",
+					  1,
+					  {TEXTOID}},
+	[SP_NS_DELETE_RECORDS] = {"DELETE FROM assoc.records WHERE ns = $1",
+							  1,
+							  {TEXTOID}},
+	[SP_NS_DELETE_HISTORY] = {"DELETE FROM assoc.history WHERE ns = $1",
+							  1,
+							  {TEXTOID}},
+	[SP_NS_DELETE_FEED] = {"DELETE FROM assoc.feed WHERE ns = $1",
+						   1,
+						   {TEXTOID}},
 	[SP_NS_DELETE_OPS] = {"DELETE FROM assoc.ops WHERE ns = $1", 1, {TEXTOID}},
-	[SP_NS_PRUNE_HISTORY] = {"DELETE FROM assoc.history h WHERE h.ns = $1 AND ($2 = 0 OR "
-		"h.version < (SELECT r.version FROM assoc.records r "
-		"WHERE r.ns = h.ns AND r.id = h.id) - $2)", 2, {TEXTOID, INT4OID}},
-	[SP_NS_VISIBLE] = {"SELECT 1 FROM assoc.namespaces WHERE ns = $1", 1, {TEXTOID}},
+	[SP_NS_PRUNE_HISTORY] =
+		{"DELETE FROM assoc.history h WHERE h.ns = $1 AND ($2 = 0 OR "
+		 "h.version < (SELECT r.version FROM assoc.records r "
+		 "WHERE r.ns = h.ns AND r.id = h.id) - $2)",
+		 2,
+		 {TEXTOID, INT4OID}},
+	[SP_NS_VISIBLE] = {"SELECT 1 FROM assoc.namespaces WHERE ns = $1",
+					   1,
+					   {TEXTOID}},
 	[SP_REC_LOCK] = {"SELECT ctid, data, keys, version FROM assoc.records "
-		"WHERE ns = $1 AND id = $2 FOR UPDATE", 2, {TEXTOID, TEXTOID}},
-	[SP_REC_INSERT] = {"INSERT INTO assoc.records AS r (ns, id, keys, data, version) "
-		"VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING "
-		"RETURNING r.*, to_jsonb(r)", 4, {TEXTOID, TEXTOID, AK, JSONBOID}},
-	[SP_REC_UPDATE] = {"UPDATE assoc.records AS r SET data = $2, keys = $3, version = $4, "
-		"updated_at = now() WHERE ctid = $1 RETURNING r.*, to_jsonb(r)",
-		4, {TIDOID, JSONBOID, AK, INT8OID}},
-	[SP_REC_DELETE] = {"DELETE FROM assoc.records WHERE ctid = $1", 1, {TIDOID}},
-	[SP_REC_BY_KEYS_LOCK] = {"SELECT ctid, r.*, to_jsonb(r) FROM assoc.records AS r "
-		"WHERE r.ns = $1 AND r.keys OPERATOR(assoc.=) $2 ORDER BY r.id FOR UPDATE",
-		2, {TEXTOID, AK}},
-	[SP_REC_BY_KEYS_LATEST] = {"SELECT 1 FROM assoc.records "
-		"WHERE ns = $1 AND keys OPERATOR(assoc.=) $2 LIMIT 1", 2, {TEXTOID, AK}},
+					 "WHERE ns = $1 AND id = $2 FOR UPDATE",
+					 2,
+					 {TEXTOID, TEXTOID}},
+	[SP_REC_INSERT] =
+		{"INSERT INTO assoc.records AS r (ns, id, keys, data, version) "
+		 "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING "
+		 "RETURNING r.*, to_jsonb(r)",
+		 4,
+		 {TEXTOID, TEXTOID, AK, JSONBOID}},
+	[SP_REC_UPDATE] =
+		{"UPDATE assoc.records AS r SET data = $2, keys = $3, version = $4, "
+		 "updated_at = now() WHERE ctid = $1 RETURNING r.*, to_jsonb(r)",
+		 4,
+		 {TIDOID, JSONBOID, AK, INT8OID}},
+	[SP_REC_DELETE] = {"DELETE FROM assoc.records WHERE ctid = $1",
+					   1,
+					   {TIDOID}},
+	[SP_REC_BY_KEYS_LOCK] =
+		{"SELECT ctid, r.*, to_jsonb(r) FROM assoc.records AS r "
+		 "WHERE r.ns = $1 AND r.keys OPERATOR(assoc.=) $2 ORDER BY r.id FOR "
+		 "UPDATE",
+		 2,
+		 {TEXTOID, AK}},
+	[SP_REC_BY_KEYS_LATEST] =
+		{"SELECT 1 FROM assoc.records "
+		 "WHERE ns = $1 AND keys OPERATOR(assoc.=) $2 LIMIT 1",
+		 2,
+		 {TEXTOID, AK}},
 	[SP_REC_REMOVE_BY] = {"DELETE FROM assoc.records AS r "
-		"WHERE ns = $1 AND keys OPERATOR(assoc.@>) $2 RETURNING r.*, to_jsonb(r)",
-		2, {TEXTOID, AK}},
+						  "WHERE ns = $1 AND keys OPERATOR(assoc.@>) $2 "
+						  "RETURNING r.*, to_jsonb(r)",
+						  2,
+						  {TEXTOID, AK}},
 	[SP_FEED_INSERT] = {"INSERT INTO assoc.feed (ns, id, version, op, paths) "
-		"VALUES ($1, $2, $3, $4, $5)", 5, {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTARRAYOID}},
-	[SP_HIST_INSERT] = {"INSERT INTO assoc.history (ns, id, version, data, keys, op) "
-		"VALUES ($1, $2, $3, $4, $5, $6)", 6, {TEXTOID, TEXTOID, INT8OID, JSONBOID, AK, TEXTOID}},
-	[SP_HIST_TRIM] = {"DELETE FROM assoc.history WHERE ns = $1 AND id = $2 AND version < $3",
-		3, {TEXTOID, TEXTOID, INT8OID}},
+						"VALUES ($1, $2, $3, $4, $5)",
+						5,
+						{TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTARRAYOID}},
+	[SP_HIST_INSERT] =
+		{"INSERT INTO assoc.history (ns, id, version, data, keys, op) "
+		 "VALUES ($1, $2, $3, $4, $5, $6)",
+		 6,
+		 {TEXTOID, TEXTOID, INT8OID, JSONBOID, AK, TEXTOID}},
+	[SP_HIST_TRIM] = {"DELETE FROM assoc.history WHERE ns = $1 AND id = $2 "
+					  "AND version < $3",
+					  3,
+					  {TEXTOID, TEXTOID, INT8OID}},
 	[SP_HIST_DELETE] = {"DELETE FROM assoc.history WHERE ns = $1 AND id = $2",
-		2, {TEXTOID, TEXTOID}},
+						2,
+						{TEXTOID, TEXTOID}},
 	[SP_HIST_GET] = {"SELECT data, keys FROM assoc.history "
-		"WHERE ns = $1 AND id = $2 AND version = $3", 3, {TEXTOID, TEXTOID, INT8OID}},
-	[SP_OPS_CLAIM] = {"INSERT INTO assoc.ops (ns, op_id, fn, args) VALUES ($1, $2, $3, $4) "
-		"ON CONFLICT (ns, op_id) DO NOTHING", 4, {TEXTOID, TEXTOID, TEXTOID, BYTEAOID}},
-	[SP_OPS_GET] = {"SELECT fn, args, result FROM assoc.ops WHERE ns = $1 AND op_id = $2",
-		2, {TEXTOID, TEXTOID}},
-	[SP_OPS_SET_RESULT] = {"UPDATE assoc.ops SET result = $3 WHERE ns = $1 AND op_id = $2",
-		3, {TEXTOID, TEXTOID, JSONBOID}},
-	[SP_OPS_PRUNE] = {"DELETE FROM assoc.ops WHERE at < now() - make_interval(secs => $1)",
-		1, {FLOAT8OID}},
-	[SP_ROWS_FROM_JSONB] = {"SELECT e->>'ns', e->>'id', assoc.assockey_from_jsonb(e->'keys'), "
-		"e->'data', (e->>'version')::bigint, (e->>'created_at')::timestamptz, "
-		"(e->>'updated_at')::timestamptz FROM jsonb_array_elements($1) AS e",
-		1, {JSONBOID}},
+					 "WHERE ns = $1 AND id = $2 AND version = $3",
+					 3,
+					 {TEXTOID, TEXTOID, INT8OID}},
+	[SP_OPS_CLAIM] =
+		{"INSERT INTO assoc.ops (ns, op_id, fn, args) VALUES ($1, $2, $3, $4) "
+		 "ON CONFLICT (ns, op_id) DO NOTHING",
+		 4,
+		 {TEXTOID, TEXTOID, TEXTOID, BYTEAOID}},
+	[SP_OPS_GET] =
+		{"SELECT fn, args, result FROM assoc.ops WHERE ns = $1 AND op_id = $2",
+		 2,
+		 {TEXTOID, TEXTOID}},
+	[SP_OPS_SET_RESULT] =
+		{"UPDATE assoc.ops SET result = $3 WHERE ns = $1 AND op_id = $2",
+		 3,
+		 {TEXTOID, TEXTOID, JSONBOID}},
+	[SP_OPS_PRUNE] =
+		{"DELETE FROM assoc.ops WHERE at < now() - make_interval(secs => $1)",
+		 1,
+		 {FLOAT8OID}},
+	[SP_ROWS_FROM_JSONB] =
+		{"SELECT e->>'ns', e->>'id', assoc.assockey_from_jsonb(e->'keys'), "
+		 "e->'data', (e->>'version')::bigint, "
+		 "(e->>'created_at')::timestamptz, "
+		 "(e->>'updated_at')::timestamptz FROM jsonb_array_elements($1) AS e",
+		 1,
+		 {JSONBOID}},
 };
 
-static Oid	assockey_oid = InvalidOid;
+static Oid  assockey_oid = InvalidOid;
 static bool callback_registered = false;
 
 /*
@@ -118,8 +177,8 @@ store_reset_plans(Datum arg, int cacheid, uint32 hashvalue)
 	if (!OidIsValid(assockey_oid))
 		return;
 	if (hashvalue != 0 &&
-		hashvalue != GetSysCacheHashValue1(TYPEOID,
-										   ObjectIdGetDatum(assockey_oid)))
+		hashvalue !=
+			GetSysCacheHashValue1(TYPEOID, ObjectIdGetDatum(assockey_oid)))
 		return;
 	for (int i = 0; i < SP_COUNT; i++)
 	{
@@ -136,7 +195,7 @@ store_assockey_type(void)
 {
 	if (!OidIsValid(assockey_oid))
 	{
-		Oid			nsp = get_namespace_oid("assoc", false);
+		Oid nsp = get_namespace_oid("assoc", false);
 
 		assockey_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 									   CStringGetDatum("assockey"),
@@ -145,7 +204,8 @@ store_assockey_type(void)
 			elog(ERROR, "type assoc.assockey does not exist");
 		if (!callback_registered)
 		{
-			CacheRegisterSyscacheCallback(TYPEOID, store_reset_plans, (Datum) 0);
+			CacheRegisterSyscacheCallback(TYPEOID, store_reset_plans,
+										  (Datum) 0);
 			callback_registered = true;
 		}
 	}
@@ -156,16 +216,16 @@ store_assockey_type(void)
 SPIPlanPtr
 store_plan(StorePlanId id)
 {
-	StorePlan  *p = &plans[id];
+	StorePlan *p = &plans[id];
 
 	if (p->plan == NULL)
 	{
-		Oid			types[6];
-		SPIPlanPtr	plan;
+		Oid        types[6];
+		SPIPlanPtr plan;
 
 		for (int i = 0; i < p->nargs; i++)
 			types[i] = OidIsValid(p->argtypes[i]) ? p->argtypes[i]
-				: store_assockey_type();
+												  : store_assockey_type();
 		plan = SPI_prepare(p->sql, p->nargs, types);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", p->sql,
@@ -181,8 +241,7 @@ int
 store_exec(StorePlanId id, Datum *values, const char *nulls, bool read_only,
 		   long count)
 {
-	int			rc = SPI_execute_plan(store_plan(id), values, nulls, read_only,
-									  count);
+	int rc = SPI_execute_plan(store_plan(id), values, nulls, read_only, count);
 
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", plans[id].sql,
@@ -197,10 +256,10 @@ store_exec(StorePlanId id, Datum *values, const char *nulls, bool read_only,
 static Oid
 extension_owner(void)
 {
-	Oid			nsp = get_namespace_oid("assoc", false);
-	Oid			rel = get_relname_relid("records", nsp);
-	HeapTuple	tuple;
-	Oid			owner;
+	Oid       nsp = get_namespace_oid("assoc", false);
+	Oid       rel = get_relname_relid("records", nsp);
+	HeapTuple tuple;
+	Oid       owner;
 
 	if (!OidIsValid(rel))
 		elog(ERROR, "table assoc.records does not exist");
@@ -217,9 +276,8 @@ void
 store_check_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("%s must not be NULL", what)));
 }
 
 /* A namespace name is 1-63 characters of [A-Za-z0-9_.-]. */
@@ -227,41 +285,39 @@ void
 store_check_ns_name(text *ns)
 {
 	const char *s = VARDATA_ANY(ns);
-	int			len = VARSIZE_ANY_EXHDR(ns);
-	bool		ok = len >= 1 && len <= 63;
+	int         len = VARSIZE_ANY_EXHDR(ns);
+	bool        ok = len >= 1 && len <= 63;
 
 	for (int i = 0; ok && i < len; i++)
 		ok = (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-			(s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' ||
-			s[i] == '-';
+			 (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' ||
+			 s[i] == '-';
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid namespace name \"%s\"",
-						text_to_cstring(ns)),
-				 errdetail("A namespace name is 1 to 63 characters of A-Z, a-z, 0-9, \"_\", \".\" and \"-\".")));
+				 errmsg("invalid namespace name \"%s\"", text_to_cstring(ns)),
+				 errdetail("A namespace name is 1 to 63 characters of A-Z, "
+						   "a-z, 0-9, \"_\", \".\" and \"-\".")));
 }
 
 /* A record id is 1 to 1024 bytes (text never holds NUL). */
 void
 store_check_id(text *id)
 {
-	int			len = VARSIZE_ANY_EXHDR(id);
+	int len = VARSIZE_ANY_EXHDR(id);
 
 	if (len < 1 || len > 1024)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid record id: length %d", len),
-				 errdetail("A record id is 1 to 1024 bytes.")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("invalid record id: length %d", len),
+						errdetail("A record id is 1 to 1024 bytes.")));
 }
 
 /* The error for a namespace that is missing or not the caller's. */
 static void
 error_no_namespace(const char *ns)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("namespace \"%s\" does not exist", ns)));
+	ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+					errmsg("namespace \"%s\" does not exist", ns)));
 }
 
 /*
@@ -272,13 +328,13 @@ error_no_namespace(const char *ns)
 static void
 lock_namespace(const char *ns, LOCKMODE mode)
 {
-	Oid			nsp = get_namespace_oid("assoc", false);
-	Oid			classid = get_relname_relid("namespaces", nsp);
+	Oid nsp = get_namespace_oid("assoc", false);
+	Oid classid = get_relname_relid("namespaces", nsp);
 
-	LockDatabaseObject(classid,
-					   DatumGetUInt32(hash_any((const unsigned char *) ns,
-											   strlen(ns))),
-					   0, mode);
+	LockDatabaseObject(
+		classid,
+		DatumGetUInt32(hash_any((const unsigned char *) ns, strlen(ns))), 0,
+		mode);
 }
 
 /*
@@ -292,7 +348,7 @@ become_owner(Oid *caller, int *caller_sec)
 	GetUserIdAndSecContext(caller, caller_sec);
 	SetUserIdAndSecContext(extension_owner(),
 						   *caller_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+							   SECURITY_RESTRICTED_OPERATION);
 }
 
 /*
@@ -306,8 +362,8 @@ void
 store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 		   int ns_arg, int op_id_arg)
 {
-	Datum		values[1];
-	bool		isnull;
+	Datum values[1];
+	bool  isnull;
 
 	memset(call, 0, sizeof(StoreCall));
 	call->fn = fn;
@@ -322,11 +378,10 @@ store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 		call->op_id = PG_GETARG_TEXT_PP(op_id_arg);
 		if (VARSIZE_ANY_EXHDR(call->op_id) < 1 ||
 			VARSIZE_ANY_EXHDR(call->op_id) > 1024)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid op_id: length %d",
-							(int) VARSIZE_ANY_EXHDR(call->op_id)),
-					 errdetail("An op_id is 1 to 1024 bytes.")));
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("invalid op_id: length %d",
+								   (int) VARSIZE_ANY_EXHDR(call->op_id)),
+							errdetail("An op_id is 1 to 1024 bytes.")));
 	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -337,12 +392,10 @@ store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 	values[0] = PointerGetDatum(call->ns);
 	if (store_exec(SP_NS_GET, values, NULL, true, 1) != 1)
 		error_no_namespace(call->ns_name);
-	call->owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-												 SPI_tuptable->tupdesc, 1,
-												 &isnull));
-	call->history_depth = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc,
-													  2, &isnull));
+	call->owner = DatumGetObjectId(SPI_getbinval(
+		SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	call->history_depth = DatumGetInt32(SPI_getbinval(
+		SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	if (!is_member_of_role(call->caller, call->owner))
 		error_no_namespace(call->ns_name);
 
@@ -373,22 +426,22 @@ PG_FUNCTION_INFO_V1(assoc_create_namespace);
 Datum
 assoc_create_namespace(PG_FUNCTION_ARGS)
 {
-	text	   *ns;
-	Oid			caller = GetUserId();
-	Oid			owner = PG_ARGISNULL(1) ? caller : PG_GETARG_OID(1);
-	Oid			save_user;
-	int			save_sec;
-	Datum		values[2];
-	int			inserted;
+	text *ns;
+	Oid   caller = GetUserId();
+	Oid   owner = PG_ARGISNULL(1) ? caller : PG_GETARG_OID(1);
+	Oid   save_user;
+	int   save_sec;
+	Datum values[2];
+	int   inserted;
 
 	store_check_not_null(fcinfo, 0, "namespace");
 	ns = PG_GETARG_TEXT_PP(0);
 	store_check_ns_name(ns);
 	if (!is_member_of_role(caller, owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be a member of role \"%s\" to create a namespace it owns",
-						GetUserNameFromId(owner, false))));
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("must be a member of role \"%s\" to create a "
+							   "namespace it owns",
+							   GetUserNameFromId(owner, false))));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -400,9 +453,9 @@ assoc_create_namespace(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	if (inserted != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("namespace \"%s\" already exists", text_to_cstring(ns))));
+		ereport(ERROR, (errcode(ERRCODE_DUPLICATE_OBJECT),
+						errmsg("namespace \"%s\" already exists",
+							   text_to_cstring(ns))));
 	PG_RETURN_VOID();
 }
 
@@ -415,8 +468,8 @@ PG_FUNCTION_INFO_V1(assoc_drop_namespace);
 Datum
 assoc_drop_namespace(PG_FUNCTION_ARGS)
 {
-	StoreCall	call;
-	Datum		values[1];
+	StoreCall call;
+	Datum     values[1];
 
 	store_open(&call, fcinfo, "drop_namespace", 0, -1);
 	lock_namespace(call.ns_name, AccessExclusiveLock);
@@ -440,19 +493,19 @@ PG_FUNCTION_INFO_V1(assoc_alter_namespace);
 Datum
 assoc_alter_namespace(PG_FUNCTION_ARGS)
 {
-	StoreCall	call;
-	Datum		values[2];
+	StoreCall call;
+	Datum     values[2];
 
 	store_open(&call, fcinfo, "alter_namespace", 0, -1);
 	if (!PG_ARGISNULL(1))
 	{
-		int32		depth = PG_GETARG_INT32(1);
+		int32 depth = PG_GETARG_INT32(1);
 
 		if (depth < 0 || depth > 10000)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid history_depth %d", depth),
-					 errdetail("history_depth is the number of previous versions kept, 0 to 10000.")));
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("invalid history_depth %d", depth),
+							errdetail("history_depth is the number of "
+									  "previous versions kept, 0 to 10000.")));
 		values[0] = PointerGetDatum(call.ns);
 		values[1] = Int32GetDatum(depth);
 		store_exec(SP_NS_UPDATE_DEPTH, values, NULL, false, 0);
@@ -472,9 +525,9 @@ PG_FUNCTION_INFO_V1(assoc_check_namespace);
 Datum
 assoc_check_namespace(PG_FUNCTION_ARGS)
 {
-	text	   *ns;
-	Datum		values[1];
-	int			found;
+	text *ns;
+	Datum values[1];
+	int   found;
 
 	store_check_not_null(fcinfo, 0, "namespace");
 	ns = PG_GETARG_TEXT_PP(0);
@@ -499,22 +552,23 @@ PG_FUNCTION_INFO_V1(assoc_prune);
 Datum
 assoc_prune(PG_FUNCTION_ARGS)
 {
-	Oid			owner = extension_owner();
-	Oid			save_user;
-	int			save_sec;
-	Datum		values[1];
-	int			deleted;
+	Oid   owner = extension_owner();
+	Oid   save_user;
+	int   save_sec;
+	Datum values[1];
+	int   deleted;
 
 	if (!has_privs_of_role(GetUserId(), owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to prune the op_id ledger"),
-				 errdetail("Only the extension owner may call assoc.prune().")));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to prune the op_id ledger"),
+			 errdetail("Only the extension owner may call assoc.prune().")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	become_owner(&save_user, &save_sec);
-	values[0] = Float8GetDatum((double) Max(assoc_op_retention,
-											assoc_feed_retention));
+	values[0] =
+		Float8GetDatum((double) Max(assoc_op_retention, assoc_feed_retention));
 	deleted = store_exec(SP_OPS_PRUNE, values, NULL, false, 0);
 	SetUserIdAndSecContext(save_user, save_sec);
 	SPI_finish();

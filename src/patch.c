@@ -41,19 +41,19 @@ typedef struct PatchNode PatchNode;
  */
 typedef struct Slot
 {
-	const char *key;			/* object members only */
-	uint32		keylen;
-	AssocValue	value;
+	const char *key; /* object members only */
+	uint32      keylen;
+	AssocValue  value;
 	PatchNode  *node;
 } Slot;
 
 /* An expanded object (members sorted in JSONB key order) or array. */
 struct PatchNode
 {
-	bool		is_object;
-	int			n;
-	int			cap;
-	Slot	   *slots;
+	bool  is_object;
+	int   n;
+	int   cap;
+	Slot *slots;
 };
 
 /* Longest path text quoted in an error message. */
@@ -66,7 +66,7 @@ struct PatchNode
 static char *
 text_for_message(const char *text, int len)
 {
-	int			cut;
+	int cut;
 
 	if (len <= MESSAGE_PATH_MAX)
 		return pnstrdup(text, len);
@@ -86,10 +86,10 @@ assoc_path_parse_or_error(const char *text, int len, const char *where,
 {
 	AssocPathResult result;
 	AssocPathStatus status;
-	int			max_tokens = Min(assoc_max_path_depth, len + 1);
-	char	   *shown;
-	char	   *piece;
-	char	   *in;
+	int             max_tokens = Min(assoc_max_path_depth, len + 1);
+	char           *shown;
+	char           *piece;
+	char           *in;
 
 	path->text = text;
 	path->textlen = len;
@@ -111,7 +111,8 @@ assoc_path_parse_or_error(const char *text, int len, const char *where,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid path \"%s\"%s: forbidden segment \"%s\"",
 							shown, in, piece),
-					 errdetail("The segments __proto__, constructor and prototype are never allowed.")));
+					 errdetail("The segments __proto__, constructor and "
+							   "prototype are never allowed.")));
 			break;
 		case ASSOC_PATH_TOO_DEEP:
 			ereport(ERROR,
@@ -121,26 +122,25 @@ assoc_path_parse_or_error(const char *text, int len, const char *where,
 					 errhint("The limit is set by assoc.max_path_depth.")));
 			break;
 		case ASSOC_PATH_EMPTY:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid path \"%s\"%s: %s",
-							shown, in, assoc_path_status_text(status))));
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("invalid path \"%s\"%s: %s", shown, in,
+								   assoc_path_status_text(status))));
 			break;
 		case ASSOC_PATH_BAD_INDEX:
 		case ASSOC_PATH_INDEX_RANGE:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid path \"%s\"%s: %s in \"%s\"",
-							shown, in, assoc_path_status_text(status), piece),
-					 errdetail("An index is written [n] with n a decimal number from 0 to %d.",
+					 errmsg("invalid path \"%s\"%s: %s in \"%s\"", shown, in,
+							assoc_path_status_text(status), piece),
+					 errdetail("An index is written [n] with n a decimal "
+							   "number from 0 to %d.",
 							   ASSOC_PATH_MAX_INDEX)));
 			break;
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid path \"%s\"%s: %s in piece \"%s\"",
-							shown, in, assoc_path_status_text(status),
-							piece)));
+					 errmsg("invalid path \"%s\"%s: %s in piece \"%s\"", shown,
+							in, assoc_path_status_text(status), piece)));
 			break;
 	}
 }
@@ -156,12 +156,12 @@ value_from_child(const JsonbContainer *c, int nchildren, int index,
 				 uint32 offset, uint32 length, AssocValue *value)
 {
 	const char *base = (const char *) &c->children[nchildren];
-	JEntry		entry = c->children[index];
+	JEntry      entry = c->children[index];
 
 	value->type = entry & JENTRY_TYPEMASK;
 	if (value->type == JENTRY_ISCONTAINER || value->type == JENTRY_ISNUMERIC)
 	{
-		uint32		aligned = INTALIGN(offset);
+		uint32 aligned = INTALIGN(offset);
 
 		value->data = base + aligned;
 		value->len = length - (aligned - offset);
@@ -177,7 +177,7 @@ value_from_child(const JsonbContainer *c, int nchildren, int index,
 static inline int
 container_children(const JsonbContainer *c)
 {
-	int			n = JsonContainerSize(c);
+	int n = JsonContainerSize(c);
 
 	return JsonContainerIsObject(c) ? 2 * n : n;
 }
@@ -186,9 +186,8 @@ container_children(const JsonbContainer *c)
 static void
 container_child(const JsonbContainer *c, int index, AssocValue *value)
 {
-	value_from_child(c, container_children(c), index,
-					 getJsonbOffset(c, index), getJsonbLength(c, index),
-					 value);
+	value_from_child(c, container_children(c), index, getJsonbOffset(c, index),
+					 getJsonbLength(c, index), value);
 }
 
 /*
@@ -227,17 +226,17 @@ static bool
 container_find_key(const JsonbContainer *c, const char *key, uint32 keylen,
 				   AssocValue *value)
 {
-	int			n = JsonContainerSize(c);
+	int         n = JsonContainerSize(c);
 	const char *base = (const char *) &c->children[2 * n];
-	int			lo = 0;
-	int			hi = n;
+	int         lo = 0;
+	int         hi = n;
 
 	while (lo < hi)
 	{
-		int			mid = lo + (hi - lo) / 2;
-		uint32		off = getJsonbOffset(c, mid);
-		uint32		len = getJsonbLength(c, mid);
-		int			cmp = key_cmp(base + off, len, key, keylen);
+		int    mid = lo + (hi - lo) / 2;
+		uint32 off = getJsonbOffset(c, mid);
+		uint32 len = getJsonbLength(c, mid);
+		int    cmp = key_cmp(base + off, len, key, keylen);
 
 		if (cmp == 0)
 		{
@@ -308,8 +307,8 @@ token_object_key(const AssocPathToken *tok, char *buf, const char **key,
 bool
 assoc_path_lookup(Jsonb *doc, const AssocPath *path, AssocValue *result)
 {
-	AssocValue	cur;
-	char		buf[16];
+	AssocValue cur;
+	char       buf[16];
 
 	assoc_value_from_jsonb(doc, &cur);
 	for (int i = 0; i < path->ntokens; i++)
@@ -323,7 +322,7 @@ assoc_path_lookup(Jsonb *doc, const AssocPath *path, AssocValue *result)
 		if (JsonContainerIsObject(c))
 		{
 			const char *key;
-			uint32		keylen;
+			uint32      keylen;
 
 			token_object_key(tok, buf, &key, &keylen);
 			if (!container_find_key(c, key, keylen, &cur))
@@ -331,7 +330,7 @@ assoc_path_lookup(Jsonb *doc, const AssocPath *path, AssocValue *result)
 		}
 		else
 		{
-			int32		index;
+			int32 index;
 
 			if (!token_array_index(tok, &index) ||
 				index >= (int32) JsonContainerSize(c))
@@ -352,7 +351,7 @@ assoc_path_lookup(Jsonb *doc, const AssocPath *path, AssocValue *result)
 static PatchNode *
 node_new(bool is_object, int cap)
 {
-	PatchNode  *node = palloc(sizeof(PatchNode));
+	PatchNode *node = palloc(sizeof(PatchNode));
 
 	node->is_object = is_object;
 	node->n = 0;
@@ -368,17 +367,17 @@ node_new(bool is_object, int cap)
 static PatchNode *
 node_expand(const JsonbContainer *c)
 {
-	int			n = JsonContainerSize(c);
-	bool		is_object = JsonContainerIsObject(c);
-	int			nchildren = is_object ? 2 * n : n;
-	PatchNode  *node = node_new(is_object, n + 1);
-	uint32		offset = 0;
+	int        n = JsonContainerSize(c);
+	bool       is_object = JsonContainerIsObject(c);
+	int        nchildren = is_object ? 2 * n : n;
+	PatchNode *node = node_new(is_object, n + 1);
+	uint32     offset = 0;
 
 	for (int i = 0; i < nchildren; i++)
 	{
-		JEntry		entry = c->children[i];
-		uint32		next = offset;
-		Slot	   *slot;
+		JEntry entry = c->children[i];
+		uint32 next = offset;
+		Slot  *slot;
 
 		JBE_ADVANCE_OFFSET(next, entry);
 		if (is_object && i < n)
@@ -426,7 +425,8 @@ slot_container(Slot *slot, bool next_is_index)
 	if (slot->node == NULL)
 	{
 		if (value_is_container(&slot->value))
-			slot->node = node_expand((const JsonbContainer *) slot->value.data);
+			slot->node =
+				node_expand((const JsonbContainer *) slot->value.data);
 		else
 			slot->node = node_new(!next_is_index, 4);
 	}
@@ -442,15 +442,15 @@ static Slot *
 object_member(PatchNode *node, const char *key, uint32 keylen, bool create,
 			  int *pos)
 {
-	int			lo = 0;
-	int			hi = node->n;
-	Slot	   *slot;
+	int   lo = 0;
+	int   hi = node->n;
+	Slot *slot;
 
 	while (lo < hi)
 	{
-		int			mid = lo + (hi - lo) / 2;
-		int			cmp = key_cmp(node->slots[mid].key, node->slots[mid].keylen,
-								  key, keylen);
+		int mid = lo + (hi - lo) / 2;
+		int cmp = key_cmp(node->slots[mid].key, node->slots[mid].keylen, key,
+						  keylen);
 
 		if (cmp == 0)
 		{
@@ -482,12 +482,14 @@ object_member(PatchNode *node, const char *key, uint32 keylen, bool create,
 static void
 error_key_on_array(const AssocPath *path, const AssocPathToken *tok)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("path \"%s\" cannot be applied: key \"%s\" addresses an array",
-					text_for_message(path->text, path->textlen),
-					text_for_message(tok->key, tok->keylen)),
-			 errdetail("An array element is addressed by an index such as [0] or by a key made of decimal digits.")));
+	ereport(
+		ERROR,
+		(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		 errmsg("path \"%s\" cannot be applied: key \"%s\" addresses an array",
+				text_for_message(path->text, path->textlen),
+				text_for_message(tok->key, tok->keylen)),
+		 errdetail("An array element is addressed by an index such as [0] or "
+				   "by a key made of decimal digits.")));
 }
 
 /*
@@ -496,8 +498,7 @@ error_key_on_array(const AssocPath *path, const AssocPathToken *tok)
  * when create is false.
  */
 static Slot *
-array_element(PatchNode *node, int32 index, bool create,
-			  const AssocPath *path)
+array_element(PatchNode *node, int32 index, bool create, const AssocPath *path)
 {
 	if (index < node->n)
 		return &node->slots[index];
@@ -505,18 +506,19 @@ array_element(PatchNode *node, int32 index, bool create,
 		return NULL;
 
 	if (index - node->n > assoc_max_padding)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("path \"%s\" cannot be applied: index %d would pad an array of length %d with %d nulls",
-						text_for_message(path->text, path->textlen),
-						index, node->n, index - node->n),
-				 errhint("At most %d nulls may be added by one write (assoc.max_padding).",
-						 assoc_max_padding)));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("path \"%s\" cannot be applied: index %d would "
+							   "pad an array of length %d with %d nulls",
+							   text_for_message(path->text, path->textlen),
+							   index, node->n, index - node->n),
+						errhint("At most %d nulls may be added by one write "
+								"(assoc.max_padding).",
+								assoc_max_padding)));
 
 	node_grow(node, index + 1);
 	while (node->n <= index)
 	{
-		Slot	   *slot = &node->slots[node->n++];
+		Slot *slot = &node->slots[node->n++];
 
 		slot->key = NULL;
 		slot->keylen = 0;
@@ -536,16 +538,16 @@ node_child(PatchNode *node, const AssocPathToken *tok, bool create,
 {
 	if (node->is_object)
 	{
-		char		buf[16];
+		char        buf[16];
 		const char *key;
-		uint32		keylen;
+		uint32      keylen;
 
 		token_object_key(tok, buf, &key, &keylen);
 		return object_member(node, key, keylen, create, pos);
 	}
 	else
 	{
-		int32		index;
+		int32 index;
 
 		if (!token_array_index(tok, &index))
 			error_key_on_array(path, tok);
@@ -565,9 +567,9 @@ static void
 apply_entry(Slot *root, const AssocPatchEntry *entry)
 {
 	const AssocPath *path = &entry->path;
-	Slot	   *slot = root;
-	int			last = path->ntokens - 1;
-	int			pos;
+	Slot            *slot = root;
+	int              last = path->ntokens - 1;
+	int              pos;
 
 	if (path->ntokens == 0)
 	{
@@ -579,7 +581,7 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 
 	for (int i = 0; i < last; i++)
 	{
-		PatchNode  *node = slot_container(slot, path->tokens[i].is_index);
+		PatchNode *node = slot_container(slot, path->tokens[i].is_index);
 
 		CHECK_FOR_INTERRUPTS();
 		slot = node_child(node, &path->tokens[i], true, path, &pos);
@@ -587,7 +589,7 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 
 	{
 		const AssocPathToken *tok = &path->tokens[last];
-		PatchNode  *node = slot_container(slot, tok->is_index);
+		PatchNode            *node = slot_container(slot, tok->is_index);
 
 		if (!entry->erase)
 		{
@@ -621,7 +623,7 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 static int
 pad_to_int(StringInfo buf)
 {
-	int			padlen = INTALIGN(buf->len) - buf->len;
+	int padlen = INTALIGN(buf->len) - buf->len;
 
 	if (padlen > 0)
 		appendBinaryStringInfo(buf, "\0\0\0", padlen);
@@ -633,14 +635,16 @@ static void
 check_jsonb_size(uint64 len)
 {
 	if (len > JENTRY_OFFLENMASK)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("total size of jsonb result exceeds the maximum of %u bytes",
-						JENTRY_OFFLENMASK)));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg(
+				 "total size of jsonb result exceeds the maximum of %u bytes",
+				 JENTRY_OFFLENMASK)));
 }
 
-static uint32 encode_node(StringInfo buf, const PatchNode *node,
-						  bool raw_scalar);
+static uint32
+encode_node(StringInfo buf, const PatchNode *node, bool raw_scalar);
 
 /*
  * Append a slot's value to the buffer and return its JEntry (type and
@@ -650,7 +654,7 @@ static uint32
 encode_slot(StringInfo buf, const Slot *slot)
 {
 	const AssocValue *v = &slot->value;
-	int			padlen = 0;
+	int               padlen = 0;
 
 	if (slot->node != NULL)
 		return encode_node(buf, slot->node, false);
@@ -664,7 +668,7 @@ encode_slot(StringInfo buf, const Slot *slot)
 		case JENTRY_ISSTRING:
 			appendBinaryStringInfo(buf, v->data, v->len);
 			break;
-		default:				/* null, true, false: no data */
+		default: /* null, true, false: no data */
 			break;
 	}
 	check_jsonb_size((uint64) padlen + v->len);
@@ -679,14 +683,15 @@ static void
 put_jentry(StringInfo buf, int jentry_pos, int i, uint32 meta,
 		   uint64 *totallen)
 {
-	JEntry		entry;
+	JEntry entry;
 
 	*totallen += JBE_OFFLENFLD(meta);
 	check_jsonb_size(*totallen);
 	entry = meta;
 	if (i % JB_OFFSET_STRIDE == 0)
 		entry = (meta & JENTRY_TYPEMASK) | (uint32) *totallen | JENTRY_HAS_OFF;
-	memcpy(buf->data + jentry_pos + i * sizeof(JEntry), &entry, sizeof(JEntry));
+	memcpy(buf->data + jentry_pos + i * sizeof(JEntry), &entry,
+		   sizeof(JEntry));
 }
 
 /*
@@ -696,11 +701,11 @@ put_jentry(StringInfo buf, int jentry_pos, int i, uint32 meta,
 static uint32
 encode_node(StringInfo buf, const PatchNode *node, bool raw_scalar)
 {
-	int			base = buf->len;
-	int			nkeys = node->is_object ? node->n : 0;
-	uint32		header;
-	int			jentry_pos;
-	uint64		totallen = 0;
+	int    base = buf->len;
+	int    nkeys = node->is_object ? node->n : 0;
+	uint32 header;
+	int    jentry_pos;
+	uint64 totallen = 0;
 
 	check_stack_depth();
 	pad_to_int(buf);
@@ -724,7 +729,7 @@ encode_node(StringInfo buf, const PatchNode *node, bool raw_scalar)
 	}
 	for (int i = 0; i < node->n; i++)
 	{
-		uint32		meta = encode_slot(buf, &node->slots[i]);
+		uint32 meta = encode_slot(buf, &node->slots[i]);
 
 		put_jentry(buf, jentry_pos, nkeys + i, meta, &totallen);
 		if ((i & 1023) == 0)
@@ -744,12 +749,12 @@ static Jsonb *
 encode_root(const Slot *root, Size size_hint)
 {
 	StringInfoData buf;
-	Jsonb	   *result;
+	Jsonb         *result;
 
 	initStringInfo(&buf);
 	if (size_hint > (Size) buf.maxlen)
 		enlargeStringInfo(&buf, (int) Min(size_hint, MaxAllocSize / 2));
-	buf.len = VARHDRSZ;			/* room for the varlena header */
+	buf.len = VARHDRSZ; /* room for the varlena header */
 
 	if (root->node != NULL)
 		encode_node(&buf, root->node, false);
@@ -757,8 +762,8 @@ encode_root(const Slot *root, Size size_hint)
 		appendBinaryStringInfo(&buf, root->value.data, root->value.len);
 	else
 	{
-		PatchNode	wrapper;
-		Slot		only = *root;
+		PatchNode wrapper;
+		Slot      only = *root;
 
 		wrapper.is_object = false;
 		wrapper.n = wrapper.cap = 1;
@@ -775,7 +780,7 @@ encode_root(const Slot *root, Size size_hint)
 Jsonb *
 assoc_value_to_jsonb(const AssocValue *value)
 {
-	Slot		root = {NULL, 0, *value, NULL};
+	Slot root = {NULL, 0, *value, NULL};
 
 	return encode_root(&root, VARHDRSZ + value->len + 16);
 }
@@ -788,8 +793,8 @@ assoc_value_to_jsonb(const AssocValue *value)
 Jsonb *
 assoc_batch_apply(Jsonb *doc, const AssocBatch *batch)
 {
-	Slot		root = {NULL, 0, {0, NULL, 0}, NULL};
-	Size		size_hint = VARSIZE(doc);
+	Slot root = {NULL, 0, {0, NULL, 0}, NULL};
+	Size size_hint = VARSIZE(doc);
 
 	assoc_value_from_jsonb(doc, &root.value);
 	for (int i = 0; i < batch->nentries; i++)
@@ -811,14 +816,14 @@ static void
 error_batch(const char *problem, int entry)
 {
 	if (entry < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid patch: %s", problem),
-				 errhint("A patch is a non-empty JSON array of {\"path\": ..., \"data\": ...} objects.")));
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid patch: patches[%d] %s", entry, problem),
-			 errhint("An entry is {\"path\": \"a.b[0]\", \"data\": value}; without \"data\" it erases the path.")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("invalid patch: %s", problem),
+						errhint("A patch is a non-empty JSON array of "
+								"{\"path\": ..., \"data\": ...} objects.")));
+	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("invalid patch: patches[%d] %s", entry, problem),
+					errhint("An entry is {\"path\": \"a.b[0]\", \"data\": "
+							"value}; without \"data\" it erases the path.")));
 }
 
 /*
@@ -831,7 +836,7 @@ void
 assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch)
 {
 	const JsonbContainer *root = &patches->root;
-	int			n;
+	int                   n;
 
 	if (JB_ROOT_IS_SCALAR(patches) || !JB_ROOT_IS_ARRAY(patches))
 		error_batch("expected a JSON array", -1);
@@ -843,11 +848,11 @@ assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch)
 	batch->entries = palloc(sizeof(AssocPatchEntry) * n);
 	for (int i = 0; i < n; i++)
 	{
-		AssocPatchEntry *entry = &batch->entries[i];
-		AssocValue	item;
+		AssocPatchEntry      *entry = &batch->entries[i];
+		AssocValue            item;
 		const JsonbContainer *obj;
-		int			nmembers;
-		bool		has_path = false;
+		int                   nmembers;
+		bool                  has_path = false;
 
 		CHECK_FOR_INTERRUPTS();
 		container_child(root, i, &item);
@@ -859,15 +864,16 @@ assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch)
 
 		for (int m = 0; m < nmembers; m++)
 		{
-			AssocValue	key;
-			AssocValue	value;
+			AssocValue key;
+			AssocValue value;
 
 			container_child(obj, m, &key);
 			container_child(obj, m + nmembers, &value);
 			if (key.len == 4 && memcmp(key.data, "path", 4) == 0)
 			{
 				if (value.type != JENTRY_ISSTRING || value.len == 0)
-					error_batch("has a \"path\" that is not a non-empty string", i);
+					error_batch(
+						"has a \"path\" that is not a non-empty string", i);
 				has_path = true;
 				entry->path.text = value.data;
 				entry->path.textlen = value.len;
@@ -904,18 +910,18 @@ static bool
 container_has_forbidden_keys(const JsonbContainer *c, const char **key,
 							 int *keylen)
 {
-	int			n = JsonContainerSize(c);
-	bool		is_object = JsonContainerIsObject(c);
-	int			nchildren = is_object ? 2 * n : n;
+	int         n = JsonContainerSize(c);
+	bool        is_object = JsonContainerIsObject(c);
+	int         nchildren = is_object ? 2 * n : n;
 	const char *base = (const char *) &c->children[nchildren];
-	uint32		offset = 0;
+	uint32      offset = 0;
 
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
 	for (int i = 0; i < nchildren; i++)
 	{
-		JEntry		entry = c->children[i];
-		uint32		next = offset;
+		JEntry entry = c->children[i];
+		uint32 next = offset;
 
 		JBE_ADVANCE_OFFSET(next, entry);
 		if (is_object && i < n)
@@ -972,16 +978,16 @@ PG_FUNCTION_INFO_V1(assoc_parse_path);
 Datum
 assoc_parse_path(PG_FUNCTION_ARGS)
 {
-	AssocPath	path;
+	AssocPath        path;
 	JsonbParseState *state = NULL;
-	JsonbValue *result;
+	JsonbValue      *result;
 
 	path_from_text(PG_GETARG_TEXT_PP(0), &path);
 
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < path.ntokens; i++)
 	{
-		JsonbValue	v;
+		JsonbValue v;
 
 		if (path.tokens[i].is_index)
 		{
@@ -1010,9 +1016,9 @@ PG_FUNCTION_INFO_V1(assoc_path_get);
 Datum
 assoc_path_get(PG_FUNCTION_ARGS)
 {
-	AssocPath	path;
-	AssocValue	found;
-	Jsonb	   *doc;
+	AssocPath  path;
+	AssocValue found;
+	Jsonb     *doc;
 
 	if (PG_ARGISNULL(1))
 	{
@@ -1040,7 +1046,7 @@ PG_FUNCTION_INFO_V1(assoc_path_set);
 Datum
 assoc_path_set(PG_FUNCTION_ARGS)
 {
-	AssocBatch	batch;
+	AssocBatch      batch;
 	AssocPatchEntry entry;
 
 	entry.erase = false;
@@ -1054,7 +1060,8 @@ assoc_path_set(PG_FUNCTION_ARGS)
 		if (!value_is_container(&entry.value))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for the whole document: expected an object or an array"),
+					 errmsg("invalid value for the whole document: expected "
+							"an object or an array"),
 					 errdetail("A NULL path replaces the whole document.")));
 		entry.path.text = NULL;
 		entry.path.textlen = 0;
@@ -1081,13 +1088,12 @@ PG_FUNCTION_INFO_V1(assoc_path_erase);
 Datum
 assoc_path_erase(PG_FUNCTION_ARGS)
 {
-	AssocBatch	batch;
+	AssocBatch      batch;
 	AssocPatchEntry entry;
 
 	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("path must not be NULL for assoc.path_erase")));
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("path must not be NULL for assoc.path_erase")));
 	path_from_text(PG_GETARG_TEXT_PP(1), &entry.path);
 	entry.erase = true;
 	if (PG_ARGISNULL(0))
@@ -1107,12 +1113,11 @@ PG_FUNCTION_INFO_V1(assoc_patch);
 Datum
 assoc_patch(PG_FUNCTION_ARGS)
 {
-	AssocBatch	batch;
+	AssocBatch batch;
 
 	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("patches must not be NULL for assoc.patch")));
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("patches must not be NULL for assoc.patch")));
 	assoc_batch_from_jsonb(PG_GETARG_JSONB_P(1), &batch);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -1129,8 +1134,8 @@ Datum
 assoc_has_forbidden_keys(PG_FUNCTION_ARGS)
 {
 	const char *key;
-	int			keylen;
+	int         keylen;
 
-	PG_RETURN_BOOL(assoc_jsonb_has_forbidden_keys(PG_GETARG_JSONB_P(0), &key,
-												  &keylen));
+	PG_RETURN_BOOL(
+		assoc_jsonb_has_forbidden_keys(PG_GETARG_JSONB_P(0), &key, &keylen));
 }

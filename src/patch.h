@@ -22,9 +22,9 @@
 /* A parsed path, with its text kept for error messages. */
 typedef struct AssocPath
 {
-	const char *text;			/* the path as written (not NUL-terminated) */
-	int			textlen;
-	int			ntokens;		/* 0 = the whole document */
+	const char     *text; /* the path as written (not NUL-terminated) */
+	int             textlen;
+	int             ntokens; /* 0 = the whole document */
 	AssocPathToken *tokens;
 } AssocPath;
 
@@ -35,34 +35,34 @@ typedef struct AssocPath
  */
 typedef struct AssocValue
 {
-	uint32		type;			/* JENTRY_ISSTRING ... JENTRY_ISCONTAINER */
-	const char *data;			/* the bytes (a container: its header) */
-	uint32		len;			/* their length, without alignment padding */
+	uint32      type; /* JENTRY_ISSTRING ... JENTRY_ISCONTAINER */
+	const char *data; /* the bytes (a container: its header) */
+	uint32      len;  /* their length, without alignment padding */
 } AssocValue;
 
 /* One entry of a batch: set path to value, or erase path. */
 typedef struct AssocPatchEntry
 {
-	AssocPath	path;
-	bool		erase;
-	AssocValue	value;			/* when !erase */
+	AssocPath  path;
+	bool       erase;
+	AssocValue value; /* when !erase */
 } AssocPatchEntry;
 
 typedef struct AssocBatch
 {
-	int			nentries;
+	int              nentries;
 	AssocPatchEntry *entries;
 } AssocBatch;
 
-extern void assoc_path_parse_or_error(const char *text, int len,
-									  const char *where, AssocPath *path);
-extern void assoc_value_from_jsonb(Jsonb *jb, AssocValue *value);
-extern void assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch);
+extern void   assoc_path_parse_or_error(const char *text, int len,
+										const char *where, AssocPath *path);
+extern void   assoc_value_from_jsonb(Jsonb *jb, AssocValue *value);
+extern void   assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch);
 extern Jsonb *assoc_batch_apply(Jsonb *doc, const AssocBatch *batch);
-extern bool assoc_path_lookup(Jsonb *doc, const AssocPath *path,
-							  AssocValue *result);
+extern bool
+assoc_path_lookup(Jsonb *doc, const AssocPath *path, AssocValue *result);
 extern Jsonb *assoc_value_to_jsonb(const AssocValue *value);
-extern bool assoc_jsonb_has_forbidden_keys(Jsonb *doc, const char **key,
-										   int *keylen);
+extern bool
+assoc_jsonb_has_forbidden_keys(Jsonb *doc, const char **key, int *keylen);
 
-#endif							/* ASSOC_PATCH_H */
+#endif /* ASSOC_PATCH_H */

@@ -92,7 +92,7 @@ parse_index(const char *base, const char *piece_start, const char **pos,
 	const char *close = memchr(open + 1, ']', (size_t) (piece_end - open - 1));
 	const char *p = open + 1;
 	const char *digits;
-	bool all_digits = true;
+	bool        all_digits = true;
 
 	if (close == NULL)
 		return fail(result, ASSOC_PATH_UNCLOSED, base, piece_start, piece_end);
@@ -115,8 +115,7 @@ parse_index(const char *base, const char *piece_start, const char **pos,
 			return fail(result, ASSOC_PATH_BAD_INDEX, base, open, close + 1);
 		if (!assoc_path_digits_to_index(digits, (size_t) (digits_end - digits),
 										index))
-			return fail(result, ASSOC_PATH_INDEX_RANGE, base, open,
-						close + 1);
+			return fail(result, ASSOC_PATH_INDEX_RANGE, base, open, close + 1);
 	}
 	*pos = close + 1;
 	return ASSOC_PATH_OK;
@@ -144,10 +143,10 @@ static AssocPathStatus
 parse_piece(const char *base, const char *start, const char *end,
 			AssocPathToken *tokens, int max_tokens, AssocPathResult *result)
 {
-	const char *p = start;
-	const char *key_end;
-	const char *trimmed_end;
-	AssocPathToken token;
+	const char     *p = start;
+	const char     *key_end;
+	const char     *trimmed_end;
+	AssocPathToken  token;
 	AssocPathStatus status;
 
 	while (p < end && *p != '[' && *p != ']')

@@ -17,12 +17,12 @@
 
 PG_MODULE_MAGIC;
 
-int			assoc_max_path_depth = 128;
-int			assoc_max_padding = 1024;
-int			assoc_op_retention = 7 * 24 * 3600;
-int			assoc_feed_retention = 24 * 3600;
+int assoc_max_path_depth = 128;
+int assoc_max_padding = 1024;
+int assoc_op_retention = 7 * 24 * 3600;
+int assoc_feed_retention = 24 * 3600;
 
-void		_PG_init(void);
+void _PG_init(void);
 
 /*
  * Called when the library is loaded: define the settings and reserve the
@@ -31,37 +31,29 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	DefineCustomIntVariable("assoc.max_path_depth",
-							"Largest number of tokens a path may have.",
-							"Longer paths are rejected with SQLSTATE 22023.",
-							&assoc_max_path_depth,
-							128, 1, 65536,
-							PGC_SUSET, 0,
-							NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"assoc.max_path_depth", "Largest number of tokens a path may have.",
+		"Longer paths are rejected with SQLSTATE 22023.",
+		&assoc_max_path_depth, 128, 1, 65536, PGC_SUSET, 0, NULL, NULL, NULL);
 
-	DefineCustomIntVariable("assoc.max_padding",
-							"Largest number of nulls one path write may pad an array with.",
-							"Writing far past the end of an array is rejected with SQLSTATE 22023.",
-							&assoc_max_padding,
-							1024, 0, 100000000,
-							PGC_SUSET, 0,
-							NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"assoc.max_padding",
+		"Largest number of nulls one path write may pad an array with.",
+		"Writing far past the end of an array is rejected with SQLSTATE "
+		"22023.",
+		&assoc_max_padding, 1024, 0, 100000000, PGC_SUSET, 0, NULL, NULL,
+		NULL);
 
-	DefineCustomIntVariable("assoc.op_retention",
-							"How long op_id ledger entries are kept.",
-							"Never shorter than assoc.feed_retention in effect.",
-							&assoc_op_retention,
-							7 * 24 * 3600, 60, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_S,
-							NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"assoc.op_retention", "How long op_id ledger entries are kept.",
+		"Never shorter than assoc.feed_retention in effect.",
+		&assoc_op_retention, 7 * 24 * 3600, 60, INT_MAX, PGC_SIGHUP,
+		GUC_UNIT_S, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("assoc.feed_retention",
-							"How long change feed entries are kept.",
-							NULL,
-							&assoc_feed_retention,
-							24 * 3600, 60, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_S,
-							NULL, NULL, NULL);
+							"How long change feed entries are kept.", NULL,
+							&assoc_feed_retention, 24 * 3600, 60, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("assoc");
 }

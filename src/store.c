@@ -50,38 +50,38 @@ extern Datum assockey_size(PG_FUNCTION_ARGS);
 /* A record as locked: its row's address and current state. */
 typedef struct Record
 {
-	bool		exists;
+	bool            exists;
 	ItemPointerData tid;
-	Jsonb	   *data;
-	Datum		keys;			/* a detoasted assockey */
-	int64		version;		/* 0 when missing */
+	Jsonb          *data;
+	Datum           keys;    /* a detoasted assockey */
+	int64           version; /* 0 when missing */
 } Record;
 
 /* What a write does to a record. */
 typedef enum ChangeKind
 {
-	CHANGE_PATCH,				/* apply a batch to the data */
-	CHANGE_LINK,				/* add keys */
-	CHANGE_UNLINK,				/* remove keys */
-	CHANGE_ROLLBACK				/* restore a kept version */
+	CHANGE_PATCH,   /* apply a batch to the data */
+	CHANGE_LINK,    /* add keys */
+	CHANGE_UNLINK,  /* remove keys */
+	CHANGE_ROLLBACK /* restore a kept version */
 } ChangeKind;
 
 typedef struct Change
 {
-	ChangeKind	kind;
-	const char *op;				/* the feed's op: set, erase, patch, ... */
-	AssocBatch	batch;			/* CHANGE_PATCH */
-	Datum		paths;			/* text[] of touched paths, or 0 = NULL */
-	Datum		keys;			/* CHANGE_LINK, CHANGE_UNLINK */
-	int64		to_version;		/* CHANGE_ROLLBACK */
-	bool		must_exist;		/* P0002 when the record is missing */
+	ChangeKind  kind;
+	const char *op;         /* the feed's op: set, erase, patch, ... */
+	AssocBatch  batch;      /* CHANGE_PATCH */
+	Datum       paths;      /* text[] of touched paths, or 0 = NULL */
+	Datum       keys;       /* CHANGE_LINK, CHANGE_UNLINK */
+	int64       to_version; /* CHANGE_ROLLBACK */
+	bool        must_exist; /* P0002 when the record is missing */
 } Change;
 
 /* The empty object a new record's data starts from. */
 static Jsonb *
 empty_object(void)
 {
-	JsonbValue	v;
+	JsonbValue v;
 
 	v.type = jbvObject;
 	v.val.object.nPairs = 0;
@@ -93,8 +93,8 @@ empty_object(void)
 static Datum
 empty_keys(void)
 {
-	Oid			in;
-	Oid			ioparam;
+	Oid in;
+	Oid ioparam;
 
 	getTypeInputInfo(store_assockey_type(), &in, &ioparam);
 	return OidInputFunctionCall(in, "{}", ioparam, -1);
@@ -105,14 +105,14 @@ static void
 check_value(Jsonb *value)
 {
 	const char *key;
-	int			keylen;
+	int         keylen;
 
 	if (assoc_jsonb_has_forbidden_keys(value, &key, &keylen))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("value contains forbidden key \"%s\"",
-						pnstrdup(key, keylen)),
-				 errdetail("The keys __proto__, constructor and prototype may not be stored.")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("value contains forbidden key \"%s\"",
+							   pnstrdup(key, keylen)),
+						errdetail("The keys __proto__, constructor and "
+								  "prototype may not be stored.")));
 }
 
 /* Raise 22023 unless a whole-record value is an object or an array. */
@@ -131,7 +131,7 @@ check_whole_value(Jsonb *value, const char *what)
 static text *
 id_arg(FunctionCallInfo fcinfo, int argno)
 {
-	text	   *id;
+	text *id;
 
 	store_check_not_null(fcinfo, argno, "record id");
 	id = PG_GETARG_TEXT_PP(argno);
@@ -143,10 +143,10 @@ id_arg(FunctionCallInfo fcinfo, int argno)
 static void
 record_lock(StoreCall *call, text *id, Record *rec)
 {
-	Datum		values[2];
-	HeapTuple	row;
-	TupleDesc	desc;
-	bool		isnull;
+	Datum     values[2];
+	HeapTuple row;
+	TupleDesc desc;
+	bool      isnull;
 
 	values[0] = PointerGetDatum(call->ns);
 	values[1] = PointerGetDatum(id);
@@ -157,11 +157,12 @@ record_lock(StoreCall *call, text *id, Record *rec)
 	row = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	rec->exists = true;
-	ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(row, desc, 1, &isnull)),
-					&rec->tid);
+	ItemPointerCopy(
+		(ItemPointer) DatumGetPointer(SPI_getbinval(row, desc, 1, &isnull)),
+		&rec->tid);
 	rec->data = DatumGetJsonbP(SPI_getbinval(row, desc, 2, &isnull));
-	rec->keys = PointerGetDatum(PG_DETOAST_DATUM(SPI_getbinval(row, desc, 3,
-															   &isnull)));
+	rec->keys = PointerGetDatum(
+		PG_DETOAST_DATUM(SPI_getbinval(row, desc, 3, &isnull)));
 	rec->version = DatumGetInt64(SPI_getbinval(row, desc, 4, &isnull));
 }
 
@@ -169,10 +170,9 @@ record_lock(StoreCall *call, text *id, Record *rec)
 static void
 error_no_record(StoreCall *call, text *id)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_NO_DATA_FOUND),
-			 errmsg("record \"%s\" does not exist in namespace \"%s\"",
-					text_to_cstring(id), call->ns_name)));
+	ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),
+					errmsg("record \"%s\" does not exist in namespace \"%s\"",
+						   text_to_cstring(id), call->ns_name)));
 }
 
 /* 40001 unless the record's version is the expected one (argument argno). */
@@ -180,7 +180,7 @@ static void
 check_expected(StoreCall *call, text *id, const Record *rec, int argno)
 {
 	FunctionCallInfo fcinfo = call->fcinfo;
-	int64		expected;
+	int64            expected;
 
 	if (argno < 0 || PG_ARGISNULL(argno))
 		return;
@@ -188,7 +188,9 @@ check_expected(StoreCall *call, text *id, const Record *rec, int argno)
 	if (expected != rec->version)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("version conflict on record \"%s\" in namespace \"%s\": expected version " INT64_FORMAT ", current version " INT64_FORMAT,
+				 errmsg("version conflict on record \"%s\" in namespace "
+						"\"%s\": expected version " INT64_FORMAT
+						", current version " INT64_FORMAT,
 						text_to_cstring(id), call->ns_name, expected,
 						rec->version),
 				 errhint("Read the record again and retry the write.")));
@@ -198,9 +200,10 @@ check_expected(StoreCall *call, text *id, const Record *rec, int argno)
 static bool
 keys_equal(Datum a, Datum b)
 {
-	return VARSIZE_ANY(DatumGetPointer(a)) == VARSIZE_ANY(DatumGetPointer(b)) &&
-		memcmp(DatumGetPointer(a), DatumGetPointer(b),
-			   VARSIZE_ANY(DatumGetPointer(a))) == 0;
+	return VARSIZE_ANY(DatumGetPointer(a)) ==
+			   VARSIZE_ANY(DatumGetPointer(b)) &&
+		   memcmp(DatumGetPointer(a), DatumGetPointer(b),
+				  VARSIZE_ANY(DatumGetPointer(a))) == 0;
 }
 
 /* Append one feed entry for an effective write. */
@@ -208,8 +211,8 @@ static void
 feed_append(StoreCall *call, text *id, int64 version, const char *op,
 			Datum paths)
 {
-	Datum		values[5];
-	char		nulls[5] = "    ";
+	Datum values[5];
+	char  nulls[5] = "    ";
 
 	values[0] = PointerGetDatum(call->ns);
 	values[1] = PointerGetDatum(id);
@@ -229,7 +232,7 @@ static void
 history_append(StoreCall *call, text *id, int64 version, Jsonb *data,
 			   Datum keys, const char *op)
 {
-	Datum		values[6];
+	Datum values[6];
 
 	if (call->history_depth <= 0)
 		return;
@@ -256,8 +259,8 @@ record_store(StoreCall *call, text *id, const Record *rec, Jsonb *data,
 			 Datum keys, const char *op, Datum paths, bool *conflict,
 			 HeapTuple *row, TupleDesc *desc)
 {
-	Datum		values[4];
-	int64		version;
+	Datum values[4];
+	int64 version;
 
 	*conflict = false;
 	if (row)
@@ -311,8 +314,8 @@ static bool
 compute_change(StoreCall *call, text *id, const Record *rec,
 			   const Change *change, Jsonb **data, Datum *keys)
 {
-	Datum		values[3];
-	bool		isnull;
+	Datum values[3];
+	bool  isnull;
 
 	*data = rec->exists ? rec->data : empty_object();
 	*keys = rec->exists ? rec->keys : empty_keys();
@@ -334,19 +337,21 @@ compute_change(StoreCall *call, text *id, const Record *rec,
 			values[1] = PointerGetDatum(id);
 			values[2] = Int64GetDatum(change->to_version);
 			if (store_exec(SP_HIST_GET, values, NULL, false, 1) != 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("version " INT64_FORMAT " of record \"%s\" in namespace \"%s\" is not kept",
-								change->to_version, text_to_cstring(id),
-								call->ns_name),
-						 errdetail("The current version is " INT64_FORMAT "; the namespace keeps %d previous versions.",
-								   rec->version, call->history_depth)));
-			*data = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
-												 SPI_tuptable->tupdesc, 1,
-												 &isnull));
-			*keys = PointerGetDatum(PG_DETOAST_DATUM(
-				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-							  2, &isnull)));
+				ereport(
+					ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg(
+						 "version " INT64_FORMAT
+						 " of record \"%s\" in namespace \"%s\" is not kept",
+						 change->to_version, text_to_cstring(id),
+						 call->ns_name),
+					 errdetail("The current version is " INT64_FORMAT
+							   "; the namespace keeps %d previous versions.",
+							   rec->version, call->history_depth)));
+			*data = DatumGetJsonbP(SPI_getbinval(
+				SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			*keys = PointerGetDatum(PG_DETOAST_DATUM(SPI_getbinval(
+				SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
 			break;
 	}
 	return true;
@@ -361,25 +366,25 @@ static int64
 write_record(FunctionCallInfo fcinfo, const char *fn, const Change *change,
 			 int expected_arg, int op_id_arg)
 {
-	StoreCall	call;
-	text	   *id = id_arg(fcinfo, 1);
-	Jsonb	   *prior;
-	int64		version;
-	bool		conflict;
+	StoreCall call;
+	text     *id = id_arg(fcinfo, 1);
+	Jsonb    *prior;
+	int64     version;
+	bool      conflict;
 
 	store_open(&call, fcinfo, fn, 0, op_id_arg);
 	if (ledger_claim(&call, &prior))
 	{
 		store_close(&call);
-		return DatumGetInt64(DirectFunctionCall1(jsonb_int8,
-												 JsonbPGetDatum(prior)));
+		return DatumGetInt64(
+			DirectFunctionCall1(jsonb_int8, JsonbPGetDatum(prior)));
 	}
 
 	do
 	{
-		Record		rec;
-		Jsonb	   *data;
-		Datum		keys;
+		Record rec;
+		Jsonb *data;
+		Datum  keys;
 
 		CHECK_FOR_INTERRUPTS();
 		record_lock(&call, id, &rec);
@@ -404,13 +409,13 @@ write_record(FunctionCallInfo fcinfo, const char *fn, const Change *change,
 static Datum
 paths_array(const AssocBatch *batch)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * batch->nentries);
+	Datum *elems = palloc(sizeof(Datum) * batch->nentries);
 
 	for (int i = 0; i < batch->nentries; i++)
 		elems[i] = PointerGetDatum(cstring_to_text_with_len(
 			batch->entries[i].path.text, batch->entries[i].path.textlen));
-	return PointerGetDatum(construct_array(elems, batch->nentries, TEXTOID,
-										   -1, false, TYPALIGN_INT));
+	return PointerGetDatum(construct_array(elems, batch->nentries, TEXTOID, -1,
+										   false, TYPALIGN_INT));
 }
 
 /* One set or erase entry at the path argument (NULL = whole data). */
@@ -447,13 +452,13 @@ PG_FUNCTION_INFO_V1(assoc_set);
 Datum
 assoc_set(PG_FUNCTION_ARGS)
 {
-	Change		change = {0};
-	Jsonb	   *value;
+	Change change = {0};
+	Jsonb *value;
 
 	change.op = "set";
 	if (PG_ARGISNULL(3))
-		value = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-												   CStringGetDatum("null")));
+		value = DatumGetJsonbP(
+			DirectFunctionCall1(jsonb_in, CStringGetDatum("null")));
 	else
 		value = PG_GETARG_JSONB_P(3);
 	if (PG_ARGISNULL(2))
@@ -473,7 +478,7 @@ PG_FUNCTION_INFO_V1(assoc_erase);
 Datum
 assoc_erase(PG_FUNCTION_ARGS)
 {
-	Change		change = {0};
+	Change change = {0};
 
 	change.op = "erase";
 	store_check_not_null(fcinfo, 2, "path");
@@ -490,7 +495,7 @@ PG_FUNCTION_INFO_V1(assoc_set_multi);
 Datum
 assoc_set_multi(PG_FUNCTION_ARGS)
 {
-	Change		change = {0};
+	Change change = {0};
 
 	change.kind = CHANGE_PATCH;
 	change.op = "patch";
@@ -511,7 +516,7 @@ assoc_set_multi(PG_FUNCTION_ARGS)
 static Datum
 keys_change(FunctionCallInfo fcinfo, ChangeKind kind, const char *op)
 {
-	Change		change = {0};
+	Change change = {0};
 
 	change.kind = kind;
 	change.op = op;
@@ -548,7 +553,7 @@ PG_FUNCTION_INFO_V1(assoc_rollback);
 Datum
 assoc_rollback(PG_FUNCTION_ARGS)
 {
-	Change		change = {0};
+	Change change = {0};
 
 	change.kind = CHANGE_ROLLBACK;
 	change.op = "rollback";
@@ -568,17 +573,18 @@ PG_FUNCTION_INFO_V1(assoc_remove);
 Datum
 assoc_remove(PG_FUNCTION_ARGS)
 {
-	StoreCall	call;
-	text	   *id = id_arg(fcinfo, 1);
-	Jsonb	   *prior;
-	Record		rec;
-	Datum		values[2];
+	StoreCall call;
+	text     *id = id_arg(fcinfo, 1);
+	Jsonb    *prior;
+	Record    rec;
+	Datum     values[2];
 
 	store_open(&call, fcinfo, "remove", 0, 3);
 	if (ledger_claim(&call, &prior))
 	{
 		store_close(&call);
-		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_bool, JsonbPGetDatum(prior)));
+		PG_RETURN_DATUM(
+			DirectFunctionCall1(jsonb_bool, JsonbPGetDatum(prior)));
 	}
 	record_lock(&call, id, &rec);
 	check_expected(&call, id, &rec, 2);
@@ -606,13 +612,13 @@ PG_FUNCTION_INFO_V1(assoc_create);
 Datum
 assoc_create(PG_FUNCTION_ARGS)
 {
-	StoreCall	call;
-	Jsonb	   *data;
-	Datum		keys;
-	text	   *id;
-	Jsonb	   *prior;
-	Record		rec = {0};
-	bool		conflict;
+	StoreCall call;
+	Jsonb    *data;
+	Datum     keys;
+	text     *id;
+	Jsonb    *prior;
+	Record    rec = {0};
+	bool      conflict;
 
 	store_check_not_null(fcinfo, 1, "data");
 	data = PG_GETARG_JSONB_P(1);
@@ -628,7 +634,7 @@ assoc_create(PG_FUNCTION_ARGS)
 	store_open(&call, fcinfo, "create", 0, 4);
 	if (ledger_claim(&call, &prior))
 	{
-		AssocValue	v;
+		AssocValue v;
 
 		assoc_value_from_jsonb(prior, &v);
 		store_close(&call);
@@ -663,18 +669,18 @@ static void
 emit_row(ReturnSetInfo *rsinfo, HeapTuple row, TupleDesc desc, int first,
 		 JsonbParseState **ledger)
 {
-	Datum		values[RECORD_NATTS];
-	bool		nulls[RECORD_NATTS];
-	bool		isnull;
-	JsonbValue	v;
-	Jsonb	   *j;
+	Datum      values[RECORD_NATTS];
+	bool       nulls[RECORD_NATTS];
+	bool       isnull;
+	JsonbValue v;
+	Jsonb     *j;
 
 	for (int i = 0; i < RECORD_NATTS; i++)
 		values[i] = SPI_getbinval(row, desc, first + i, &nulls[i]);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 
-	j = DatumGetJsonbP(SPI_getbinval(row, desc, first + RECORD_NATTS,
-									 &isnull));
+	j = DatumGetJsonbP(
+		SPI_getbinval(row, desc, first + RECORD_NATTS, &isnull));
 	v.type = jbvBinary;
 	v.val.binary.data = &j->root;
 	v.val.binary.len = VARSIZE(j) - VARHDRSZ;
@@ -685,15 +691,15 @@ emit_row(ReturnSetInfo *rsinfo, HeapTuple row, TupleDesc desc, int first,
 static void
 emit_prior_rows(ReturnSetInfo *rsinfo, Jsonb *prior)
 {
-	Datum		values[1];
-	uint64		n;
+	Datum  values[1];
+	uint64 n;
 
 	values[0] = JsonbPGetDatum(prior);
 	n = store_exec(SP_ROWS_FROM_JSONB, values, NULL, true, 0);
 	for (uint64 i = 0; i < n; i++)
 	{
-		Datum		cols[RECORD_NATTS];
-		bool		nulls[RECORD_NATTS];
+		Datum cols[RECORD_NATTS];
+		bool  nulls[RECORD_NATTS];
 
 		for (int c = 0; c < RECORD_NATTS; c++)
 			cols[c] = SPI_getbinval(SPI_tuptable->vals[i],
@@ -706,16 +712,16 @@ emit_prior_rows(ReturnSetInfo *rsinfo, Jsonb *prior)
 static Datum
 keys_arg(FunctionCallInfo fcinfo, int argno, bool allow_empty)
 {
-	Datum		keys;
+	Datum keys;
 
 	store_check_not_null(fcinfo, argno, "keys");
 	keys = PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(argno)));
 	if (!allow_empty &&
 		DatumGetInt32(DirectFunctionCall1(assockey_size, keys)) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("keys must not be empty for assoc.update_by"),
-				 errdetail("An empty key would address every record without associations.")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("keys must not be empty for assoc.update_by"),
+						errdetail("An empty key would address every record "
+								  "without associations.")));
 	return keys;
 }
 
@@ -726,10 +732,11 @@ keys_arg(FunctionCallInfo fcinfo, int argno, bool allow_empty)
 static void
 lock_keys(StoreCall *call, Datum keys)
 {
-	uint32		h = DatumGetUInt32(hash_any((const unsigned char *) call->ns_name,
-											strlen(call->ns_name)));
-	uint32		k = DatumGetUInt32(hash_any((const unsigned char *) DatumGetPointer(keys),
-											VARSIZE_ANY(DatumGetPointer(keys))));
+	uint32 h = DatumGetUInt32(hash_any((const unsigned char *) call->ns_name,
+									   strlen(call->ns_name)));
+	uint32 k =
+		DatumGetUInt32(hash_any((const unsigned char *) DatumGetPointer(keys),
+								VARSIZE_ANY(DatumGetPointer(keys))));
 
 	LockDatabaseObject(store_assockey_type(), h ^ (k * 0x9E3779B1u), 1,
 					   ExclusiveLock);
@@ -747,16 +754,16 @@ PG_FUNCTION_INFO_V1(assoc_update_by);
 Datum
 assoc_update_by(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	StoreCall	call;
-	Datum		keys;
-	Jsonb	   *data;
-	bool		upsert;
-	Jsonb	   *prior;
+	ReturnSetInfo   *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StoreCall        call;
+	Datum            keys;
+	Jsonb           *data;
+	bool             upsert;
+	Jsonb           *prior;
 	JsonbParseState *ledger = NULL;
-	Datum		values[2];
-	SPITupleTable *locked;
-	uint64		n;
+	Datum            values[2];
+	SPITupleTable   *locked;
+	uint64           n;
 
 	InitMaterializedSRF(fcinfo, 0);
 	keys = keys_arg(fcinfo, 1, false);
@@ -782,22 +789,26 @@ assoc_update_by(PG_FUNCTION_ARGS)
 	locked = SPI_tuptable;
 	for (uint64 i = 0; i < n; i++)
 	{
-		HeapTuple	row = locked->vals[i];
-		Record		rec;
-		HeapTuple	written;
-		TupleDesc	written_desc;
-		bool		isnull;
-		bool		conflict;
-		text	   *id;
+		HeapTuple row = locked->vals[i];
+		Record    rec;
+		HeapTuple written;
+		TupleDesc written_desc;
+		bool      isnull;
+		bool      conflict;
+		text     *id;
 
 		CHECK_FOR_INTERRUPTS();
 		rec.exists = true;
-		ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(row, locked->tupdesc, 1, &isnull)),
+		ItemPointerCopy((ItemPointer) DatumGetPointer(
+							SPI_getbinval(row, locked->tupdesc, 1, &isnull)),
 						&rec.tid);
 		id = DatumGetTextPP(SPI_getbinval(row, locked->tupdesc, 3, &isnull));
-		rec.keys = PointerGetDatum(PG_DETOAST_DATUM(SPI_getbinval(row, locked->tupdesc, 4, &isnull)));
-		rec.data = DatumGetJsonbP(SPI_getbinval(row, locked->tupdesc, 5, &isnull));
-		rec.version = DatumGetInt64(SPI_getbinval(row, locked->tupdesc, 6, &isnull));
+		rec.keys = PointerGetDatum(
+			PG_DETOAST_DATUM(SPI_getbinval(row, locked->tupdesc, 4, &isnull)));
+		rec.data =
+			DatumGetJsonbP(SPI_getbinval(row, locked->tupdesc, 5, &isnull));
+		rec.version =
+			DatumGetInt64(SPI_getbinval(row, locked->tupdesc, 6, &isnull));
 		record_store(&call, id, &rec, data, rec.keys, "update", (Datum) 0,
 					 &conflict, &written, &written_desc);
 		if (written)
@@ -808,12 +819,12 @@ assoc_update_by(PG_FUNCTION_ARGS)
 
 	if (n == 0 && upsert)
 	{
-		Record		rec = {0};
-		HeapTuple	written;
-		TupleDesc	written_desc;
-		bool		conflict;
-		text	   *id = cstring_to_text(DatumGetCString(DirectFunctionCall1(
-			uuid_out, DirectFunctionCall1(gen_random_uuid, (Datum) 0))));
+		Record    rec = {0};
+		HeapTuple written;
+		TupleDesc written_desc;
+		bool      conflict;
+		text     *id = cstring_to_text(DatumGetCString(DirectFunctionCall1(
+				uuid_out, DirectFunctionCall1(gen_random_uuid, (Datum) 0))));
 
 		/*
 		 * Under REPEATABLE READ the snapshot may predate a record that a
@@ -822,20 +833,20 @@ assoc_update_by(PG_FUNCTION_ARGS)
 		 */
 		if (IsolationUsesXactSnapshot())
 		{
-			int			rc = SPI_execute_snapshot(store_plan(SP_REC_BY_KEYS_LATEST),
-												  values, NULL,
-												  GetLatestSnapshot(),
-												  InvalidSnapshot, true,
-												  false, 1);
+			int rc = SPI_execute_snapshot(store_plan(SP_REC_BY_KEYS_LATEST),
+										  values, NULL, GetLatestSnapshot(),
+										  InvalidSnapshot, true, false, 1);
 
 			if (rc != SPI_OK_SELECT)
 				elog(ERROR, "SPI_execute_snapshot failed: %s",
 					 SPI_result_code_string(rc));
 			if (SPI_processed > 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to a concurrent upsert of the same keys in namespace \"%s\"",
-								call.ns_name)));
+				ereport(
+					ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to a concurrent "
+							"upsert of the same keys in namespace \"%s\"",
+							call.ns_name)));
 		}
 		record_store(&call, id, &rec, data, keys, "create", (Datum) 0,
 					 &conflict, &written, &written_desc);
@@ -845,7 +856,8 @@ assoc_update_by(PG_FUNCTION_ARGS)
 		emit_row(rsinfo, written, written_desc, 1, &ledger);
 	}
 
-	ledger_finish(&call, JsonbValueToJsonb(pushJsonbValue(&ledger, WJB_END_ARRAY, NULL)));
+	ledger_finish(&call, JsonbValueToJsonb(
+							 pushJsonbValue(&ledger, WJB_END_ARRAY, NULL)));
 	store_close(&call);
 	return (Datum) 0;
 }
@@ -861,14 +873,14 @@ PG_FUNCTION_INFO_V1(assoc_remove_by);
 Datum
 assoc_remove_by(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	StoreCall	call;
-	Datum		keys;
-	Jsonb	   *prior;
+	ReturnSetInfo   *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StoreCall        call;
+	Datum            keys;
+	Jsonb           *prior;
 	JsonbParseState *ledger = NULL;
-	Datum		values[2];
-	SPITupleTable *removed;
-	uint64		n = 0;
+	Datum            values[2];
+	SPITupleTable   *removed;
+	uint64           n = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	keys = keys_arg(fcinfo, 1, true);
@@ -890,10 +902,12 @@ assoc_remove_by(PG_FUNCTION_ARGS)
 	removed = SPI_tuptable;
 	for (uint64 i = 0; i < n; i++)
 	{
-		HeapTuple	row = removed->vals[i];
-		bool		isnull;
-		text	   *id = DatumGetTextPP(SPI_getbinval(row, removed->tupdesc, 2, &isnull));
-		int64		version = DatumGetInt64(SPI_getbinval(row, removed->tupdesc, 5, &isnull));
+		HeapTuple row = removed->vals[i];
+		bool      isnull;
+		text     *id =
+			DatumGetTextPP(SPI_getbinval(row, removed->tupdesc, 2, &isnull));
+		int64 version =
+			DatumGetInt64(SPI_getbinval(row, removed->tupdesc, 5, &isnull));
 
 		CHECK_FOR_INTERRUPTS();
 		emit_row(rsinfo, row, removed->tupdesc, 1, &ledger);
@@ -903,7 +917,8 @@ assoc_remove_by(PG_FUNCTION_ARGS)
 		feed_append(&call, id, version + 1, "remove", (Datum) 0);
 	}
 
-	ledger_finish(&call, JsonbValueToJsonb(pushJsonbValue(&ledger, WJB_END_ARRAY, NULL)));
+	ledger_finish(&call, JsonbValueToJsonb(
+							 pushJsonbValue(&ledger, WJB_END_ARRAY, NULL)));
 	store_close(&call);
 	return (Datum) 0;
 }

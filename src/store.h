@@ -24,18 +24,18 @@
 
 typedef struct StoreCall
 {
-	const char *fn;				/* SQL name of the function, e.g. "set" */
+	const char      *fn; /* SQL name of the function, e.g. "set" */
 	FunctionCallInfo fcinfo;
-	text	   *ns;				/* the namespace argument */
-	char	   *ns_name;		/* ... as a C string, for messages */
-	Oid			owner;			/* the namespace's owner role */
-	int			history_depth;
-	Oid			caller;			/* the calling role */
-	int			caller_sec;		/* its security context */
-	bool		connected;
-	int			op_id_arg;		/* its argument number, -1 if none */
-	text	   *op_id;			/* NULL when the call has none */
-	bytea	   *args_hash;		/* digest of the call's arguments */
+	text            *ns;      /* the namespace argument */
+	char            *ns_name; /* ... as a C string, for messages */
+	Oid              owner;   /* the namespace's owner role */
+	int              history_depth;
+	Oid              caller;     /* the calling role */
+	int              caller_sec; /* its security context */
+	bool             connected;
+	int              op_id_arg; /* its argument number, -1 if none */
+	text            *op_id;     /* NULL when the call has none */
+	bytea           *args_hash; /* digest of the call's arguments */
 } StoreCall;
 
 /* A numbered statement of the store, prepared once per backend. */
@@ -74,15 +74,15 @@ typedef enum StorePlanId
 /* namespace.c */
 extern void store_check_ns_name(text *ns);
 extern void store_check_id(text *id);
-extern void store_check_not_null(FunctionCallInfo fcinfo, int argno,
-								 const char *what);
-extern void store_open(StoreCall *call, FunctionCallInfo fcinfo,
-					   const char *fn, int ns_arg, int op_id_arg);
-extern void store_close(StoreCall *call);
+extern void
+store_check_not_null(FunctionCallInfo fcinfo, int argno, const char *what);
+extern void       store_open(StoreCall *call, FunctionCallInfo fcinfo,
+							 const char *fn, int ns_arg, int op_id_arg);
+extern void       store_close(StoreCall *call);
 extern SPIPlanPtr store_plan(StorePlanId id);
-extern Oid	store_assockey_type(void);
-extern int	store_exec(StorePlanId id, Datum *values, const char *nulls,
-					   bool read_only, long count);
+extern Oid        store_assockey_type(void);
+extern int        store_exec(StorePlanId id, Datum *values, const char *nulls,
+							 bool read_only, long count);
 
 /* ledger.c */
 extern bool ledger_claim(StoreCall *call, Jsonb **result);
@@ -93,4 +93,4 @@ extern Jsonb *jsonb_from_int8(int64 value);
 extern Jsonb *jsonb_from_bool(bool value);
 extern Jsonb *jsonb_from_text(text *value);
 
-#endif							/* ASSOC_STORE_H */
+#endif /* ASSOC_STORE_H */

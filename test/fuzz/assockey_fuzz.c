@@ -33,7 +33,7 @@ static char *
 format_all(const AkElem *e, size_t n, size_t *len)
 {
 	size_t size = 3, i;
-	char *out, *p;
+	char  *out, *p;
 
 	for (i = 0; i < n; i++)
 		size += ak_elem_format_size(&e[i]) + 1;
@@ -63,8 +63,8 @@ format_all(const AkElem *e, size_t n, size_t *len)
 static AkElem *
 parse_canonical(const char *in, size_t len, size_t *n, char **buf)
 {
-	size_t maxelems = AK_MAX_ELEMS(len);
-	AkElem *elems = malloc(sizeof(AkElem) * maxelems);
+	size_t        maxelems = AK_MAX_ELEMS(len);
+	AkElem       *elems = malloc(sizeof(AkElem) * maxelems);
 	AkParseResult res;
 
 	*buf = malloc(len + 1);
@@ -87,8 +87,8 @@ parse_canonical(const char *in, size_t len, size_t *n, char **buf)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t n, n2, i, len1, len2;
-	char *buf, *buf2, *text1, *text2;
+	size_t  n, n2, i, len1, len2;
+	char   *buf, *buf2, *text1, *text2;
 	AkElem *e, *e2;
 
 	e = parse_canonical((const char *) data, size, &n, &buf);

@@ -41,8 +41,8 @@ int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	/* A private copy, so reads past the end are caught by ASan. */
-	char	   *text = malloc(size ? size : 1);
-	AssocPathToken tokens[MAX_TOKENS];
+	char           *text = malloc(size ? size : 1);
+	AssocPathToken  tokens[MAX_TOKENS];
 	AssocPathResult result;
 	AssocPathStatus status;
 
