@@ -14,7 +14,7 @@ PG_USER=postgres
 # Packages every suite needs (headers and PGXS, the TAP modules, clang for
 # the fuzzers, Debian's psycopg for the Python client test).
 PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl clang-14 \
-libclang-rt-14-dev python3-psycopg nodejs npm rsync"
+libclang-rt-14-dev clang-format python3-psycopg nodejs npm rsync"
 
 die() { echo "error: $*" >&2; exit 1; }
 

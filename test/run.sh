@@ -3,7 +3,7 @@
 #
 # Installs what it needs, builds and installs pg_assoc, starts a throwaway
 # cluster, runs every suite as its own step (regress, isolation, TAP,
-# fuzz, clients), shows the diff or log of each failure, stops the cluster
+# fuzz, format, clients), shows the diff or log of each failure, stops the cluster
 # on any exit and ends with "N passed, M failed".  Exits non-zero on any
 # failure.  Safe to re-run; a cluster left by a killed run is stopped.
 #
@@ -115,6 +115,12 @@ if ls "$TOP"/test/specs/*.spec >/dev/null 2>&1; then
 fi
 run_tap
 run_fuzz
+echo "== format"
+if (cd "$RUN_DIR/src" && make -s format-check >"$RUN_DIR/format.log" 2>&1); then
+	tally format 1 0 0
+else
+	head -n 40 "$RUN_DIR/format.log"; tally format 0 1 1
+fi
 run_clients
 
 stop_cluster
