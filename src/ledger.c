@@ -107,7 +107,13 @@ ledger_claim(StoreCall *call, Jsonb **result)
 	values[2] = CStringGetTextDatum(call->fn);
 	values[3] = PointerGetDatum(call->args_hash);
 	if (store_exec(SP_OPS_CLAIM, values, NULL, false, 0) == 1)
+	{
+		ItemPointerCopy(
+			(ItemPointer) DatumGetPointer(SPI_getbinval(
+				SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
+			&call->op_tid);
 		return false;
+	}
 
 	if (store_exec(SP_OPS_GET, values, NULL, false, 1) != 1)
 		elog(ERROR, "op_id \"%s\" vanished from the ledger",
@@ -140,13 +146,12 @@ ledger_claim(StoreCall *call, Jsonb **result)
 void
 ledger_finish(StoreCall *call, Jsonb *result)
 {
-	Datum values[3];
+	Datum values[2];
 
 	if (call->op_id == NULL)
 		return;
-	values[0] = PointerGetDatum(call->ns);
-	values[1] = PointerGetDatum(call->op_id);
-	values[2] = JsonbPGetDatum(result);
+	values[0] = PointerGetDatum(&call->op_tid);
+	values[1] = JsonbPGetDatum(result);
 	store_exec(SP_OPS_SET_RESULT, values, NULL, false, 0);
 }
 

@@ -88,12 +88,22 @@ static StorePlan plans[SP_COUNT] = {
 					 2,
 					 {TEXTOID, TEXTOID}},
 	[SP_REC_INSERT] =
+		{"INSERT INTO assoc.records (ns, id, keys, data, version) "
+		 "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING",
+		 4,
+		 {TEXTOID, TEXTOID, AK, JSONBOID}},
+	[SP_REC_INSERT_ROW] =
 		{"INSERT INTO assoc.records AS r (ns, id, keys, data, version) "
 		 "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING "
 		 "RETURNING r.*, to_jsonb(r)",
 		 4,
 		 {TEXTOID, TEXTOID, AK, JSONBOID}},
 	[SP_REC_UPDATE] =
+		{"UPDATE assoc.records SET data = $2, keys = $3, version = $4, "
+		 "updated_at = now() WHERE ctid = $1",
+		 4,
+		 {TIDOID, JSONBOID, AK, INT8OID}},
+	[SP_REC_UPDATE_ROW] =
 		{"UPDATE assoc.records AS r SET data = $2, keys = $3, version = $4, "
 		 "updated_at = now() WHERE ctid = $1 RETURNING r.*, to_jsonb(r)",
 		 4,
@@ -139,17 +149,16 @@ static StorePlan plans[SP_COUNT] = {
 					 {TEXTOID, TEXTOID, INT8OID}},
 	[SP_OPS_CLAIM] =
 		{"INSERT INTO assoc.ops (ns, op_id, fn, args) VALUES ($1, $2, $3, $4) "
-		 "ON CONFLICT (ns, op_id) DO NOTHING",
+		 "ON CONFLICT (ns, op_id) DO NOTHING RETURNING ctid",
 		 4,
 		 {TEXTOID, TEXTOID, TEXTOID, BYTEAOID}},
 	[SP_OPS_GET] =
 		{"SELECT fn, args, result FROM assoc.ops WHERE ns = $1 AND op_id = $2",
 		 2,
 		 {TEXTOID, TEXTOID}},
-	[SP_OPS_SET_RESULT] =
-		{"UPDATE assoc.ops SET result = $3 WHERE ns = $1 AND op_id = $2",
-		 3,
-		 {TEXTOID, TEXTOID, JSONBOID}},
+	[SP_OPS_SET_RESULT] = {"UPDATE assoc.ops SET result = $2 WHERE ctid = $1",
+						   2,
+						   {TIDOID, JSONBOID}},
 	[SP_OPS_PRUNE] =
 		{"DELETE FROM assoc.ops WHERE at < now() - make_interval(secs => $1)",
 		 1,

@@ -277,7 +277,8 @@ record_store(StoreCall *call, text *id, const Record *rec, Jsonb *data,
 		values[1] = PointerGetDatum(id);
 		values[2] = keys;
 		values[3] = JsonbPGetDatum(data);
-		if (store_exec(SP_REC_INSERT, values, NULL, false, 0) == 0)
+		if (store_exec(row ? SP_REC_INSERT_ROW : SP_REC_INSERT, values, NULL,
+					   false, 0) == 0)
 		{
 			*conflict = true;
 			return 0;
@@ -291,7 +292,8 @@ record_store(StoreCall *call, text *id, const Record *rec, Jsonb *data,
 		values[1] = JsonbPGetDatum(data);
 		values[2] = keys;
 		values[3] = Int64GetDatum(version);
-		if (store_exec(SP_REC_UPDATE, values, NULL, false, 0) != 1)
+		if (store_exec(row ? SP_REC_UPDATE_ROW : SP_REC_UPDATE, values, NULL,
+					   false, 0) != 1)
 			elog(ERROR, "locked record \"%s\" was not updated",
 				 text_to_cstring(id));
 	}

@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "storage/itemptr.h"
 #include "fmgr.h"
 #include "utils/jsonb.h"
 
@@ -36,6 +37,7 @@ typedef struct StoreCall
 	int              op_id_arg; /* its argument number, -1 if none */
 	text            *op_id;     /* NULL when the call has none */
 	bytea           *args_hash; /* digest of the call's arguments */
+	ItemPointerData  op_tid;    /* the ledger row this call claimed */
 } StoreCall;
 
 /* A numbered statement of the store, prepared once per backend. */
@@ -53,7 +55,9 @@ typedef enum StorePlanId
 	SP_NS_VISIBLE,
 	SP_REC_LOCK,
 	SP_REC_INSERT,
+	SP_REC_INSERT_ROW,
 	SP_REC_UPDATE,
+	SP_REC_UPDATE_ROW,
 	SP_REC_DELETE,
 	SP_REC_BY_KEYS_LOCK,
 	SP_REC_BY_KEYS_LATEST,

@@ -121,21 +121,24 @@ GRANT SELECT ON assoc.namespaces, assoc.records, assoc.history, assoc.feed TO PU
 CREATE FUNCTION assoc.create_namespace(ns text, owner regrole DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'assoc_create_namespace'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.create_namespace(text, regrole) IS
     'creates a namespace owned by owner (default: the calling role, which must be a member of owner)';
 
 CREATE FUNCTION assoc.drop_namespace(ns text)
     RETURNS void
     AS 'MODULE_PATHNAME', 'assoc_drop_namespace'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.drop_namespace(text) IS
     'removes a namespace with all its records, history, feed and op ledger';
 
 CREATE FUNCTION assoc.alter_namespace(ns text, history_depth integer DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'assoc_alter_namespace'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.alter_namespace(text, integer) IS
     'changes namespace settings: history_depth = previous versions kept per record (0 = none)';
 
@@ -218,12 +221,16 @@ COMMENT ON FUNCTION assoc.history(text, text) IS
     'the kept versions of a record, oldest first, the current one last (empty when history is off)';
 
 -- Writes: C functions that check the calling role ----------------------
+-- Their statements are prepared once per backend and may be planned
+-- generically while a table is still small; enable_seqscan = off keeps
+-- such a plan on the primary key (or the GIN index) as the table grows.
 
 CREATE FUNCTION assoc.set(ns text, id text, path text, value jsonb,
                           expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_set'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.set(text, text, text, jsonb, bigint, text) IS
     'sets value at path (NULL path = whole data), creating the record if missing; returns the new version';
 
@@ -231,7 +238,8 @@ CREATE FUNCTION assoc.erase(ns text, id text, path text,
                             expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_erase'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.erase(text, text, text, bigint, text) IS
     'erases path in a record, creating the record if missing; returns the new version';
 
@@ -239,7 +247,8 @@ CREATE FUNCTION assoc.set_multi(ns text, id text, patches jsonb,
                                 expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_set_multi'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.set_multi(text, text, jsonb, bigint, text) IS
     'applies a patch batch atomically with one version bump; returns the new version';
 
@@ -247,7 +256,8 @@ CREATE FUNCTION assoc.remove(ns text, id text,
                              expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS boolean
     AS 'MODULE_PATHNAME', 'assoc_remove'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.remove(text, text, bigint, text) IS
     'removes a record and its history; true if a record was removed';
 
@@ -255,7 +265,8 @@ CREATE FUNCTION assoc.link(ns text, id text, keys assoc.assockey,
                            expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_link'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.link(text, text, assoc.assockey, bigint, text) IS
     'adds associations to a record''s keys; returns the new version';
 
@@ -263,7 +274,8 @@ CREATE FUNCTION assoc.unlink(ns text, id text, keys assoc.assockey,
                              expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_unlink'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.unlink(text, text, assoc.assockey, bigint, text) IS
     'removes associations from a record''s keys; returns the new version';
 
@@ -271,7 +283,8 @@ CREATE FUNCTION assoc.rollback(ns text, id text, to_version bigint,
                                expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_rollback'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.rollback(text, text, bigint, bigint, text) IS
     'makes the data and keys of a kept version current again, as a new version';
 
@@ -279,7 +292,8 @@ CREATE FUNCTION assoc."create"(ns text, data jsonb, keys assoc.assockey DEFAULT 
                                id text DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS text
     AS 'MODULE_PATHNAME', 'assoc_create'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc."create"(text, jsonb, assoc.assockey, text, text) IS
     'creates a record (id generated when NULL) and returns its id';
 
@@ -287,20 +301,23 @@ CREATE FUNCTION assoc.update_by(ns text, keys assoc.assockey, data jsonb,
                                 upsert boolean DEFAULT false, op_id text DEFAULT NULL)
     RETURNS SETOF assoc.records
     AS 'MODULE_PATHNAME', 'assoc_update_by'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.update_by(text, assoc.assockey, jsonb, boolean, text) IS
     'replaces the data of every record whose keys equal keys; with upsert and no match, creates one';
 
 CREATE FUNCTION assoc.remove_by(ns text, keys assoc.assockey, op_id text DEFAULT NULL)
     RETURNS SETOF assoc.records
     AS 'MODULE_PATHNAME', 'assoc_remove_by'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.remove_by(text, assoc.assockey, text) IS
     'removes every record whose keys contain keys, returning the rows removed; empty keys removes nothing';
 
 CREATE FUNCTION assoc.prune()
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_prune'
-    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.prune() IS
     'deletes op_id ledger entries older than assoc.op_retention; returns how many';
