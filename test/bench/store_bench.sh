@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Benchmark: the record store's write path against plain PostgreSQL
+# (issue 5, "Performance").
+#
+#   bash test/bench/store_bench.sh          (as root; about 13 minutes)
+#
+# Environment: DURATION (seconds per pgbench run, default 20), ROUNDS
+# (default 3), CLIENTS (default "2 8").
+#
+# 100k records of about 1 KB in namespace 'bench' and the same documents in
+# public.plain.  With pgbench -M prepared, random ids, synchronous_commit on:
+#   x     assoc.set_multi(ns, id, 3-entry batch)      history off, no op_id
+#   a     UPDATE plain SET data = jsonb_set(jsonb_set(jsonb_set(data..))),
+#         version = version + 1 WHERE id = ...         (one statement)
+#   b     client-side read-modify-write: BEGIN; SELECT data, version ...
+#         FOR UPDATE; UPDATE with the whole document sent back; COMMIT
+#         (see store_b.sql for the approximation)
+#   x+op  x with a unique op_id per call
+#   x+h10 x with history_depth = 10 on the namespace
+# The five are interleaved (x, a, b, x+op, x+h10, x, a, ...) ROUNDS times per
+# client count, each run after a CHECKPOINT; the tables show median TPS.
+# Then 8 clients hammer ONE record with set_multi on per-client paths, and
+# its version must equal 1 + the transactions pgbench processed.
+set -u
+. "$(dirname "$0")/lib.sh"
+DURATION=${DURATION:-20}
+ROUNDS=${ROUNDS:-3}
+CLIENTS=${CLIENTS:-"2 8"}
+PGBENCH=$PG_BIN/pgbench
+START=$(date +%s)
+
+bench_setup
+BDIR=$RUN_DIR/src/test/bench
+LOGS=$RUN_DIR/pgbench
+mkdir -p "$LOGS" && chown "$PG_USER" "$LOGS"
+echo "== synchronous_commit = $(as_user psql -X -At -c 'SHOW synchronous_commit'); " \
+	"DURATION=${DURATION}s ROUNDS=$ROUNDS CLIENTS=\"$CLIENTS\""
+
+sql() { as_user psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
+
+echo "== loading"
+as_user psql -X -q -v ON_ERROR_STOP=1 -f "$BDIR/store_load.sql" || die "load failed"
+
+# run NAME SCRIPT CLIENTS ROUND: one pgbench run; prints its TPS.
+run() {
+	local name=$1 script=$2 c=$3 r=$4 log j
+	log=$LOGS/$name-c$c-r$r.log
+	j=$((c < 2 ? c : 2))
+	sql 'CHECKPOINT' >/dev/null
+	if ! as_user "$PGBENCH" -n -M prepared -c "$c" -j "$j" -T "$DURATION" \
+		-f "$BDIR/$script" >"$log" 2>&1; then
+		cat "$log" >&2
+		die "pgbench $name failed"
+	fi
+	if ! grep -q '^number of failed transactions: 0 ' "$log"; then
+		cat "$log" >&2
+		die "pgbench $name reported failed transactions"
+	fi
+	sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
+	print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+declare -A TPS
+METHODS="x a b xop xh"
+for c in $CLIENTS; do
+	for r in $(seq 1 "$ROUNDS"); do
+		for m in $METHODS; do
+			case $m in
+			x) t=$(run x store_x.sql "$c" "$r") ;;
+			a) t=$(run a store_a.sql "$c" "$r") ;;
+			b) t=$(run b store_b.sql "$c" "$r") ;;
+			xop) t=$(run xop store_x_op.sql "$c" "$r") ;;
+			xh)
+				sql "SELECT assoc.alter_namespace('bench', history_depth => 10)" >/dev/null
+				t=$(run xh store_x.sql "$c" "$r")
+				sql "SELECT assoc.alter_namespace('bench', history_depth => 0)" >/dev/null
+				;;
+			esac
+			[ -n "$t" ] || die "no TPS for $m"
+			TPS[$m,$c]="${TPS[$m,$c]:-} $t"
+			printf '   clients %s round %s %-4s %10.1f tps\n' "$c" "$r" "$m" "$t"
+		done
+	done
+done
+
+# Lost updates: 8 clients on one record.
+echo "== hot record: 8 clients, set_multi on ONE record for ${DURATION}s"
+v0=$(sql "SELECT assoc.version('bench', 'hot')")
+sql 'CHECKPOINT' >/dev/null
+hotlog=$LOGS/hot.log
+as_user "$PGBENCH" -n -M prepared -c 8 -j 2 -T "$DURATION" -f "$BDIR/store_hot.sql" \
+	>"$hotlog" 2>&1 || { cat "$hotlog" >&2; die "pgbench hot failed"; }
+processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$hotlog")
+failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$hotlog")
+hot_tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$hotlog")
+v1=$(sql "SELECT assoc.version('bench', 'hot')")
+paths=$(sql "SELECT count(*) FROM jsonb_object_keys(assoc.get('bench', 'hot', 'c'))")
+feed=$(sql "SELECT count(*) FROM assoc.feed WHERE ns = 'bench' AND id = 'hot'")
+if [ "$failed" = 0 ] && [ "$v1" -eq $((v0 + processed)) ] && [ "$feed" -eq "$processed" ]; then
+	HOT="PASS"
+else
+	HOT="FAIL"
+fi
+echo "   version before $v0, after $v1; pgbench processed $processed, failed $failed" \
+	"($hot_tps tps); feed entries $feed; client paths written $paths/8"
+echo "   lost-update check: version after = $v0 + processed: $HOT"
+
+echo
+echo "== results: median TPS of $ROUNDS runs of ${DURATION}s (pgbench -M prepared, synchronous_commit on)"
+echo
+echo "| clients | (x) set_multi | (a) UPDATE jsonb_set | (b) client RMW | x/a (target ≥ 0.90) | x/b (target ≥ 1.50) |"
+echo "|---:|---:|---:|---:|---:|---:|"
+MISSED=0
+for c in $CLIENTS; do
+	# shellcheck disable=SC2086
+	{ mx=$(median ${TPS[x,$c]}); ma=$(median ${TPS[a,$c]}); mb=$(median ${TPS[b,$c]}); }
+	xa=$(ratio "$mx" "$ma"); xb=$(ratio "$mx" "$mb")
+	oka=$(awk -v r="$xa" 'BEGIN { print (r >= 0.9) ? "ok" : "MISSED" }')
+	okb=$(awk -v r="$xb" 'BEGIN { print (r >= 1.5) ? "ok" : "MISSED" }')
+	[ "$oka$okb" = okok ] || MISSED=1
+	printf '| %s | %.0f | %.0f | %.0f | %s %s | %s %s |\n' "$c" "$mx" "$ma" "$mb" "$xa" "$oka" "$xb" "$okb"
+done
+echo
+echo "| clients | (x) set_multi | x + op_id | op_id cost | x + history_depth 10 | history cost |"
+echo "|---:|---:|---:|---:|---:|---:|"
+for c in $CLIENTS; do
+	# shellcheck disable=SC2086
+	{ mx=$(median ${TPS[x,$c]}); mo=$(median ${TPS[xop,$c]}); mh=$(median ${TPS[xh,$c]}); }
+	printf '| %s | %.0f | %.0f | %s | %.0f | %s |\n' "$c" "$mx" "$mo" \
+		"$(awk -v a="$mo" -v b="$mx" 'BEGIN { printf "%+.0f%%", (a / b - 1) * 100 }')" "$mh" \
+		"$(awk -v a="$mh" -v b="$mx" 'BEGIN { printf "%+.0f%%", (a / b - 1) * 100 }')"
+done
+echo
+echo "Lost-update check (8 clients, one record, ${DURATION}s): $HOT" \
+	"(version $v0 -> $v1, $processed transactions processed, $failed failed)"
+echo
+echo "== all samples (TPS):"
+for c in $CLIENTS; do
+	for m in $METHODS; do
+		echo "   clients $c $m:${TPS[$m,$c]}"
+	done
+done
+echo "== pgbench logs in $LOGS; total $(( $(date +%s) - START ))s"
+[ "$HOT" = PASS ] || exit 1
+[ "$MISSED" = 0 ] || echo "== a target was missed"
+exit 0
