@@ -527,9 +527,10 @@ assoc_alter_namespace(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(assoc_check_namespace);
 
 /*
- * assoc.check_namespace(ns): the read functions' guard.  Runs as the
- * caller, so row-level security decides: a namespace the caller may not
- * use looks exactly like one that does not exist (42704).
+ * assoc.check_namespace(ns) and assoc.check_record(ns, id): the read
+ * functions' guard.  Runs as the caller, so row-level security decides: a
+ * namespace the caller may not use looks exactly like one that does not
+ * exist (42704).  With a second argument, a NULL record id is 22004.
  */
 Datum
 assoc_check_namespace(PG_FUNCTION_ARGS)
@@ -541,6 +542,8 @@ assoc_check_namespace(PG_FUNCTION_ARGS)
 	store_check_not_null(fcinfo, 0, "namespace");
 	ns = PG_GETARG_TEXT_PP(0);
 	store_check_ns_name(ns);
+	if (PG_NARGS() > 1)
+		store_check_not_null(fcinfo, 1, "record id");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = PointerGetDatum(ns);

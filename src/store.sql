@@ -151,15 +151,19 @@ CREATE FUNCTION assoc.check_namespace(ns text)
 COMMENT ON FUNCTION assoc.check_namespace(text) IS
     'raises 22004 for NULL, 22023 for a malformed name, 42704 unless the calling role may use the namespace';
 
+CREATE FUNCTION assoc.check_record(ns text, id text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'assoc_check_namespace'
+    LANGUAGE C STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION assoc.check_record(text, text) IS
+    'check_namespace(ns), and 22004 when the record id is NULL: the guard of the read functions';
+
 CREATE FUNCTION assoc.get(ns text, id text, path text DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM assoc.check_namespace(ns);
-    IF id IS NULL THEN
-        RAISE EXCEPTION 'record id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
+    PERFORM assoc.check_record(ns, id);
     RETURN (SELECT assoc.path_get(r.data, path) FROM assoc.records r
              WHERE r.ns = get.ns AND r.id = get.id);
 END
@@ -172,10 +176,7 @@ CREATE FUNCTION assoc.version(ns text, id text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM assoc.check_namespace(ns);
-    IF id IS NULL THEN
-        RAISE EXCEPTION 'record id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
+    PERFORM assoc.check_record(ns, id);
     RETURN coalesce((SELECT r.version FROM assoc.records r
                       WHERE r.ns = version.ns AND r.id = version.id), 0);
 END
@@ -208,10 +209,7 @@ CREATE FUNCTION assoc.history(ns text, id text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM assoc.check_namespace(ns);
-    IF id IS NULL THEN
-        RAISE EXCEPTION 'record id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
+    PERFORM assoc.check_record(ns, id);
     RETURN QUERY SELECT h.version, h.data, h.keys, h.op, h.at FROM assoc.history h
                   WHERE h.ns = history.ns AND h.id = history.id
                   ORDER BY h.version;
