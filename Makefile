@@ -12,8 +12,8 @@ EXTVERSION = 0.1.0
 MODULE_big = pg_assoc
 # One C file per component; a component's SQL objects sit beside it in
 # src/NAME.sql and are concatenated, in this order, into the install script.
-OBJS    = src/pg_assoc.o src/path.o src/patch.o src/docfuncs.o src/assockey.o src/assockey_parse.o src/assockey_gin.o src/assockey_selfuncs.o src/namespace.o src/ledger.o src/store.o
-SQL_SRC = src/pg_assoc.sql src/patch.sql src/assockey.sql src/store.sql
+OBJS    = src/pg_assoc.o src/path.o src/patch.o src/docfuncs.o src/assockey.o src/assockey_parse.o src/assockey_gin.o src/assockey_selfuncs.o src/namespace.o src/ledger.o src/store.o src/feed.o src/notify.o
+SQL_SRC = src/pg_assoc.sql src/patch.sql src/assockey.sql src/store.sql src/feed.sql
 
 # The install script is generated from src/pg_assoc.sql followed by each
 # component's src/NAME.sql; upgrade scripts are committed under src/updates/.
@@ -36,6 +36,9 @@ PG_CFLAGS  = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
              -Wno-missing-field-initializers
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Every object depends on every header: a changed struct rebuilds all.
+$(OBJS): $(wildcard src/*.h)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC)
 	cat $^ > $@

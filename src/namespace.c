@@ -32,6 +32,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "feed.h"
 #include "pg_assoc.h"
 #include "store.h"
 
@@ -47,16 +48,25 @@ typedef struct StorePlan
 #define AK InvalidOid /* placeholder for the assockey type */
 
 static StorePlan plans[SP_COUNT] = {
-	[SP_NS_GET] = {"SELECT owner::oid, history_depth FROM assoc.namespaces "
-				   "WHERE ns = $1",
+	[SP_NS_GET] = {"SELECT owner::oid, history_depth, incarnation, "
+				   "channel_secret FROM assoc.namespaces WHERE ns = $1",
 				   1,
 				   {TEXTOID}},
 	[SP_NS_INSERT] =
-		{"INSERT INTO assoc.namespaces (ns, owner, incarnation) "
-		 "VALUES ($1, $2::regrole, nextval('assoc.incarnation_seq')) "
+		{"INSERT INTO assoc.namespaces (ns, owner, incarnation, "
+		 "channel_secret) "
+		 "VALUES ($1, $2::regrole, nextval('assoc.incarnation_seq'), $3) "
 		 "ON CONFLICT (ns) DO NOTHING",
+		 3,
+		 {TEXTOID, OIDOID, BYTEAOID}},
+	[SP_NS_ROTATE] =
+		{"UPDATE assoc.namespaces SET channel_secret = $2 WHERE ns = $1",
 		 2,
-		 {TEXTOID, OIDOID}},
+		 {TEXTOID, BYTEAOID}},
+	[SP_NS_SECRET] = {"SELECT channel_secret FROM assoc.namespaces "
+					  "WHERE ns = $1",
+					  1,
+					  {TEXTOID}},
 	[SP_NS_UPDATE_DEPTH] =
 		{"UPDATE assoc.namespaces SET history_depth = $2 WHERE ns = $1",
 		 2,
@@ -127,10 +137,67 @@ static StorePlan plans[SP_COUNT] = {
 						  "RETURNING r.*, to_jsonb(r)",
 						  2,
 						  {TEXTOID, AK}},
-	[SP_FEED_INSERT] = {"INSERT INTO assoc.feed (ns, id, version, op, paths) "
-						"VALUES ($1, $2, $3, $4, $5)",
-						5,
-						{TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTARRAYOID}},
+	[SP_FEED_INSERT] = {"INSERT INTO assoc.feed (ns, id, version, op, paths, "
+						"notify) VALUES ($1, $2, $3, $4, $5, $6)",
+						6,
+						{TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTARRAYOID,
+						 BOOLOID}},
+	[SP_FEED_INSERT_RET] = {"INSERT INTO assoc.feed (ns, id, version, op, "
+							"paths, notify) VALUES ($1, $2, $3, $4, $5, $6) "
+							"RETURNING xid, seq",
+							6,
+							{TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTARRAYOID,
+							 BOOLOID}},
+	[SP_FEED_NS] = {"SELECT incarnation, feed_pruned_xid, feed_pruned_seq, "
+					"pg_snapshot_xmin(pg_current_snapshot()) "
+					"FROM assoc.namespaces WHERE ns = $1",
+					1,
+					{TEXTOID}},
+	[SP_FEED_CHANGES] = {"SELECT xid, seq, id, version, op, paths, at "
+						 "FROM assoc.feed WHERE ns = $1 "
+						 "AND (xid, seq) > ($2, $3) AND xid < $4 "
+						 "ORDER BY xid, seq LIMIT $5",
+						 5,
+						 {TEXTOID, XID8OID, INT8OID, XID8OID, INT8OID}},
+	[SP_FEED_PRUNE_NAMESPACES] = {"SELECT ns FROM assoc.namespaces "
+								  "ORDER BY ns",
+								  0,
+								  {InvalidOid}},
+	[SP_FEED_FIRST_KEPT] =
+		{"SELECT xid, seq FROM assoc.feed WHERE ns = $1 AND (at >= $2 OR "
+		 "xid >= pg_snapshot_xmin(pg_current_snapshot())) "
+		 "ORDER BY xid, seq LIMIT 1",
+		 2,
+		 {TEXTOID, TIMESTAMPTZOID}},
+	[SP_FEED_PRUNE] =
+		{"WITH d AS (DELETE FROM assoc.feed WHERE ns = $1 "
+		 "AND (xid, seq) < ($2, $3) AND at < $4 "
+		 "AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
+		 "RETURNING xid, seq) "
+		 "SELECT count(*), "
+		 "(SELECT xid FROM d ORDER BY xid DESC, seq DESC LIMIT 1), "
+		 "(SELECT seq FROM d ORDER BY xid DESC, seq DESC LIMIT 1) FROM d",
+		 4,
+		 {TEXTOID, XID8OID, INT8OID, TIMESTAMPTZOID}},
+	[SP_FEED_SET_PRUNED] =
+		{"UPDATE assoc.namespaces SET feed_pruned_xid = $2, "
+		 "feed_pruned_seq = $3 WHERE ns = $1 "
+		 "AND (feed_pruned_xid, feed_pruned_seq) < ($2, $3)",
+		 3,
+		 {TEXTOID, XID8OID, INT8OID}},
+	[SP_NOTIFY_SNAPSHOT] =
+		{"SELECT pg_snapshot_xmin(s), pg_snapshot_xmax(s), "
+		 "ARRAY(SELECT pg_snapshot_xip(s)) FROM pg_current_snapshot() AS s",
+		 0,
+		 {InvalidOid}},
+	[SP_NOTIFY_ENTRIES] =
+		{"SELECT f.ns, n.incarnation, f.xid, f.seq, f.id, f.version, f.op, "
+		 "f.paths, n.channel_secret "
+		 "FROM assoc.feed AS f JOIN assoc.namespaces AS n ON n.ns = f.ns "
+		 "WHERE f.notify AND ((f.xid, f.seq) > ($1, $2) OR f.xid = ANY ($3)) "
+		 "ORDER BY f.xid, f.seq",
+		 3,
+		 {XID8OID, INT8OID, XID8ARRAYOID}},
 	[SP_HIST_INSERT] =
 		{"INSERT INTO assoc.history (ns, id, version, data, keys, op) "
 		 "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -322,8 +389,8 @@ store_check_id(text *id)
 }
 
 /* The error for a namespace that is missing or not the caller's. */
-static void
-error_no_namespace(const char *ns)
+void
+store_error_no_namespace(const char *ns)
 {
 	ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
 					errmsg("namespace \"%s\" does not exist", ns)));
@@ -400,13 +467,17 @@ store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 
 	values[0] = PointerGetDatum(call->ns);
 	if (store_exec(SP_NS_GET, values, NULL, true, 1) != 1)
-		error_no_namespace(call->ns_name);
+		store_error_no_namespace(call->ns_name);
 	call->owner = DatumGetObjectId(SPI_getbinval(
 		SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	call->history_depth = DatumGetInt32(SPI_getbinval(
 		SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	call->incarnation = DatumGetInt64(SPI_getbinval(
+		SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	call->secret = DatumGetByteaPP(SPI_getbinval(
+		SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	if (!is_member_of_role(call->caller, call->owner))
-		error_no_namespace(call->ns_name);
+		store_error_no_namespace(call->ns_name);
 
 	/*
 	 * Writers hold the namespace's lock shared; drop_namespace takes it
@@ -435,13 +506,14 @@ PG_FUNCTION_INFO_V1(assoc_create_namespace);
 Datum
 assoc_create_namespace(PG_FUNCTION_ARGS)
 {
-	text *ns;
-	Oid   caller = GetUserId();
-	Oid   owner = PG_ARGISNULL(1) ? caller : PG_GETARG_OID(1);
-	Oid   save_user;
-	int   save_sec;
-	Datum values[2];
-	int   inserted;
+	text  *ns;
+	Oid    caller = GetUserId();
+	Oid    owner = PG_ARGISNULL(1) ? caller : PG_GETARG_OID(1);
+	Oid    save_user;
+	int    save_sec;
+	Datum  values[3];
+	int    inserted;
+	bytea *secret;
 
 	store_check_not_null(fcinfo, 0, "namespace");
 	ns = PG_GETARG_TEXT_PP(0);
@@ -457,6 +529,8 @@ assoc_create_namespace(PG_FUNCTION_ARGS)
 	become_owner(&save_user, &save_sec);
 	values[0] = PointerGetDatum(ns);
 	values[1] = ObjectIdGetDatum(owner);
+	notify_new_secret(&secret);
+	values[2] = PointerGetDatum(secret);
 	inserted = store_exec(SP_NS_INSERT, values, NULL, false, 0);
 	SetUserIdAndSecContext(save_user, save_sec);
 	SPI_finish();
@@ -550,7 +624,7 @@ assoc_check_namespace(PG_FUNCTION_ARGS)
 	found = store_exec(SP_NS_VISIBLE, values, NULL, true, 1);
 	SPI_finish();
 	if (found != 1)
-		error_no_namespace(text_to_cstring(ns));
+		store_error_no_namespace(text_to_cstring(ns));
 	PG_RETURN_VOID();
 }
 
@@ -558,8 +632,10 @@ PG_FUNCTION_INFO_V1(assoc_prune);
 
 /*
  * assoc.prune(): deletes op_id ledger entries older than assoc.op_retention
- * (never less than assoc.feed_retention).  Superuser or extension owner:
- * it touches every namespace.
+ * (never less than assoc.feed_retention) and feed entries older than
+ * assoc.feed_retention (feed.c).  Superuser or extension owner: it
+ * touches every namespace.  The notification worker calls it every
+ * minute while it runs.
  */
 Datum
 assoc_prune(PG_FUNCTION_ARGS)
@@ -574,7 +650,7 @@ assoc_prune(PG_FUNCTION_ARGS)
 		ereport(
 			ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied to prune the op_id ledger"),
+			 errmsg("permission denied to prune the op_id ledger and feed"),
 			 errdetail("Only the extension owner may call assoc.prune().")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -582,6 +658,7 @@ assoc_prune(PG_FUNCTION_ARGS)
 	values[0] =
 		Float8GetDatum((double) Max(assoc_op_retention, assoc_feed_retention));
 	deleted = store_exec(SP_OPS_PRUNE, values, NULL, false, 0);
+	deleted += feed_prune();
 	SetUserIdAndSecContext(save_user, save_sec);
 	SPI_finish();
 	PG_RETURN_INT64(deleted);

@@ -2,9 +2,10 @@
  * pg_assoc.c
  *		Module entry point: the module magic block and the settings.
  *
- * The settings are superuser-only (PGC_SUSET): they change the results of
- * IMMUTABLE functions, so ordinary roles must not be able to vary them
- * between, say, an index build and a query.
+ * The path settings are superuser-only (PGC_SUSET): they change the
+ * results of IMMUTABLE functions, so ordinary roles must not be able to
+ * vary them between, say, an index build and a query.  The retention
+ * settings are server-wide; assoc.notify is each session's choice.
  */
 #include "postgres.h"
 
@@ -13,6 +14,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "feed.h"
 #include "pg_assoc.h"
 
 PG_MODULE_MAGIC;
@@ -25,7 +27,8 @@ int assoc_feed_retention = 24 * 3600;
 void _PG_init(void);
 
 /*
- * Called when the library is loaded: define the settings and reserve the
+ * Called when the library is loaded: define the settings, set up the
+ * notification machinery (notify.c; only when preloaded), and reserve the
  * "assoc." prefix so that misspelt settings are reported.
  */
 void
@@ -54,6 +57,13 @@ _PG_init(void)
 							"How long change feed entries are kept.", NULL,
 							&assoc_feed_retention, 24 * 3600, 60, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable(
+		"assoc.notify", "Whether writes send notifications.",
+		"Recorded with each feed entry; off writes the feed only.",
+		&assoc_notify, true, PGC_USERSET, 0, NULL, NULL, NULL);
+
+	notify_init();
 
 	MarkGUCPrefixReserved("assoc");
 }

@@ -39,6 +39,7 @@
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
+#include "feed.h"
 #include "patch.h"
 #include "store.h"
 
@@ -204,24 +205,6 @@ keys_equal(Datum a, Datum b)
 			   VARSIZE_ANY(DatumGetPointer(b)) &&
 		   memcmp(DatumGetPointer(a), DatumGetPointer(b),
 				  VARSIZE_ANY(DatumGetPointer(a))) == 0;
-}
-
-/* Append one feed entry for an effective write. */
-static void
-feed_append(StoreCall *call, text *id, int64 version, const char *op,
-			Datum paths)
-{
-	Datum values[5];
-	char  nulls[5] = "    ";
-
-	values[0] = PointerGetDatum(call->ns);
-	values[1] = PointerGetDatum(id);
-	values[2] = Int64GetDatum(version);
-	values[3] = CStringGetTextDatum(op);
-	values[4] = paths;
-	if (paths == (Datum) 0)
-		nulls[4] = 'n';
-	store_exec(SP_FEED_INSERT, values, nulls, false, 0);
 }
 
 /*

@@ -31,8 +31,10 @@ typedef struct StoreCall
 	char            *ns_name; /* ... as a C string, for messages */
 	Oid              owner;   /* the namespace's owner role */
 	int              history_depth;
-	Oid              caller;     /* the calling role */
-	int              caller_sec; /* its security context */
+	int64            incarnation; /* tells namespaces of one name apart */
+	bytea           *secret;      /* the namespace's channel secret */
+	Oid              caller;      /* the calling role */
+	int              caller_sec;  /* its security context */
 	bool             connected;
 	int              op_id_arg; /* its argument number, -1 if none */
 	text            *op_id;     /* NULL when the call has none */
@@ -45,6 +47,8 @@ typedef enum StorePlanId
 {
 	SP_NS_GET,
 	SP_NS_INSERT,
+	SP_NS_ROTATE,
+	SP_NS_SECRET,
 	SP_NS_UPDATE_DEPTH,
 	SP_NS_DELETE,
 	SP_NS_DELETE_RECORDS,
@@ -63,6 +67,15 @@ typedef enum StorePlanId
 	SP_REC_BY_KEYS_LATEST,
 	SP_REC_REMOVE_BY,
 	SP_FEED_INSERT,
+	SP_FEED_INSERT_RET,
+	SP_FEED_NS,
+	SP_FEED_CHANGES,
+	SP_FEED_PRUNE_NAMESPACES,
+	SP_FEED_FIRST_KEPT,
+	SP_FEED_PRUNE,
+	SP_FEED_SET_PRUNED,
+	SP_NOTIFY_SNAPSHOT,
+	SP_NOTIFY_ENTRIES,
 	SP_HIST_INSERT,
 	SP_HIST_TRIM,
 	SP_HIST_DELETE,
@@ -78,6 +91,7 @@ typedef enum StorePlanId
 /* namespace.c */
 extern void store_check_ns_name(text *ns);
 extern void store_check_id(text *id);
+extern void store_error_no_namespace(const char *ns) pg_attribute_noreturn();
 extern void
 store_check_not_null(FunctionCallInfo fcinfo, int argno, const char *what);
 extern void       store_open(StoreCall *call, FunctionCallInfo fcinfo,

@@ -15,12 +15,19 @@ CREATE TABLE assoc.namespaces (
     history_depth integer NOT NULL DEFAULT 0
                   CONSTRAINT namespaces_history_depth_check CHECK (history_depth BETWEEN 0 AND 10000),
     incarnation   bigint NOT NULL,
+    channel_secret bytea NOT NULL,
+    feed_pruned_xid xid8 NOT NULL DEFAULT '0',
+    feed_pruned_seq bigint NOT NULL DEFAULT 0,
     created_at    timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE assoc.namespaces IS
     'one row per namespace (an application''s private space); readable by members of its owner role';
 COMMENT ON COLUMN assoc.namespaces.incarnation IS
     'unique per creation of a namespace name, so cursors of a dropped namespace are recognised';
+COMMENT ON COLUMN assoc.namespaces.channel_secret IS
+    'key of the keyed hash that names the namespace''s notification channels (assoc.channel)';
+COMMENT ON COLUMN assoc.namespaces.feed_pruned_xid IS
+    'feed position (xid, seq) up to which entries were pruned: older cursors must resynchronise';
 
 CREATE SEQUENCE assoc.incarnation_seq;
 COMMENT ON SEQUENCE assoc.incarnation_seq IS 'source of assoc.namespaces.incarnation';
@@ -67,11 +74,15 @@ CREATE TABLE assoc.feed (
     version bigint NOT NULL,
     op      text NOT NULL,
     paths   text[],
+    notify  boolean NOT NULL,
     at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (ns, xid, seq)
 );
+CREATE INDEX feed_notify_idx ON assoc.feed (xid, seq) WHERE notify;
 COMMENT ON TABLE assoc.feed IS
     'the change feed: one entry per effective write, keyed by the writing transaction and a sequence';
+COMMENT ON COLUMN assoc.feed.notify IS
+    'assoc.notify of the writer: whether the entry is announced by NOTIFY';
 
 CREATE TABLE assoc.ops (
     ns     text NOT NULL,
@@ -318,4 +329,4 @@ CREATE FUNCTION assoc.prune()
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
 COMMENT ON FUNCTION assoc.prune() IS
-    'deletes op_id ledger entries older than assoc.op_retention; returns how many';
+    'deletes op_id ledger entries older than assoc.op_retention and feed entries older than assoc.feed_retention; returns how many';

@@ -1,0 +1,843 @@
+/*
+ * notify.c
+ *		Notifications of committed changes (SPEC §5): channel names,
+ *		payloads, and the notification worker that sends them.
+ *
+ * PostgreSQL makes every transaction that issued NOTIFY take one
+ * cluster-wide lock at commit and hold it through the commit's WAL flush,
+ * so NOTIFYing writers commit one at a time.  Writers therefore do not
+ * NOTIFY.  With the library in shared_preload_libraries:
+ *
+ *	feed_append()		notify_written(): note that this transaction wrote
+ *						feed entries to announce
+ *	commit				notify_xact_callback(): count the commit and set the
+ *						latch of the database's worker, starting one if
+ *						none runs
+ *	worker batch		one transaction: find the feed entries committed
+ *						since the last batch, NOTIFY each on its namespace
+ *						and record channel, commit; one notify lock per batch
+ *
+ * Which entries are new: the worker remembers, per database, the xmax of
+ * its last batch's snapshot (the horizon) and the transactions that
+ * snapshot saw running (pending).  An entry not yet announced either
+ * belongs to a pending transaction or lies at or after the horizon; once
+ * visible it is announced and no later batch selects it again.  The state
+ * lives in shared memory, so a worker that exits when idle (letting its
+ * database be dropped) is followed by one that continues where it left
+ * off.  It is advanced before the batch commits: notifications are at
+ * most once, the feed is the truth.
+ *
+ * Without the preloaded library, feed_append NOTIFYs in the writing
+ * transaction itself (notify_entry) and warns once per session.
+ */
+#include "postgres.h"
+
+#include "access/twophase.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/extension.h"
+#include "common/hmac.h"
+#include "common/sha2.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "feed.h"
+#include "store.h"
+
+/* Databases that can have a notification worker at once. */
+#define NOTIFY_DATABASES 32
+
+/* A worker with nothing to do for this long exits. */
+#define NOTIFY_IDLE_MS 2000
+
+/* Most entries one batch announces; the rest are left to the feed. */
+#define NOTIFY_BATCH_MAX 10000
+
+/* How often a running worker prunes the feed and the op_id ledger. */
+#define NOTIFY_PRUNE_MS 60000
+
+/* A requested worker that has not started after this is requested again. */
+#define NOTIFY_START_RETRY_MS 10000
+
+/* PostgreSQL's payload limit: a payload must be shorter than this. */
+#define NOTIFY_MAX_PAYLOAD (BLCKSZ - NAMEDATALEN - 128)
+
+/* The notification state of one database. */
+typedef struct NotifySlot
+{
+	Oid               dboid;     /* InvalidOid: free */
+	bool              running;   /* a worker serves the database */
+	bool              requested; /* a worker was registered, not yet running */
+	TimestampTz       requested_at;
+	Latch            *latch;      /* the running worker's latch */
+	bool              positioned; /* horizon and pending are a batch's */
+	FeedPos           horizon;    /* before the first batch: lowest writer */
+	int               npending;   /* xids in this slot's pending array */
+	pg_atomic_uint64  committed;  /* commits of transactions with entries */
+	uint64            announced;  /* committed as of the last batch's start */
+	ConditionVariable cv;         /* broadcast after every batch */
+} NotifySlot;
+
+/* Shared memory: the slots, then each slot's pending xids. */
+typedef struct NotifyShared
+{
+	LWLock    *lock; /* protects the slots but committed */
+	int        maxpending;
+	NotifySlot slots[NOTIFY_DATABASES];
+	uint64     pending[FLEXIBLE_ARRAY_MEMBER];
+} NotifyShared;
+
+bool assoc_notify = true;
+bool assoc_notify_preloaded = false;
+
+static NotifyShared *shared = NULL;
+static NotifySlot   *my_slot = NULL; /* this backend's database's slot */
+static bool          xact_wrote = false;
+static bool          warned_direct = false;
+static bool          warned_full = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+PGDLLEXPORT void assoc_notify_worker_main(Datum main_arg);
+
+/* Size of the shared state. */
+static Size
+notify_shmem_size(void)
+{
+	int maxpending = MaxBackends + max_prepared_xacts;
+
+	return add_size(
+		offsetof(NotifyShared, pending),
+		mul_size(sizeof(uint64), mul_size(maxpending, NOTIFY_DATABASES)));
+}
+
+/* shmem_request_hook: reserve the shared state and its lock. */
+static void
+notify_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(notify_shmem_size());
+	RequestNamedLWLockTranche("pg_assoc", 1);
+}
+
+/* shmem_startup_hook: create (or attach to) the shared state. */
+static void
+notify_shmem_startup(void)
+{
+	bool found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("pg_assoc notify", notify_shmem_size(), &found);
+	if (!found)
+	{
+		memset(shared, 0, notify_shmem_size());
+		shared->lock = &(GetNamedLWLockTranche("pg_assoc"))->lock;
+		shared->maxpending = MaxBackends + max_prepared_xacts;
+		for (int i = 0; i < NOTIFY_DATABASES; i++)
+		{
+			pg_atomic_init_u64(&shared->slots[i].committed, 0);
+			ConditionVariableInit(&shared->slots[i].cv);
+		}
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* The pending xids of a slot. */
+static uint64 *
+slot_pending(NotifySlot *slot)
+{
+	return &shared->pending[(slot - shared->slots) * shared->maxpending];
+}
+
+/*
+ * Called at commit, abort and prepare of every transaction: a committed
+ * transaction that wrote entries to announce wakes the database's worker.
+ * Runs after the commit is visible, so the worker's next snapshot sees it.
+ * Must not raise an error.
+ */
+static void
+notify_xact_callback(XactEvent event, void *arg)
+{
+	NotifySlot *slot = my_slot;
+	bool        start;
+
+	if (!xact_wrote)
+		return;
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	xact_wrote = false;
+	if (event != XACT_EVENT_COMMIT || slot == NULL)
+		return;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	pg_atomic_fetch_add_u64(&slot->committed, 1);
+	start = !slot->running;
+	if (!start)
+		SetLatch(slot->latch);
+	LWLockRelease(shared->lock);
+	if (!start)
+		return;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (slot->running)
+		SetLatch(slot->latch);
+	else if (!slot->requested || TimestampDifferenceExceeds(
+									 slot->requested_at, GetCurrentTimestamp(),
+									 NOTIFY_START_RETRY_MS))
+	{
+		BackgroundWorker worker;
+
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags =
+			BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = BGW_NEVER_RESTART;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_assoc");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN,
+				 "assoc_notify_worker_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN,
+				 "pg_assoc notify worker for database %u", slot->dboid);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "pg_assoc notify");
+		worker.bgw_main_arg = Int32GetDatum((int) (slot - shared->slots));
+		if (RegisterDynamicBackgroundWorker(&worker, NULL))
+		{
+			slot->requested = true;
+			slot->requested_at = GetCurrentTimestamp();
+		}
+		else
+			ereport(LOG, (errmsg("pg_assoc could not start a notification "
+								 "worker for database %u",
+								 slot->dboid),
+						  errhint("Raise max_worker_processes.")));
+	}
+	LWLockRelease(shared->lock);
+}
+
+/*
+ * Called from _PG_init.  Loaded through shared_preload_libraries, the
+ * library reserves its shared state and watches commits; loaded on
+ * demand, writers notify directly.
+ */
+void
+notify_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	assoc_notify_preloaded = true;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = notify_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = notify_shmem_startup;
+	RegisterXactCallback(notify_xact_callback, NULL);
+}
+
+/*
+ * This backend's database's slot, taken on first use.  When every slot
+ * is taken, one of a database that no longer exists is reused.  NULL when
+ * none is free: notifications of this database are then not sent.
+ */
+static NotifySlot *
+attach_slot(void)
+{
+	NotifySlot *found = NULL;
+
+	if (my_slot != NULL || shared == NULL)
+		return my_slot;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < NOTIFY_DATABASES && found == NULL; i++)
+		if (shared->slots[i].dboid == MyDatabaseId)
+			found = &shared->slots[i];
+	for (int i = 0; i < NOTIFY_DATABASES && found == NULL; i++)
+	{
+		NotifySlot *s = &shared->slots[i];
+
+		if (s->dboid == InvalidOid ||
+			(!s->running && !s->requested &&
+			 !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(s->dboid))))
+		{
+			s->dboid = MyDatabaseId;
+			s->positioned = false;
+			s->horizon.xid = 0;
+			s->horizon.seq = 0;
+			s->npending = 0;
+			s->announced = pg_atomic_read_u64(&s->committed);
+			found = s;
+		}
+	}
+	LWLockRelease(shared->lock);
+	if (found == NULL && !warned_full)
+	{
+		warned_full = true;
+		ereport(WARNING,
+				(errmsg("pg_assoc sends no notifications for this database"),
+				 errdetail("%d databases already have notification state.",
+						   NOTIFY_DATABASES)));
+	}
+	my_slot = found;
+	return found;
+}
+
+/*
+ * A feed entry to announce was written by transaction xid (preloaded
+ * library).  Until the database's worker has run its first batch, the
+ * lowest such xid is where that batch starts.
+ */
+void
+notify_written(FullTransactionId xid)
+{
+	NotifySlot *slot;
+	uint64      x = U64FromFullTransactionId(xid);
+
+	if (xact_wrote)
+		return;
+	slot = attach_slot();
+	if (slot == NULL)
+		return;
+	if (!slot->positioned)
+	{
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		if (!slot->positioned &&
+			(slot->horizon.xid == 0 || x < slot->horizon.xid))
+		{
+			slot->horizon.xid = x;
+			slot->horizon.seq = 0;
+		}
+		LWLockRelease(shared->lock);
+	}
+	xact_wrote = true;
+}
+
+/* A new random channel secret. */
+void
+notify_new_secret(bytea **secret)
+{
+	bytea *s = palloc(VARHDRSZ + ASSOC_SECRET_LEN);
+
+	SET_VARSIZE(s, VARHDRSZ + ASSOC_SECRET_LEN);
+	if (!pg_strong_random(VARDATA(s), ASSOC_SECRET_LEN))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+						errmsg("could not generate a channel secret")));
+	*secret = s;
+}
+
+/*
+ * The channel of a namespace (id NULL) or of one of its records: "assoc_"
+ * and the first 128 bits, in hex, of HMAC-SHA256 keyed with the
+ * namespace's secret over a tag, the namespace name and the id.  Without
+ * the secret the name cannot be derived.  out has room for
+ * ASSOC_CHANNEL_LEN + 1 bytes.
+ */
+void
+notify_channel_name(const bytea *secret, const char *ns, const char *id,
+					char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8             digest[PG_SHA256_DIGEST_LENGTH];
+	pg_hmac_ctx      *ctx = pg_hmac_create(PG_SHA256);
+
+	if (ctx == NULL)
+		elog(ERROR, "out of memory computing a channel name");
+	if (pg_hmac_init(ctx, (const uint8 *) VARDATA_ANY(secret),
+					 VARSIZE_ANY_EXHDR(secret)) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) (id ? "r" : "n"), 1) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) ns, strlen(ns) + 1) < 0 ||
+		(id != NULL &&
+		 pg_hmac_update(ctx, (const uint8 *) id, strlen(id)) < 0) ||
+		pg_hmac_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute a channel name: %s",
+			 pg_hmac_error(ctx));
+	pg_hmac_free(ctx);
+	memcpy(out, "assoc_", 6);
+	for (int i = 0; i < 16; i++)
+	{
+		out[6 + 2 * i] = hex[digest[i] >> 4];
+		out[7 + 2 * i] = hex[digest[i] & 15];
+	}
+	out[ASSOC_CHANNEL_LEN] = '\0';
+}
+
+/*
+ * The JSON payload of an entry: {"ns","id","v","op","paths","cursor"}.
+ * When it would exceed PostgreSQL's payload limit, "paths" is left out
+ * and "truncated": true says so; the write never fails for it.
+ */
+char *
+notify_payload(const FeedEntry *entry)
+{
+	StringInfoData buf;
+	int            mark;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"ns\":");
+	escape_json(&buf, entry->ns);
+	appendStringInfoString(&buf, ",\"id\":");
+	escape_json(&buf, entry->id);
+	appendStringInfo(&buf, ",\"v\":" INT64_FORMAT ",\"op\":", entry->version);
+	escape_json(&buf, entry->op);
+	mark = buf.len;
+	appendStringInfoString(&buf, ",\"paths\":");
+	if (entry->paths == (Datum) 0)
+		appendStringInfoString(&buf, "null");
+	else
+	{
+		Datum *elems;
+		bool  *nulls;
+		int    n;
+
+		deconstruct_array(DatumGetArrayTypeP(entry->paths), TEXTOID, -1, false,
+						  TYPALIGN_INT, &elems, &nulls, &n);
+		appendStringInfoChar(&buf, '[');
+		for (int i = 0; i < n && buf.len < NOTIFY_MAX_PAYLOAD; i++)
+		{
+			if (i > 0)
+				appendStringInfoChar(&buf, ',');
+			escape_json(&buf, TextDatumGetCString(elems[i]));
+		}
+		appendStringInfoChar(&buf, ']');
+	}
+	appendStringInfoString(&buf, ",\"cursor\":");
+	escape_json(&buf, feed_cursor(entry->incarnation, entry->pos));
+	appendStringInfoChar(&buf, '}');
+	if (buf.len >= NOTIFY_MAX_PAYLOAD)
+	{
+		buf.len = mark;
+		buf.data[mark] = '\0';
+		appendStringInfoString(&buf, ",\"truncated\":true,\"cursor\":");
+		escape_json(&buf, feed_cursor(entry->incarnation, entry->pos));
+		appendStringInfoChar(&buf, '}');
+	}
+	return buf.data;
+}
+
+/*
+ * Queue the notifications of one entry, on its namespace's channel and on
+ * its record's, in the current transaction: they are sent if it commits.
+ */
+void
+notify_entry(const FeedEntry *entry, const bytea *secret)
+{
+	char  ns_channel[ASSOC_CHANNEL_LEN + 1];
+	char  record_channel[ASSOC_CHANNEL_LEN + 1];
+	char *payload;
+
+	if (!assoc_notify_preloaded && !warned_direct)
+	{
+		warned_direct = true;
+		ereport(WARNING,
+				(errmsg("pg_assoc is not in shared_preload_libraries, so "
+						"writers send their notifications themselves"),
+				 errdetail("Every transaction that sends a notification "
+						   "takes a cluster-wide lock at commit, which "
+						   "limits write throughput."),
+				 errhint("Add pg_assoc to shared_preload_libraries, or set "
+						 "assoc.notify to off.")));
+	}
+	notify_channel_name(secret, entry->ns, NULL, ns_channel);
+	notify_channel_name(secret, entry->ns, entry->id, record_channel);
+	payload = notify_payload(entry);
+	Async_Notify(ns_channel, payload);
+	Async_Notify(record_channel, payload);
+	pfree(payload);
+}
+
+/* before_shmem_exit callback of the worker: leave the slot. */
+static void
+notify_worker_exit(int code, Datum arg)
+{
+	NotifySlot *slot = &shared->slots[DatumGetInt32(arg)];
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (slot->latch == MyLatch)
+	{
+		slot->running = false;
+		slot->latch = NULL;
+	}
+	LWLockRelease(shared->lock);
+	ConditionVariableBroadcast(&slot->cv);
+}
+
+/*
+ * One batch: in one transaction, announce the entries that became visible
+ * since the last batch (file header) and advance the slot's state.
+ * Returns false when the extension is not installed in the database.
+ */
+static bool
+notify_batch(NotifySlot *slot)
+{
+	HeapTuple     tuple;
+	TupleDesc     desc;
+	bool          isnull;
+	uint64        xmin, xmax;
+	ArrayType    *xip;
+	Datum        *xips;
+	int           nxip;
+	FeedPos       horizon;
+	int           npending;
+	Datum        *pending;
+	Datum         values[3];
+	Portal        portal;
+	int           announced = 0, skipped = 0;
+	MemoryContext entry_cxt;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (!OidIsValid(get_extension_oid("pg_assoc", true)))
+	{
+		CommitTransactionCommand();
+		return false;
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "announcing feed entries");
+
+	/* The snapshot every query below runs with (read-only SPI). */
+	store_exec(SP_NOTIFY_SNAPSHOT, NULL, NULL, true, 1);
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	xmin = DatumGetUInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+	xmax = DatumGetUInt64(SPI_getbinval(tuple, desc, 2, &isnull));
+	xip = DatumGetArrayTypeP(SPI_getbinval(tuple, desc, 3, &isnull));
+	deconstruct_array(xip, XID8OID, sizeof(uint64), FLOAT8PASSBYVAL,
+					  TYPALIGN_DOUBLE, &xips, NULL, &nxip);
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	horizon = slot->horizon;
+	npending = slot->positioned ? slot->npending : 0;
+	pending = palloc(sizeof(Datum) * Max(npending, 1));
+	for (int i = 0; i < npending; i++)
+		pending[i] = UInt64GetDatum(slot_pending(slot)[i]);
+	if (!slot->positioned && (horizon.xid == 0 || horizon.xid > xmin))
+	{
+		/* First batch: from the lowest writer or the snapshot's xmin. */
+		horizon.xid = xmin;
+		horizon.seq = 0;
+	}
+	LWLockRelease(shared->lock);
+
+	values[0] = UInt64GetDatum(horizon.xid);
+	values[1] = Int64GetDatum(horizon.seq);
+	values[2] = PointerGetDatum(
+		construct_array(pending, npending, XID8OID, sizeof(uint64),
+						FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	portal = SPI_cursor_open(NULL, store_plan(SP_NOTIFY_ENTRIES), values, NULL,
+							 true);
+	entry_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_assoc notify",
+									  ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			MemoryContext old;
+			FeedEntry     e;
+			bytea        *secret;
+
+			CHECK_FOR_INTERRUPTS();
+			if (announced >= NOTIFY_BATCH_MAX)
+			{
+				skipped++;
+				continue;
+			}
+			tuple = SPI_tuptable->vals[i];
+			desc = SPI_tuptable->tupdesc;
+			old = MemoryContextSwitchTo(entry_cxt);
+			e.ns = TextDatumGetCString(SPI_getbinval(tuple, desc, 1, &isnull));
+			e.incarnation =
+				DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull));
+			e.pos.xid = DatumGetUInt64(SPI_getbinval(tuple, desc, 3, &isnull));
+			e.pos.seq = DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
+			e.id = TextDatumGetCString(SPI_getbinval(tuple, desc, 5, &isnull));
+			e.version = DatumGetInt64(SPI_getbinval(tuple, desc, 6, &isnull));
+			e.op = TextDatumGetCString(SPI_getbinval(tuple, desc, 7, &isnull));
+			e.paths = SPI_getbinval(tuple, desc, 8, &isnull);
+			if (isnull)
+				e.paths = (Datum) 0;
+			secret = DatumGetByteaPP(SPI_getbinval(tuple, desc, 9, &isnull));
+			notify_entry(&e, secret);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(entry_cxt);
+			announced++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+
+	/* Everything before xmax is now announced, but what was running. */
+	if (nxip > shared->maxpending)
+		elog(ERROR, "snapshot has %d running transactions, more than %d", nxip,
+			 shared->maxpending);
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	slot->horizon.xid = xmax;
+	slot->horizon.seq = 0;
+	for (int i = 0; i < nxip; i++)
+		slot_pending(slot)[i] = DatumGetUInt64(xips[i]);
+	slot->npending = nxip;
+	slot->positioned = true;
+	LWLockRelease(shared->lock);
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	if (skipped > 0)
+		ereport(LOG, (errmsg("pg_assoc announced %d feed entries and left "
+							 "%d to the feed",
+							 announced, skipped),
+					  errdetail("One batch announces at most %d entries.",
+								NOTIFY_BATCH_MAX)));
+	return true;
+}
+
+/* Prune the feed and the op_id ledger (assoc.prune) in a transaction. */
+static void
+notify_prune(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "pruning the feed");
+	if (SPI_execute("SELECT assoc.prune()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "assoc.prune() failed");
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * The notification worker of one database (main_arg: its slot).  Runs
+ * batches while commits wake it, prunes every minute, and exits after
+ * NOTIFY_IDLE_MS without commits so that its database can be dropped.
+ */
+void
+assoc_notify_worker_main(Datum main_arg)
+{
+	int         index = DatumGetInt32(main_arg);
+	NotifySlot *slot = &shared->slots[index];
+	Oid         dboid;
+	TimestampTz last_prune = 0;
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	dboid = slot->dboid;
+	LWLockRelease(shared->lock);
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (slot->running || slot->dboid != MyDatabaseId)
+	{
+		LWLockRelease(shared->lock);
+		proc_exit(0);
+	}
+	slot->running = true;
+	slot->requested = false;
+	slot->latch = MyLatch;
+	LWLockRelease(shared->lock);
+	before_shmem_exit(notify_worker_exit, Int32GetDatum(index));
+
+	/* Its transactions change nothing durable. */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("enable_seqscan", "off", PGC_SUSET, PGC_S_OVERRIDE);
+
+	for (;;)
+	{
+		uint64 seen;
+		int    rc;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		/* Read before the batch's snapshot: these commits are visible. */
+		seen = pg_atomic_read_u64(&slot->committed);
+		if (!notify_batch(slot))
+			proc_exit(0);
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		if (seen > slot->announced)
+			slot->announced = seen;
+		LWLockRelease(shared->lock);
+		ConditionVariableBroadcast(&slot->cv);
+
+		if (TimestampDifferenceExceeds(last_prune, GetCurrentTimestamp(),
+									   NOTIFY_PRUNE_MS))
+		{
+			notify_prune();
+			last_prune = GetCurrentTimestamp();
+		}
+
+		rc =
+			WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					  NOTIFY_IDLE_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET))
+		{
+			bool idle;
+
+			LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+			idle = pg_atomic_read_u64(&slot->committed) == seen;
+			if (idle)
+			{
+				slot->running = false;
+				slot->latch = NULL;
+			}
+			LWLockRelease(shared->lock);
+			if (idle)
+				proc_exit(0);
+		}
+	}
+}
+
+PG_FUNCTION_INFO_V1(assoc_channel);
+
+/*
+ * assoc.channel(ns, id DEFAULT NULL): the channel to LISTEN on for a
+ * namespace or one of its records.  The secret is read as the caller,
+ * under row-level security: a role that may not read the namespace gets
+ * the "does not exist" error and no name.
+ */
+Datum
+assoc_channel(PG_FUNCTION_ARGS)
+{
+	text  *ns;
+	char  *id = NULL;
+	char   channel[ASSOC_CHANNEL_LEN + 1];
+	Datum  values[1];
+	bool   isnull;
+	bytea *secret;
+
+	store_check_not_null(fcinfo, 0, "namespace");
+	ns = PG_GETARG_TEXT_PP(0);
+	store_check_ns_name(ns);
+	if (!PG_ARGISNULL(1))
+	{
+		store_check_id(PG_GETARG_TEXT_PP(1));
+		id = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	values[0] = PointerGetDatum(ns);
+	if (store_exec(SP_NS_SECRET, values, NULL, true, 1) != 1)
+		store_error_no_namespace(text_to_cstring(ns));
+	secret = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
+	notify_channel_name(secret, text_to_cstring(ns), id, channel);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(channel));
+}
+
+PG_FUNCTION_INFO_V1(assoc_rotate_channels);
+
+/*
+ * assoc.rotate_channels(ns): a new secret for the namespace, so that every
+ * channel name handed out before stops receiving its notifications.
+ */
+Datum
+assoc_rotate_channels(PG_FUNCTION_ARGS)
+{
+	StoreCall call;
+	Datum     values[2];
+	bytea    *secret;
+
+	store_open(&call, fcinfo, "rotate_channels", 0, -1);
+	notify_new_secret(&secret);
+	values[0] = PointerGetDatum(call.ns);
+	values[1] = PointerGetDatum(secret);
+	store_exec(SP_NS_ROTATE, values, NULL, false, 0);
+	store_close(&call);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(assoc_wait_notified);
+
+/*
+ * assoc.wait_notified(timeout_ms DEFAULT 10000): wait until the worker has
+ * announced every write committed in this database before the call.
+ * True at once without the preloaded library (writers notify at commit);
+ * false when the timeout passes first.  Makes tests deterministic.
+ */
+Datum
+assoc_wait_notified(PG_FUNCTION_ARGS)
+{
+	int32       timeout_ms;
+	NotifySlot *slot = NULL;
+	uint64      target;
+	TimestampTz start = GetCurrentTimestamp();
+	bool        done = false;
+
+	store_check_not_null(fcinfo, 0, "timeout_ms");
+	timeout_ms = PG_GETARG_INT32(0);
+	if (timeout_ms < 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("invalid timeout_ms %d", timeout_ms),
+						errdetail("timeout_ms is a number of milliseconds, "
+								  "0 or more.")));
+	if (!assoc_notify_preloaded || shared == NULL)
+		PG_RETURN_BOOL(true);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	for (int i = 0; i < NOTIFY_DATABASES && slot == NULL; i++)
+		if (shared->slots[i].dboid == MyDatabaseId)
+			slot = &shared->slots[i];
+	LWLockRelease(shared->lock);
+	if (slot == NULL)
+		PG_RETURN_BOOL(true);
+
+	target = pg_atomic_read_u64(&slot->committed);
+	ConditionVariablePrepareToSleep(&slot->cv);
+	for (;;)
+	{
+		long elapsed;
+
+		LWLockAcquire(shared->lock, LW_SHARED);
+		done = slot->announced >= target;
+		LWLockRelease(shared->lock);
+		if (done)
+			break;
+		elapsed =
+			TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
+		if (elapsed >= timeout_ms)
+			break;
+		ConditionVariableTimedSleep(&slot->cv, timeout_ms - elapsed,
+									PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	PG_RETURN_BOOL(done);
+}
