@@ -12,7 +12,7 @@ EXTVERSION = 0.1.0
 MODULE_big = pg_assoc
 # One C file per component; a component's SQL objects sit beside it in
 # src/NAME.sql and are concatenated, in this order, into the install script.
-OBJS    = src/pg_assoc.o src/path.o src/patch.o src/docfuncs.o src/assockey.o src/assockey_parse.o src/assockey_gin.o src/assockey_selfuncs.o src/namespace.o src/ledger.o src/store.o src/feed.o src/notify.o
+OBJS    = src/pg_assoc.o src/path.o src/patch.o src/docfuncs.o src/assockey.o src/assockey_parse.o src/assockey_gin.o src/assockey_selfuncs.o src/namespace.o src/ledger.o src/store.o src/rowaccess.o src/feed.o src/notify.o
 SQL_SRC = src/pg_assoc.sql src/patch.sql src/assockey.sql src/store.sql src/feed.sql
 
 # The install script is generated from src/pg_assoc.sql followed by each

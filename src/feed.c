@@ -111,33 +111,20 @@ void
 feed_append(StoreCall *call, text *id, int64 version, const char *op,
 			Datum paths)
 {
-	Datum values[6];
-	char  nulls[6] = "      ";
-	bool  direct = assoc_notify && !assoc_notify_preloaded;
+	FullTransactionId xid;
+	int64             seq;
 
-	values[0] = PointerGetDatum(call->ns);
-	values[1] = PointerGetDatum(id);
-	values[2] = Int64GetDatum(version);
-	values[3] = CStringGetTextDatum(op);
-	values[4] = paths;
-	if (paths == (Datum) 0)
-		nulls[4] = 'n';
-	values[5] = BoolGetDatum(assoc_notify);
-	store_exec(direct ? SP_FEED_INSERT_RET : SP_FEED_INSERT, values, nulls,
-			   false, 0);
+	rows_insert_feed(call, id, version, op, paths, assoc_notify, &xid, &seq);
 	if (!assoc_notify)
 		return;
-	if (direct)
+	if (!assoc_notify_preloaded)
 	{
 		FeedEntry entry;
-		bool      isnull;
 
 		entry.ns = call->ns_name;
 		entry.incarnation = call->incarnation;
-		entry.pos.xid = DatumGetUInt64(SPI_getbinval(
-			SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		entry.pos.seq = DatumGetInt64(SPI_getbinval(
-			SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		entry.pos.xid = U64FromFullTransactionId(xid);
+		entry.pos.seq = seq;
 		entry.id = text_to_cstring(id);
 		entry.version = version;
 		entry.op = op;
@@ -145,7 +132,7 @@ feed_append(StoreCall *call, text *id, int64 version, const char *op,
 		notify_entry(&entry, call->secret);
 	}
 	else
-		notify_written(GetTopFullTransactionId());
+		notify_written(xid);
 }
 
 /* The error for a cursor the feed can no longer continue from. */

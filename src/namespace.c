@@ -28,7 +28,9 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/plancache.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -48,10 +50,6 @@ typedef struct StorePlan
 #define AK InvalidOid /* placeholder for the assockey type */
 
 static StorePlan plans[SP_COUNT] = {
-	[SP_NS_GET] = {"SELECT owner::oid, history_depth, incarnation, "
-				   "channel_secret FROM assoc.namespaces WHERE ns = $1",
-				   1,
-				   {TEXTOID}},
 	[SP_NS_INSERT] =
 		{"INSERT INTO assoc.namespaces (ns, owner, incarnation, "
 		 "channel_secret) "
@@ -93,10 +91,6 @@ static StorePlan plans[SP_COUNT] = {
 	[SP_NS_VISIBLE] = {"SELECT 1 FROM assoc.namespaces WHERE ns = $1",
 					   1,
 					   {TEXTOID}},
-	[SP_REC_LOCK] = {"SELECT ctid, data, keys, version FROM assoc.records "
-					 "WHERE ns = $1 AND id = $2 FOR UPDATE",
-					 2,
-					 {TEXTOID, TEXTOID}},
 	[SP_REC_INSERT] =
 		{"INSERT INTO assoc.records (ns, id, keys, data, version) "
 		 "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING",
@@ -108,11 +102,6 @@ static StorePlan plans[SP_COUNT] = {
 		 "RETURNING r.*, to_jsonb(r)",
 		 4,
 		 {TEXTOID, TEXTOID, AK, JSONBOID}},
-	[SP_REC_UPDATE] =
-		{"UPDATE assoc.records SET data = $2, keys = $3, version = $4, "
-		 "updated_at = now() WHERE ctid = $1",
-		 4,
-		 {TIDOID, JSONBOID, AK, INT8OID}},
 	[SP_REC_UPDATE_ROW] =
 		{"UPDATE assoc.records AS r SET data = $2, keys = $3, version = $4, "
 		 "updated_at = now() WHERE ctid = $1 RETURNING r.*, to_jsonb(r)",
@@ -137,17 +126,6 @@ static StorePlan plans[SP_COUNT] = {
 						  "RETURNING r.*, to_jsonb(r)",
 						  2,
 						  {TEXTOID, AK}},
-	[SP_FEED_INSERT] = {"INSERT INTO assoc.feed (ns, id, version, op, paths, "
-						"notify) VALUES ($1, $2, $3, $4, $5, $6)",
-						6,
-						{TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTARRAYOID,
-						 BOOLOID}},
-	[SP_FEED_INSERT_RET] = {"INSERT INTO assoc.feed (ns, id, version, op, "
-							"paths, notify) VALUES ($1, $2, $3, $4, $5, $6) "
-							"RETURNING xid, seq",
-							6,
-							{TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTARRAYOID,
-							 BOOLOID}},
 	[SP_FEED_NS] = {"SELECT incarnation, feed_pruned_xid, feed_pruned_seq, "
 					"pg_snapshot_xmin(pg_current_snapshot()) "
 					"FROM assoc.namespaces WHERE ns = $1",
@@ -288,7 +266,38 @@ store_assockey_type(void)
 	return assockey_oid;
 }
 
-/* The saved plan of a statement, prepared on first use. */
+/*
+ * The search path every store statement is parsed and run with: pg_catalog
+ * only.  The statements name their own objects with the schema; pinning
+ * keeps a caller's search_path (or a database's default one, for the
+ * notification worker) from resolving any other name to objects of its
+ * choosing.  The plan cache re-analyses a statement whose path differs
+ * from the one it was prepared with, so the same path is pushed around
+ * every execution (store_exec) as around the preparation.
+ */
+static OverrideSearchPath *
+store_search_path(void)
+{
+	static OverrideSearchPath *path = NULL;
+
+	if (path == NULL)
+	{
+		path = MemoryContextAllocZero(TopMemoryContext,
+									  sizeof(OverrideSearchPath));
+		path->schemas = NIL;
+		path->addCatalog = true;
+		path->addTemp = false;
+	}
+	return path;
+}
+
+/*
+ * The saved plan of a statement, prepared on first use.  Its generic plan
+ * is made at once with enable_seqscan off: a plan made while a table is
+ * still small would otherwise scan it sequentially for as long as it is
+ * kept.  (Plans are remade after invalidations, such as an ANALYZE, by
+ * then with statistics.)  Must be called inside SPI.
+ */
 SPIPlanPtr
 store_plan(StorePlanId id)
 {
@@ -296,17 +305,28 @@ store_plan(StorePlanId id)
 
 	if (p->plan == NULL)
 	{
-		Oid        types[6];
-		SPIPlanPtr plan;
+		Oid         types[6];
+		SPIPlanPtr  plan;
+		CachedPlan *cplan;
+		int         nest = NewGUCNestLevel();
 
 		for (int i = 0; i < p->nargs; i++)
 			types[i] = OidIsValid(p->argtypes[i]) ? p->argtypes[i]
 												  : store_assockey_type();
-		plan = SPI_prepare(p->sql, p->nargs, types);
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+		PushOverrideSearchPath(store_search_path());
+		plan = SPI_prepare_cursor(p->sql, p->nargs, types,
+								  CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", p->sql,
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
+		cplan = SPI_plan_get_cached_plan(plan);
+		ReleaseCachedPlan(cplan, CurrentResourceOwner);
+		PopOverrideSearchPath();
+		AtEOXact_GUC(true, nest);
 		p->plan = plan;
 	}
 	return p->plan;
@@ -317,12 +337,29 @@ int
 store_exec(StorePlanId id, Datum *values, const char *nulls, bool read_only,
 		   long count)
 {
-	int rc = SPI_execute_plan(store_plan(id), values, nulls, read_only, count);
+	SPIPlanPtr plan = store_plan(id);
+	int        rc;
 
+	PushOverrideSearchPath(store_search_path());
+	rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+	PopOverrideSearchPath();
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", plans[id].sql,
 			 SPI_result_code_string(rc));
 	return (int) SPI_processed;
+}
+
+/* Open a cursor on a store statement, as store_exec runs one. */
+Portal
+store_cursor(StorePlanId id, Datum *values, const char *nulls)
+{
+	SPIPlanPtr plan = store_plan(id);
+	Portal     portal;
+
+	PushOverrideSearchPath(store_search_path());
+	portal = SPI_cursor_open(NULL, plan, values, nulls, true);
+	PopOverrideSearchPath();
+	return portal;
 }
 
 /*
@@ -332,13 +369,10 @@ store_exec(StorePlanId id, Datum *values, const char *nulls, bool read_only,
 static Oid
 extension_owner(void)
 {
-	Oid       nsp = get_namespace_oid("assoc", false);
-	Oid       rel = get_relname_relid("records", nsp);
+	Oid       rel = rows_records_oid();
 	HeapTuple tuple;
 	Oid       owner;
 
-	if (!OidIsValid(rel))
-		elog(ERROR, "table assoc.records does not exist");
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
 	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "cache lookup failed for relation %u", rel);
@@ -404,11 +438,8 @@ store_error_no_namespace(const char *ns)
 static void
 lock_namespace(const char *ns, LOCKMODE mode)
 {
-	Oid nsp = get_namespace_oid("assoc", false);
-	Oid classid = get_relname_relid("namespaces", nsp);
-
 	LockDatabaseObject(
-		classid,
+		rows_namespaces_oid(),
 		DatumGetUInt32(hash_any((const unsigned char *) ns, strlen(ns))), 0,
 		mode);
 }
@@ -438,9 +469,6 @@ void
 store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 		   int ns_arg, int op_id_arg)
 {
-	Datum values[1];
-	bool  isnull;
-
 	memset(call, 0, sizeof(StoreCall));
 	call->fn = fn;
 	call->fcinfo = fcinfo;
@@ -465,17 +493,8 @@ store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 	call->connected = true;
 	become_owner(&call->caller, &call->caller_sec);
 
-	values[0] = PointerGetDatum(call->ns);
-	if (store_exec(SP_NS_GET, values, NULL, true, 1) != 1)
+	if (!rows_namespace(call))
 		store_error_no_namespace(call->ns_name);
-	call->owner = DatumGetObjectId(SPI_getbinval(
-		SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	call->history_depth = DatumGetInt32(SPI_getbinval(
-		SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	call->incarnation = DatumGetInt64(SPI_getbinval(
-		SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	call->secret = DatumGetByteaPP(SPI_getbinval(
-		SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	if (!is_member_of_role(call->caller, call->owner))
 		store_error_no_namespace(call->ns_name);
 
@@ -490,6 +509,7 @@ store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 void
 store_close(StoreCall *call)
 {
+	rows_close(call);
 	SetUserIdAndSecContext(call->caller, call->caller_sec);
 	if (call->connected && SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");

@@ -671,9 +671,13 @@ assoc_notify_worker_main(Datum main_arg)
 	LWLockRelease(shared->lock);
 	before_shmem_exit(notify_worker_exit, Int32GetDatum(index));
 
-	/* Its transactions change nothing durable. */
+	/*
+	 * Its transactions change nothing durable; it runs as a superuser, so
+	 * no database default may redirect its names.
+	 */
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("enable_seqscan", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET,
+					PGC_S_OVERRIDE);
 
 	for (;;)
 	{

@@ -48,16 +48,6 @@ extern Datum assockey_union(PG_FUNCTION_ARGS);
 extern Datum assockey_minus(PG_FUNCTION_ARGS);
 extern Datum assockey_size(PG_FUNCTION_ARGS);
 
-/* A record as locked: its row's address and current state. */
-typedef struct Record
-{
-	bool            exists;
-	ItemPointerData tid;
-	Jsonb          *data;
-	Datum           keys;    /* a detoasted assockey */
-	int64           version; /* 0 when missing */
-} Record;
-
 /* What a write does to a record. */
 typedef enum ChangeKind
 {
@@ -144,27 +134,7 @@ id_arg(FunctionCallInfo fcinfo, int argno)
 static void
 record_lock(StoreCall *call, text *id, Record *rec)
 {
-	Datum     values[2];
-	HeapTuple row;
-	TupleDesc desc;
-	bool      isnull;
-
-	values[0] = PointerGetDatum(call->ns);
-	values[1] = PointerGetDatum(id);
-	memset(rec, 0, sizeof(Record));
-	if (store_exec(SP_REC_LOCK, values, NULL, false, 1) == 0)
-		return;
-
-	row = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	rec->exists = true;
-	ItemPointerCopy(
-		(ItemPointer) DatumGetPointer(SPI_getbinval(row, desc, 1, &isnull)),
-		&rec->tid);
-	rec->data = DatumGetJsonbP(SPI_getbinval(row, desc, 2, &isnull));
-	rec->keys = PointerGetDatum(
-		PG_DETOAST_DATUM(SPI_getbinval(row, desc, 3, &isnull)));
-	rec->version = DatumGetInt64(SPI_getbinval(row, desc, 4, &isnull));
+	rows_lock_record(call, id, rec);
 }
 
 /* The error for a record that must exist and does not. */
@@ -268,6 +238,12 @@ record_store(StoreCall *call, text *id, const Record *rec, Jsonb *data,
 		}
 		version = 1;
 	}
+	else if (row == NULL)
+	{
+		/* Locked by rows_lock_record: written through the table AM. */
+		version = rec->version + 1;
+		rows_update_record(call, rec, data, keys, version);
+	}
 	else
 	{
 		version = rec->version + 1;
@@ -275,8 +251,7 @@ record_store(StoreCall *call, text *id, const Record *rec, Jsonb *data,
 		values[1] = JsonbPGetDatum(data);
 		values[2] = keys;
 		values[3] = Int64GetDatum(version);
-		if (store_exec(row ? SP_REC_UPDATE_ROW : SP_REC_UPDATE, values, NULL,
-					   false, 0) != 1)
+		if (store_exec(SP_REC_UPDATE_ROW, values, NULL, false, 0) != 1)
 			elog(ERROR, "locked record \"%s\" was not updated",
 				 text_to_cstring(id));
 	}

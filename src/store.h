@@ -5,9 +5,10 @@
  *
  * Every write function runs the same way:
  *
- *	store_open()	validate the namespace name, connect to SPI, check that
- *					the CALLING role is a member of the namespace's owner,
- *					then switch to the extension owner for table access
+ *	store_open()	validate the namespace name, connect to SPI, read the
+ *					namespace (rowaccess.c), check that the CALLING role is
+ *					a member of its owner, then switch to the extension
+ *					owner for table access
  *	ledger_claim()	with an op_id: claim it, or return the first call's result
  *	...				lock, compute, compare, write, feed entry, history
  *	ledger_finish()	record the result under the op_id
@@ -18,7 +19,10 @@
 
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
 #include "storage/itemptr.h"
 #include "fmgr.h"
 #include "utils/jsonb.h"
@@ -36,16 +40,29 @@ typedef struct StoreCall
 	Oid              caller;      /* the calling role */
 	int              caller_sec;  /* its security context */
 	bool             connected;
-	int              op_id_arg; /* its argument number, -1 if none */
-	text            *op_id;     /* NULL when the call has none */
-	bytea           *args_hash; /* digest of the call's arguments */
-	ItemPointerData  op_tid;    /* the ledger row this call claimed */
+	int              op_id_arg;   /* its argument number, -1 if none */
+	text            *op_id;       /* NULL when the call has none */
+	bytea           *args_hash;   /* digest of the call's arguments */
+	ItemPointerData  op_tid;      /* the ledger row this call claimed */
+	EState          *estate;      /* direct writes (rowaccess.c) */
+	ResultRelInfo   *records_rri; /* assoc.records, opened for writes */
+	ResultRelInfo   *feed_rri;    /* assoc.feed, opened for writes */
 } StoreCall;
+
+/* A record as locked: its row's address and current state. */
+typedef struct Record
+{
+	bool            exists;
+	ItemPointerData tid;
+	Jsonb          *data;
+	Datum           keys;    /* a detoasted assockey */
+	int64           version; /* 0 when missing */
+	TupleTableSlot *slot;    /* the locked row (rowaccess.c), or NULL */
+} Record;
 
 /* A numbered statement of the store, prepared once per backend. */
 typedef enum StorePlanId
 {
-	SP_NS_GET,
 	SP_NS_INSERT,
 	SP_NS_ROTATE,
 	SP_NS_SECRET,
@@ -57,17 +74,13 @@ typedef enum StorePlanId
 	SP_NS_DELETE_OPS,
 	SP_NS_PRUNE_HISTORY,
 	SP_NS_VISIBLE,
-	SP_REC_LOCK,
 	SP_REC_INSERT,
 	SP_REC_INSERT_ROW,
-	SP_REC_UPDATE,
 	SP_REC_UPDATE_ROW,
 	SP_REC_DELETE,
 	SP_REC_BY_KEYS_LOCK,
 	SP_REC_BY_KEYS_LATEST,
 	SP_REC_REMOVE_BY,
-	SP_FEED_INSERT,
-	SP_FEED_INSERT_RET,
 	SP_FEED_NS,
 	SP_FEED_CHANGES,
 	SP_FEED_PRUNE_NAMESPACES,
@@ -101,6 +114,19 @@ extern SPIPlanPtr store_plan(StorePlanId id);
 extern Oid        store_assockey_type(void);
 extern int        store_exec(StorePlanId id, Datum *values, const char *nulls,
 							 bool read_only, long count);
+extern Portal store_cursor(StorePlanId id, Datum *values, const char *nulls);
+
+/* rowaccess.c */
+extern Oid  rows_records_oid(void);
+extern Oid  rows_namespaces_oid(void);
+extern bool rows_namespace(StoreCall *call);
+extern void rows_lock_record(StoreCall *call, text *id, Record *rec);
+extern void rows_update_record(StoreCall *call, const Record *rec, Jsonb *data,
+							   Datum keys, int64 version);
+extern void
+rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
+				 Datum paths, bool notify, FullTransactionId *xid, int64 *seq);
+extern void rows_close(StoreCall *call);
 
 /* ledger.c */
 extern bool ledger_claim(StoreCall *call, Jsonb **result);

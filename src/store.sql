@@ -9,7 +9,7 @@
 -- ---------------------------------------------------------------------
 
 CREATE TABLE assoc.namespaces (
-    ns            text PRIMARY KEY
+    ns            text COLLATE "C" PRIMARY KEY
                   CONSTRAINT namespaces_ns_check CHECK (ns ~ '^[A-Za-z0-9_.-]{1,63}$'),
     owner         regrole NOT NULL,
     history_depth integer NOT NULL DEFAULT 0
@@ -33,8 +33,8 @@ CREATE SEQUENCE assoc.incarnation_seq;
 COMMENT ON SEQUENCE assoc.incarnation_seq IS 'source of assoc.namespaces.incarnation';
 
 CREATE TABLE assoc.records (
-    ns         text NOT NULL,
-    id         text NOT NULL
+    ns         text COLLATE "C" NOT NULL,
+    id         text COLLATE "C" NOT NULL
                CONSTRAINT records_id_check CHECK (octet_length(id) BETWEEN 1 AND 1024),
     keys       assoc.assockey NOT NULL DEFAULT '{}',
     data       jsonb NOT NULL
@@ -50,8 +50,8 @@ COMMENT ON TABLE assoc.records IS
     'every record of every namespace; written only through the assoc write functions';
 
 CREATE TABLE assoc.history (
-    ns      text NOT NULL,
-    id      text NOT NULL,
+    ns      text COLLATE "C" NOT NULL,
+    id      text COLLATE "C" NOT NULL,
     version bigint NOT NULL,
     data    jsonb,
     keys    assoc.assockey,
@@ -63,14 +63,11 @@ ALTER TABLE assoc.history ALTER COLUMN data SET COMPRESSION lz4;
 COMMENT ON TABLE assoc.history IS
     'the last history_depth + 1 versions of each record of namespaces that keep history';
 
-CREATE SEQUENCE assoc.feed_seq;
-COMMENT ON SEQUENCE assoc.feed_seq IS 'orders the feed entries of one transaction';
-
 CREATE TABLE assoc.feed (
-    ns      text NOT NULL,
-    xid     xid8 NOT NULL DEFAULT pg_current_xact_id(),
-    seq     bigint NOT NULL DEFAULT nextval('assoc.feed_seq'),
-    id      text NOT NULL,
+    ns      text COLLATE "C" NOT NULL,
+    xid     xid8 NOT NULL,
+    seq     bigint NOT NULL,
+    id      text COLLATE "C" NOT NULL,
     version bigint NOT NULL,
     op      text NOT NULL,
     paths   text[],
@@ -80,13 +77,13 @@ CREATE TABLE assoc.feed (
 );
 CREATE INDEX feed_notify_idx ON assoc.feed (xid, seq) WHERE notify;
 COMMENT ON TABLE assoc.feed IS
-    'the change feed: one entry per effective write, keyed by the writing transaction and a sequence';
+    'the change feed: one entry per effective write, at (writing transaction, its n-th entry)';
 COMMENT ON COLUMN assoc.feed.notify IS
     'assoc.notify of the writer: whether the entry is announced by NOTIFY';
 
 CREATE TABLE assoc.ops (
-    ns     text NOT NULL,
-    op_id  text NOT NULL,
+    ns     text COLLATE "C" NOT NULL,
+    op_id  text COLLATE "C" NOT NULL,
     fn     text NOT NULL,
     args   bytea NOT NULL,
     result jsonb,
@@ -104,7 +101,6 @@ SELECT pg_catalog.pg_extension_config_dump('assoc.history', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc.feed', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc.ops', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc.incarnation_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('assoc.feed_seq', '');
 
 -- Row-level security: a role sees the namespaces whose owner role it is a
 -- member of, and only their rows.  The extension owner (table owner) and
@@ -132,24 +128,21 @@ GRANT SELECT ON assoc.namespaces, assoc.records, assoc.history, assoc.feed TO PU
 CREATE FUNCTION assoc.create_namespace(ns text, owner regrole DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'assoc_create_namespace'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.create_namespace(text, regrole) IS
     'creates a namespace owned by owner (default: the calling role, which must be a member of owner)';
 
 CREATE FUNCTION assoc.drop_namespace(ns text)
     RETURNS void
     AS 'MODULE_PATHNAME', 'assoc_drop_namespace'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.drop_namespace(text) IS
     'removes a namespace with all its records, history, feed and op ledger';
 
 CREATE FUNCTION assoc.alter_namespace(ns text, history_depth integer DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'assoc_alter_namespace'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.alter_namespace(text, integer) IS
     'changes namespace settings: history_depth = previous versions kept per record (0 = none)';
 
@@ -158,14 +151,14 @@ COMMENT ON FUNCTION assoc.alter_namespace(text, integer) IS
 CREATE FUNCTION assoc.check_namespace(ns text)
     RETURNS void
     AS 'MODULE_PATHNAME', 'assoc_check_namespace'
-    LANGUAGE C STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION assoc.check_namespace(text) IS
     'raises 22004 for NULL, 22023 for a malformed name, 42704 unless the calling role may use the namespace';
 
 CREATE FUNCTION assoc.check_record(ns text, id text)
     RETURNS void
     AS 'MODULE_PATHNAME', 'assoc_check_namespace'
-    LANGUAGE C STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION assoc.check_record(text, text) IS
     'check_namespace(ns), and 22004 when the record id is NULL: the guard of the read functions';
 
@@ -230,16 +223,16 @@ COMMENT ON FUNCTION assoc.history(text, text) IS
     'the kept versions of a record, oldest first, the current one last (empty when history is off)';
 
 -- Writes: C functions that check the calling role ----------------------
--- Their statements are prepared once per backend and may be planned
--- generically while a table is still small; enable_seqscan = off keeps
--- such a plan on the primary key (or the GIN index) as the table grows.
+-- C functions carry no SET clauses: the hot path reads and writes rows
+-- through the table AM (src/rowaccess.c), and every SQL statement they run
+-- is parsed, planned and executed with a pinned search_path and planned
+-- with enable_seqscan off (store_plan in src/namespace.c).
 
 CREATE FUNCTION assoc.set(ns text, id text, path text, value jsonb,
                           expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_set'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.set(text, text, text, jsonb, bigint, text) IS
     'sets value at path (NULL path = whole data), creating the record if missing; returns the new version';
 
@@ -247,8 +240,7 @@ CREATE FUNCTION assoc.erase(ns text, id text, path text,
                             expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_erase'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.erase(text, text, text, bigint, text) IS
     'erases path in a record, creating the record if missing; returns the new version';
 
@@ -256,8 +248,7 @@ CREATE FUNCTION assoc.set_multi(ns text, id text, patches jsonb,
                                 expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_set_multi'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.set_multi(text, text, jsonb, bigint, text) IS
     'applies a patch batch atomically with one version bump; returns the new version';
 
@@ -265,8 +256,7 @@ CREATE FUNCTION assoc.remove(ns text, id text,
                              expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS boolean
     AS 'MODULE_PATHNAME', 'assoc_remove'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.remove(text, text, bigint, text) IS
     'removes a record and its history; true if a record was removed';
 
@@ -274,8 +264,7 @@ CREATE FUNCTION assoc.link(ns text, id text, keys assoc.assockey,
                            expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_link'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.link(text, text, assoc.assockey, bigint, text) IS
     'adds associations to a record''s keys; returns the new version';
 
@@ -283,8 +272,7 @@ CREATE FUNCTION assoc.unlink(ns text, id text, keys assoc.assockey,
                              expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_unlink'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.unlink(text, text, assoc.assockey, bigint, text) IS
     'removes associations from a record''s keys; returns the new version';
 
@@ -292,8 +280,7 @@ CREATE FUNCTION assoc.rollback(ns text, id text, to_version bigint,
                                expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_rollback'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.rollback(text, text, bigint, bigint, text) IS
     'makes the data and keys of a kept version current again, as a new version';
 
@@ -301,8 +288,7 @@ CREATE FUNCTION assoc."create"(ns text, data jsonb, keys assoc.assockey DEFAULT 
                                id text DEFAULT NULL, op_id text DEFAULT NULL)
     RETURNS text
     AS 'MODULE_PATHNAME', 'assoc_create'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc."create"(text, jsonb, assoc.assockey, text, text) IS
     'creates a record (id generated when NULL) and returns its id';
 
@@ -310,23 +296,20 @@ CREATE FUNCTION assoc.update_by(ns text, keys assoc.assockey, data jsonb,
                                 upsert boolean DEFAULT false, op_id text DEFAULT NULL)
     RETURNS SETOF assoc.records
     AS 'MODULE_PATHNAME', 'assoc_update_by'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.update_by(text, assoc.assockey, jsonb, boolean, text) IS
     'replaces the data of every record whose keys equal keys; with upsert and no match, creates one';
 
 CREATE FUNCTION assoc.remove_by(ns text, keys assoc.assockey, op_id text DEFAULT NULL)
     RETURNS SETOF assoc.records
     AS 'MODULE_PATHNAME', 'assoc_remove_by'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.remove_by(text, assoc.assockey, text) IS
     'removes every record whose keys contain keys, returning the rows removed; empty keys removes nothing';
 
 CREATE FUNCTION assoc.prune()
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'assoc_prune'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off;
+    LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.prune() IS
     'deletes op_id ledger entries older than assoc.op_retention and feed entries older than assoc.feed_retention; returns how many';

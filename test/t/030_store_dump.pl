@@ -87,7 +87,7 @@ my @reads = (
 	[ postgres => q{SELECT (SELECT count(*) FROM assoc.namespaces), (SELECT count(*) FROM assoc.records),
 		(SELECT count(*) FROM assoc.history), (SELECT count(*) FROM assoc.feed), (SELECT count(*) FROM assoc.ops)} ],
 	[ postgres => q{SELECT last_value, is_called FROM assoc.incarnation_seq} ],
-	[ postgres => q{SELECT last_value, is_called FROM assoc.feed_seq} ],
+	[ postgres => q{SELECT ns, channel_secret, feed_pruned_xid, feed_pruned_seq FROM assoc.namespaces ORDER BY ns} ],
 );
 
 sub read_all

@@ -1,0 +1,440 @@
+/*
+ * rowaccess.c
+ *		The hot write path's direct table access: the namespace lookup,
+ *		locking and updating a record, and appending a feed entry, through
+ *		index scans and the table access method rather than SQL.
+ *
+ * One assoc.set_multi used to run four SQL statements through SPI (the
+ * namespace, SELECT ... FOR UPDATE, UPDATE, INSERT into the feed); each
+ * paid for plan-cache checks and an executor start and end.  Here the
+ * same work is a few index probes and two row writes.  Semantics are those
+ * of the statements they replace:
+ *
+ *	lookups		a snapshot taken now (READ COMMITTED) or the transaction's
+ *				(REPEATABLE READ), after a command counter increment, as a
+ *				new SQL statement would see
+ *	lock		table_tuple_lock in FOR UPDATE strength, following the
+ *				update chain to the newest version and waiting for its
+ *				writer, as SELECT ... FOR UPDATE does under READ COMMITTED;
+ *				under REPEATABLE READ a concurrent update is a
+ *				serialization failure, raised by the table AM
+ *	writes		ExecSimpleRelationUpdate / ExecSimpleRelationInsert: CHECK
+ *				and NOT NULL constraints, index entries (HOT when no indexed
+ *				column changed)
+ *
+ * Rarer writes (new records, which need ON CONFLICT; deletes; history;
+ * the op_id ledger) stay SQL statements (namespace.c, store_plan).
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
+
+#include "store.h"
+
+/* Columns of assoc.namespaces, assoc.records and assoc.feed (store.sql). */
+enum
+{
+	NS_NS = 1,
+	NS_OWNER,
+	NS_HISTORY_DEPTH,
+	NS_INCARNATION,
+	NS_CHANNEL_SECRET,
+	NS_NATTS = 8
+};
+enum
+{
+	REC_NS = 1,
+	REC_ID,
+	REC_KEYS,
+	REC_DATA,
+	REC_VERSION,
+	REC_CREATED_AT,
+	REC_UPDATED_AT,
+	REC_NATTS = REC_UPDATED_AT
+};
+enum
+{
+	FEED_NS = 1,
+	FEED_XID,
+	FEED_SEQ,
+	FEED_ID,
+	FEED_VERSION,
+	FEED_OP,
+	FEED_PATHS,
+	FEED_NOTIFY,
+	FEED_AT,
+	FEED_NATTS = FEED_AT
+};
+
+/* The relations used, looked up once per backend (see rows_forget). */
+static Oid  namespaces_oid = InvalidOid;
+static Oid  namespaces_pkey_oid;
+static Oid  records_oid;
+static Oid  records_pkey_oid;
+static Oid  feed_oid;
+static bool callback_registered = false;
+
+/* The feed position of this transaction's last entry. */
+static FullTransactionId feed_xid;
+static int64             feed_seq;
+
+/*
+ * Relcache callback: forget the cached OIDs when one of the relations is
+ * invalidated (dropped with the extension, renamed, ...) or on a full
+ * reset.
+ */
+static void
+rows_forget(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == namespaces_oid ||
+		relid == records_oid || relid == feed_oid)
+		namespaces_oid = InvalidOid;
+}
+
+/* A relation of schema assoc by name; an error when it is missing. */
+static Oid
+assoc_relid(const char *name)
+{
+	Oid relid = get_relname_relid(name, get_namespace_oid("assoc", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation assoc.%s does not exist", name);
+	return relid;
+}
+
+/* Look up the relations' OIDs unless known. */
+static void
+rows_lookup_oids(void)
+{
+	if (OidIsValid(namespaces_oid))
+		return;
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(rows_forget, (Datum) 0);
+		callback_registered = true;
+	}
+	namespaces_pkey_oid = assoc_relid("namespaces_pkey");
+	records_oid = assoc_relid("records");
+	records_pkey_oid = assoc_relid("records_pkey");
+	feed_oid = assoc_relid("feed");
+	namespaces_oid = assoc_relid("namespaces");
+}
+
+/* The OID of assoc.records, for the extension owner's lookup. */
+Oid
+rows_records_oid(void)
+{
+	rows_lookup_oids();
+	return records_oid;
+}
+
+/* The OID of assoc.namespaces, the class of namespace locks. */
+Oid
+rows_namespaces_oid(void)
+{
+	rows_lookup_oids();
+	return namespaces_oid;
+}
+
+/*
+ * The snapshot a new statement would take: after a command counter
+ * increment, so that this transaction's earlier changes are seen.
+ * Registered; the caller unregisters it.
+ */
+static Snapshot
+statement_snapshot(void)
+{
+	CommandCounterIncrement();
+	return RegisterSnapshot(GetTransactionSnapshot());
+}
+
+/*
+ * Fetch into slot the row of an index whose leading key columns equal
+ * keys[0..nkeys-1] (text), as seen by snapshot.  False when none.
+ */
+static bool
+fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot, Datum *keys,
+			 int nkeys, TupleTableSlot *slot)
+{
+	Relation      index = index_open(index_oid, AccessShareLock);
+	ScanKeyData   skey[2];
+	IndexScanDesc scan;
+	bool          found;
+
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber,
+							   InvalidOid, index->rd_indcollation[i], F_TEXTEQ,
+							   keys[i]);
+	scan = index_beginscan(rel, index, snapshot, nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	return found;
+}
+
+/* Check that a relation still has the columns this file expects. */
+static void
+check_natts(Relation rel, int natts)
+{
+	if (RelationGetDescr(rel)->natts != natts)
+		elog(ERROR, "table %s has %d columns, expected %d",
+			 RelationGetRelationName(rel), RelationGetDescr(rel)->natts,
+			 natts);
+}
+
+/*
+ * Read the namespace row of ns into call (owner, history_depth,
+ * incarnation, channel secret).  False when there is none.  Runs as the
+ * extension owner: row-level security does not apply.
+ */
+bool
+rows_namespace(StoreCall *call)
+{
+	Relation        rel;
+	TupleTableSlot *slot;
+	Snapshot        snapshot;
+	Datum           key = PointerGetDatum(call->ns);
+	bool            found;
+
+	rows_lookup_oids();
+	rel = table_open(namespaces_oid, AccessShareLock);
+	check_natts(rel, NS_NATTS);
+	slot = table_slot_create(rel, NULL);
+	snapshot = statement_snapshot();
+	found = fetch_by_key(rel, namespaces_pkey_oid, snapshot, &key, 1, slot);
+	if (found)
+	{
+		bool isnull;
+
+		call->owner = DatumGetObjectId(slot_getattr(slot, NS_OWNER, &isnull));
+		call->history_depth =
+			DatumGetInt32(slot_getattr(slot, NS_HISTORY_DEPTH, &isnull));
+		call->incarnation =
+			DatumGetInt64(slot_getattr(slot, NS_INCARNATION, &isnull));
+		call->secret =
+			DatumGetByteaPCopy(slot_getattr(slot, NS_CHANNEL_SECRET, &isnull));
+	}
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* The call's executor state for direct writes, made on first use. */
+static EState *
+call_estate(StoreCall *call)
+{
+	if (call->estate == NULL)
+	{
+		call->estate = CreateExecutorState();
+		call->estate->es_output_cid = GetCurrentCommandId(true);
+	}
+	return call->estate;
+}
+
+/* Open a relation for direct writes, with its indexes. */
+static ResultRelInfo *
+open_for_write(StoreCall *call, Oid relid, int natts)
+{
+	EState        *estate = call_estate(call);
+	MemoryContext  old = MemoryContextSwitchTo(estate->es_query_cxt);
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	Relation       rel = table_open(relid, RowExclusiveLock);
+
+	check_natts(rel, natts);
+	InitResultRelInfo(rri, rel, 0, NULL, 0);
+	ExecOpenIndices(rri, false);
+	MemoryContextSwitchTo(old);
+	return rri;
+}
+
+/* Release what direct writes of a call opened (store_close). */
+void
+rows_close(StoreCall *call)
+{
+	ResultRelInfo *rris[2] = {call->records_rri, call->feed_rri};
+
+	for (int i = 0; i < 2; i++)
+		if (rris[i] != NULL)
+		{
+			ExecCloseIndices(rris[i]);
+			table_close(rris[i]->ri_RelationDesc, NoLock);
+		}
+	if (call->estate != NULL)
+	{
+		ExecResetTupleTable(call->estate->es_tupleTable, false);
+		FreeExecutorState(call->estate);
+	}
+	call->records_rri = call->feed_rri = NULL;
+	call->estate = NULL;
+}
+
+/*
+ * Lock record id of the call's namespace, as SELECT ... FOR UPDATE would,
+ * and read its newest state into rec (rec->exists false when missing).
+ */
+void
+rows_lock_record(StoreCall *call, text *id, Record *rec)
+{
+	Relation        rel;
+	TupleTableSlot *slot;
+	Datum           keys[2] = {PointerGetDatum(call->ns), PointerGetDatum(id)};
+
+	if (call->records_rri == NULL)
+		call->records_rri = open_for_write(call, records_oid, REC_NATTS);
+	rel = call->records_rri->ri_RelationDesc;
+	slot = table_slot_create(rel, &call_estate(call)->es_tupleTable);
+	memset(rec, 0, sizeof(Record));
+	for (;;)
+	{
+		Snapshot       snapshot = statement_snapshot();
+		TM_FailureData tmfd;
+		TM_Result      res;
+		bool           isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!fetch_by_key(rel, records_pkey_oid, snapshot, keys, 2, slot))
+		{
+			UnregisterSnapshot(snapshot);
+			return;
+		}
+		/*
+		 * READ COMMITTED follows the update chain to the newest version;
+		 * under REPEATABLE READ a version newer than the snapshot is a
+		 * serialization failure, as for SELECT ... FOR UPDATE.
+		 */
+		res = table_tuple_lock(
+			rel, &slot->tts_tid, snapshot, slot, GetCurrentCommandId(false),
+			LockTupleExclusive, LockWaitBlock,
+			IsolationUsesXactSnapshot() ? 0
+										: TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+			&tmfd);
+		UnregisterSnapshot(snapshot);
+		if ((res == TM_Updated || res == TM_Deleted) &&
+			IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent %s",
+							res == TM_Updated ? "update" : "delete")));
+		if (res == TM_Deleted)
+			continue; /* removed meanwhile: look again */
+		if (res != TM_Ok)
+			elog(ERROR, "could not lock record \"%s\": result %d",
+				 text_to_cstring(id), (int) res);
+
+		rec->exists = true;
+		ItemPointerCopy(&slot->tts_tid, &rec->tid);
+		rec->data = DatumGetJsonbP(
+			PG_DETOAST_DATUM_COPY(slot_getattr(slot, REC_DATA, &isnull)));
+		rec->keys = PointerGetDatum(
+			PG_DETOAST_DATUM_COPY(slot_getattr(slot, REC_KEYS, &isnull)));
+		rec->version = DatumGetInt64(slot_getattr(slot, REC_VERSION, &isnull));
+		rec->slot = slot;
+		return;
+	}
+}
+
+/*
+ * Write the new state of a record locked by rows_lock_record: data, keys,
+ * version and updated_at change, the rest is kept.
+ */
+void
+rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
+				   int64 version)
+{
+	EState         *estate = call_estate(call);
+	ResultRelInfo  *rri = call->records_rri;
+	Relation        rel = rri->ri_RelationDesc;
+	TupleTableSlot *newslot;
+	EPQState        epqstate;
+
+	newslot =
+		ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	slot_getallattrs(rec->slot);
+	ExecClearTuple(newslot);
+	for (int i = 0; i < REC_NATTS; i++)
+	{
+		newslot->tts_values[i] = rec->slot->tts_values[i];
+		newslot->tts_isnull[i] = rec->slot->tts_isnull[i];
+	}
+	newslot->tts_values[REC_DATA - 1] = JsonbPGetDatum(data);
+	newslot->tts_values[REC_KEYS - 1] = keys;
+	newslot->tts_values[REC_VERSION - 1] = Int64GetDatum(version);
+	newslot->tts_values[REC_UPDATED_AT - 1] =
+		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	ExecStoreVirtualTuple(newslot);
+
+	/* The row is locked: no snapshot decides anything here. */
+	estate->es_snapshot = GetActiveSnapshot();
+	estate->es_output_cid = GetCurrentCommandId(true);
+	EvalPlanQualInit(&epqstate, estate, NULL, NIL, -1);
+	ExecSimpleRelationUpdate(rri, estate, &epqstate, rec->slot, newslot);
+	EvalPlanQualEnd(&epqstate);
+	estate->es_snapshot = InvalidSnapshot;
+}
+
+/*
+ * Append one row to assoc.feed: its position is this transaction's xid
+ * and the next number of a counter restarted for every transaction, so
+ * writers share no sequence.  Returns the position.
+ */
+void
+rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
+				 Datum paths, bool notify, FullTransactionId *xid, int64 *seq)
+{
+	EState           *estate = call_estate(call);
+	TupleTableSlot   *slot;
+	FullTransactionId top = GetTopFullTransactionId();
+
+	if (call->feed_rri == NULL)
+		call->feed_rri = open_for_write(call, feed_oid, FEED_NATTS);
+	if (!FullTransactionIdEquals(top, feed_xid))
+	{
+		feed_xid = top;
+		feed_seq = 0;
+	}
+	*xid = top;
+	*seq = ++feed_seq;
+
+	slot = ExecInitExtraTupleSlot(
+		estate, RelationGetDescr(call->feed_rri->ri_RelationDesc),
+		&TTSOpsVirtual);
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, false, sizeof(bool) * FEED_NATTS);
+	slot->tts_values[FEED_NS - 1] = PointerGetDatum(call->ns);
+	slot->tts_values[FEED_XID - 1] = FullTransactionIdGetDatum(top);
+	slot->tts_values[FEED_SEQ - 1] = Int64GetDatum(*seq);
+	slot->tts_values[FEED_ID - 1] = PointerGetDatum(id);
+	slot->tts_values[FEED_VERSION - 1] = Int64GetDatum(version);
+	slot->tts_values[FEED_OP - 1] = CStringGetTextDatum(op);
+	slot->tts_values[FEED_PATHS - 1] = paths;
+	slot->tts_isnull[FEED_PATHS - 1] = (paths == (Datum) 0);
+	slot->tts_values[FEED_NOTIFY - 1] = BoolGetDatum(notify);
+	slot->tts_values[FEED_AT - 1] =
+		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	ExecStoreVirtualTuple(slot);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationInsert(call->feed_rri, estate, slot);
+}
