@@ -67,5 +67,15 @@ SELECT version, data, op FROM assoc.history('demo_app', 'settings');
 SELECT assoc.rollback('demo_app', 'settings', 1) AS new_version;
 SELECT assoc.get('demo_app', 'settings');
 
--- Every effective write left one feed entry.
-SELECT id, version, op, paths FROM assoc.feed WHERE ns = 'demo_app' ORDER BY xid, seq;
+-- Subscriptions: every effective write left one feed entry; a client
+-- follows the feed by cursor and listens on channels for live changes.
+SELECT id, version, op, paths FROM assoc.changes('demo_app');
+SELECT assoc.channel('demo_app', 'user/42') AS user_channel \gset
+LISTEN :user_channel;
+SELECT assoc.set('demo_app', 'user/42', 'mood', '"happy"') AS version;
+-- The notification worker announces it after commit (psql shows it below).
+SELECT assoc.wait_notified() AS announced;
+SELECT 'a client that was away asks for what followed its last cursor:' AS note;
+SELECT cursor AS last_seen FROM assoc.changes('demo_app', NULL, 1) \gset
+SELECT id, version, op FROM assoc.changes('demo_app', :'last_seen', 3);
+UNLISTEN *;
