@@ -438,6 +438,35 @@ notify_payload(const FeedEntry *entry)
 }
 
 /*
+ * The channel of a namespace, remembered for the last namespace and
+ * secret asked for: a batch usually announces many entries of one
+ * namespace.
+ */
+static void
+namespace_channel(const bytea *secret, const char *ns, char *out)
+{
+	static char cached_ns[NAMEDATALEN];
+	static char cached_secret[64];
+	static int  cached_len = -1; /* -1: nothing cached */
+	static char cached_channel[ASSOC_CHANNEL_LEN + 1];
+	int         len = VARSIZE_ANY_EXHDR(secret);
+
+	if (len != cached_len || strcmp(ns, cached_ns) != 0 ||
+		memcmp(VARDATA_ANY(secret), cached_secret, len) != 0)
+	{
+		notify_channel_name(secret, ns, NULL, cached_channel);
+		cached_len = -1;
+		if (len <= (int) sizeof(cached_secret) && strlen(ns) < NAMEDATALEN)
+		{
+			strcpy(cached_ns, ns);
+			memcpy(cached_secret, VARDATA_ANY(secret), len);
+			cached_len = len;
+		}
+	}
+	memcpy(out, cached_channel, ASSOC_CHANNEL_LEN + 1);
+}
+
+/*
  * Queue the notifications of one entry, on its namespace's channel and on
  * its record's, in the current transaction: they are sent if it commits.
  */
@@ -460,7 +489,7 @@ notify_entry(const FeedEntry *entry, const bytea *secret)
 				 errhint("Add pg_assoc to shared_preload_libraries, or set "
 						 "assoc.notify to off.")));
 	}
-	notify_channel_name(secret, entry->ns, NULL, ns_channel);
+	namespace_channel(secret, entry->ns, ns_channel);
 	notify_channel_name(secret, entry->ns, entry->id, record_channel);
 	payload = notify_payload(entry);
 	Async_Notify(ns_channel, payload);
