@@ -150,5 +150,28 @@ SELECT id FROM ak_big WHERE k @> '{user:42}' ORDER BY id;
 EXPLAIN (COSTS OFF) SELECT id FROM ak_big WHERE k = '{room:42,user:14798,misc:common}';
 RESET ROLE;
 
-DROP TABLE ak_big, ak_rand, ak_q;
+-- 4. The estimator keeps each column's decoded statistics per backend and
+-- drops them when the column is analysed again: the estimate follows the
+-- data, also within one session.
+CREATE FUNCTION pg_temp.estimated_rows(query text) RETURNS bigint
+    LANGUAGE plpgsql AS $$
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || query INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
+END
+$$;
+CREATE TABLE ak_stats (k assoc.assockey);
+INSERT INTO ak_stats SELECT CASE WHEN i % 10 = 0 THEN '{room:A}' ELSE '{room:B}' END::assoc.assockey
+  FROM generate_series(1, 10000) AS i;
+ANALYZE ak_stats;
+SELECT pg_temp.estimated_rows($$SELECT * FROM ak_stats WHERE k @> '{room:A}'$$) AS room_a_before;
+SELECT pg_temp.estimated_rows($$SELECT * FROM ak_stats WHERE k @> '{room:A}'$$) AS room_a_cached;
+UPDATE ak_stats SET k = '{room:A}';
+ANALYZE ak_stats;
+SELECT pg_temp.estimated_rows($$SELECT * FROM ak_stats WHERE k @> '{room:A}'$$) AS room_a_after;
+SELECT pg_temp.estimated_rows($$SELECT * FROM ak_stats WHERE k <@ '{room:A,room:C}'$$) AS contained_after;
+
+DROP TABLE ak_big, ak_rand, ak_q, ak_stats;
 DROP ROLE regress_assockey_reader;

@@ -64,7 +64,7 @@ PG_FUNCTION_INFO_V1(assockey_gin_extract_value);
 /*
  * assockey_gin_extract_value: keys of an indexed value.  An empty key yields
  * no keys, which GIN records as an "empty item" for INCLUDE_EMPTY searches.
- * GIN itself sorts and removes duplicate hashes.
+ * GIN itself sorts the keys and removes duplicates.
  */
 Datum
 assockey_gin_extract_value(PG_FUNCTION_ARGS)

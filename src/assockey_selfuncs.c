@@ -22,7 +22,8 @@
  *			freq(e) over q / average count: the chance that each of a
  *			row's n associations falls into q
  * An association missing from MCELEM gets half the smallest stored
- * frequency, as array selectivity does.
+ * frequency, as array selectivity does.  The decoded statistics are cached
+ * per backend (column_stats).
  */
 #include "postgres.h"
 
@@ -35,8 +36,11 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/selfuncs.h"
+#include "utils/syscache.h"
 
 #include "assockey.h"
 
@@ -262,25 +266,148 @@ assockey_typanalyze(PG_FUNCTION_ARGS)
 }
 
 /*
- * ak_stat_elem_cmp: compare a query association with a stored "model:id"
- * statistics value (split at its first ':', models have none).
+ * The element statistics of one column, decoded.  Decoding the MCELEM slot
+ * (decompressing it and splitting a thousand "model:id" texts) costs more
+ * than the rest of planning a simple query, and gives the same result for
+ * every plan until the column is analysed again; so each backend keeps the
+ * decoded form of the last few columns, dropped when their pg_statistic
+ * row changes.
  */
-static int
-ak_stat_elem_cmp(const AkElem *q, Datum statval)
+typedef struct AkColumnStats
 {
-	text       *t = DatumGetTextPP(statval);
-	const char *s = VARDATA_ANY(t);
-	size_t      len = VARSIZE_ANY_EXHDR(t);
-	const char *colon = memchr(s, ':', len);
-	AkElem      e;
+	Oid           relid; /* InvalidOid: unused entry */
+	int16         attnum;
+	bool          inherit;
+	uint32        hashvalue; /* of the row in the pg_statistic syscache */
+	MemoryContext cxt;       /* holds everything below */
+	int           nelems;    /* most common associations; 0: no MCELEM */
+	AkElem       *elems;     /* ... in canonical order */
+	float4       *freqs;     /* ... and the fraction of rows with each */
+	float4        min_freq;  /* smallest frequency stored */
+	int           nhist;     /* DECHIST numbers, average last; 0: none */
+	float4       *hist;
+} AkColumnStats;
 
-	if (colon == NULL) /* not our data; treat as smallest */
-		return 1;
-	e.model = s;
-	e.model_len = colon - s;
-	e.id = colon + 1;
-	e.id_len = len - e.model_len - 1;
-	return ak_elem_cmp(q, &e);
+#define AK_STATS_CACHED 16
+
+static AkColumnStats stats_cache[AK_STATS_CACHED];
+static int           stats_next = 0; /* the entry to replace next */
+static bool          stats_callback_registered = false;
+
+/* Forget a cached column. */
+static void
+stats_forget(AkColumnStats *cs)
+{
+	if (cs->cxt != NULL)
+		MemoryContextDelete(cs->cxt);
+	memset(cs, 0, sizeof(AkColumnStats));
+}
+
+/*
+ * Syscache callback for pg_statistic: forget the columns whose row changed
+ * (hashvalue 0: everything may have changed).
+ */
+static void
+stats_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	for (int i = 0; i < AK_STATS_CACHED; i++)
+		if (OidIsValid(stats_cache[i].relid) &&
+			(hashvalue == 0 || stats_cache[i].hashvalue == hashvalue))
+			stats_forget(&stats_cache[i]);
+}
+
+/* Decode statsTuple's MCELEM and DECHIST slots into cs->cxt. */
+static void
+stats_decode(AkColumnStats *cs, HeapTuple statsTuple)
+{
+	AttStatsSlot  mcelem, hist;
+	MemoryContext old = MemoryContextSwitchTo(cs->cxt);
+
+	if (get_attstatsslot(&mcelem, statsTuple, STATISTIC_KIND_MCELEM,
+						 InvalidOid,
+						 ATTSTATSSLOT_VALUES | ATTSTATSSLOT_NUMBERS))
+	{
+		/* Values, then min freq, max freq and null-element freq. */
+		if (mcelem.nnumbers == mcelem.nvalues + 3 && mcelem.nvalues > 0)
+		{
+			cs->elems = palloc(sizeof(AkElem) * mcelem.nvalues);
+			cs->freqs = palloc(sizeof(float4) * mcelem.nvalues);
+			for (int i = 0; i < mcelem.nvalues; i++)
+			{
+				text       *t = DatumGetTextPP(mcelem.values[i]);
+				size_t      len = VARSIZE_ANY_EXHDR(t);
+				char       *s = pnstrdup(VARDATA_ANY(t), len);
+				const char *colon = memchr(s, ':', len);
+
+				if (colon == NULL) /* not written by our typanalyze */
+					break;
+				cs->elems[cs->nelems].model = s;
+				cs->elems[cs->nelems].model_len = colon - s;
+				cs->elems[cs->nelems].id = colon + 1;
+				cs->elems[cs->nelems].id_len = len - (colon - s) - 1;
+				cs->freqs[cs->nelems] = mcelem.numbers[i];
+				cs->nelems++;
+			}
+			if (cs->nelems < mcelem.nvalues)
+				cs->nelems = 0;
+			cs->min_freq = mcelem.numbers[mcelem.nvalues];
+		}
+		free_attstatsslot(&mcelem);
+	}
+	if (get_attstatsslot(&hist, statsTuple, STATISTIC_KIND_DECHIST, InvalidOid,
+						 ATTSTATSSLOT_NUMBERS))
+	{
+		if (hist.nnumbers >= 3)
+		{
+			cs->hist = palloc(sizeof(float4) * hist.nnumbers);
+			memcpy(cs->hist, hist.numbers, sizeof(float4) * hist.nnumbers);
+			cs->nhist = hist.nnumbers;
+		}
+		free_attstatsslot(&hist);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The decoded statistics of the column statsTuple describes, from the
+ * cache or decoded now.  NULL without a statistics tuple.
+ */
+static AkColumnStats *
+column_stats(HeapTuple statsTuple)
+{
+	Form_pg_statistic st;
+	AkColumnStats    *cs;
+
+	if (!HeapTupleIsValid(statsTuple))
+		return NULL;
+	st = (Form_pg_statistic) GETSTRUCT(statsTuple);
+	for (int i = 0; i < AK_STATS_CACHED; i++)
+	{
+		cs = &stats_cache[i];
+		if (cs->relid == st->starelid && cs->attnum == st->staattnum &&
+			cs->inherit == st->stainherit)
+			return cs;
+	}
+	if (!stats_callback_registered)
+	{
+		CacheRegisterSyscacheCallback(STATRELATTINH, stats_invalidate,
+									  (Datum) 0);
+		stats_callback_registered = true;
+	}
+	cs = &stats_cache[stats_next];
+	stats_next = (stats_next + 1) % AK_STATS_CACHED;
+	stats_forget(cs);
+	cs->cxt =
+		AllocSetContextCreate(CacheMemoryContext, "assockey column statistics",
+							  ALLOCSET_SMALL_SIZES);
+	stats_decode(cs, statsTuple);
+	cs->relid = st->starelid;
+	cs->attnum = st->staattnum;
+	cs->inherit = st->stainherit;
+	cs->hashvalue = GetSysCacheHashValue3(
+		STATRELATTINH, ObjectIdGetDatum(st->starelid),
+		Int16GetDatum(st->staattnum), BoolGetDatum(st->stainherit));
+	return cs;
 }
 
 /*
@@ -288,17 +415,17 @@ ak_stat_elem_cmp(const AkElem *q, Datum statval)
  * default_freq when it is not a most common element.
  */
 static double
-ak_elem_freq(const AkElem *q, AttStatsSlot *sslot, double default_freq)
+ak_elem_freq(const AkElem *q, const AkColumnStats *cs, double default_freq)
 {
-	int lo = 0, hi = sslot->nvalues - 1;
+	int lo = 0, hi = cs->nelems - 1;
 
 	while (lo <= hi)
 	{
 		int mid = lo + (hi - lo) / 2;
-		int c = ak_stat_elem_cmp(q, sslot->values[mid]);
+		int c = ak_elem_cmp(q, &cs->elems[mid]);
 
 		if (c == 0)
-			return sslot->numbers[mid];
+			return cs->freqs[mid];
 		if (c < 0)
 			hi = mid - 1;
 		else
@@ -316,16 +443,15 @@ typedef enum AkSelKind
 
 /*
  * ak_estimate: selectivity among non-null rows of "column OP query" from the
- * statistics tuple, or a default when element statistics are missing.
+ * column's decoded statistics, or a default when element statistics are
+ * missing.
  */
 static double
-ak_estimate(HeapTuple statsTuple, AkSelKind kind, const AssocKey *query)
+ak_estimate(const AkColumnStats *cs, AkSelKind kind, const AssocKey *query)
 {
-	AttStatsSlot mcelem, hist;
-	bool         have_mcelem, have_hist;
-	double       default_freq, selec;
-	AkIter       it;
-	AkElem       e;
+	double default_freq, selec;
+	AkIter it;
+	AkElem e;
 
 	/* Answers that need no statistics. */
 	if (query->nelems == 0 && kind == AK_SEL_CONTAINS)
@@ -333,23 +459,13 @@ ak_estimate(HeapTuple statsTuple, AkSelKind kind, const AssocKey *query)
 	if (query->nelems == 0 && kind == AK_SEL_OVERLAP)
 		return 0.0;
 
-	have_mcelem = HeapTupleIsValid(statsTuple) &&
-				  get_attstatsslot(&mcelem, statsTuple, STATISTIC_KIND_MCELEM,
-								   InvalidOid,
-								   ATTSTATSSLOT_VALUES | ATTSTATSSLOT_NUMBERS);
-	if (have_mcelem && mcelem.nnumbers != mcelem.nvalues + 3)
-	{
-		free_attstatsslot(&mcelem);
-		have_mcelem = false;
-	}
-	if (!have_mcelem)
+	if (cs == NULL || cs->nelems == 0)
 	{
 		if (kind == AK_SEL_OVERLAP)
 			return AK_DEFAULT_OVERLAP_SEL;
 		return AK_DEFAULT_CONTAIN_SEL;
 	}
-	default_freq =
-		Min(mcelem.numbers[mcelem.nvalues] / 2, AK_DEFAULT_CONTAIN_SEL);
+	default_freq = Min(cs->min_freq / 2, AK_DEFAULT_CONTAIN_SEL);
 
 	ak_iter_init(&it, query);
 	switch (kind)
@@ -357,43 +473,32 @@ ak_estimate(HeapTuple statsTuple, AkSelKind kind, const AssocKey *query)
 		case AK_SEL_CONTAINS:
 			selec = 1.0;
 			while (ak_iter_next(&it, &e))
-				selec *= ak_elem_freq(&e, &mcelem, default_freq);
+				selec *= ak_elem_freq(&e, cs, default_freq);
 			break;
 		case AK_SEL_OVERLAP:
 			selec = 1.0;
 			while (ak_iter_next(&it, &e))
-				selec *= 1.0 - ak_elem_freq(&e, &mcelem, default_freq);
+				selec *= 1.0 - ak_elem_freq(&e, cs, default_freq);
 			selec = 1.0 - selec;
 			break;
 		case AK_SEL_CONTAINED:
 		default:
 		{
 			double occ = 0, avg, p;
-			int    i;
 
-			while (ak_iter_next(&it, &e))
-				occ += ak_elem_freq(&e, &mcelem, default_freq);
-			have_hist =
-				get_attstatsslot(&hist, statsTuple, STATISTIC_KIND_DECHIST,
-								 InvalidOid, ATTSTATSSLOT_NUMBERS);
-			if (!have_hist || hist.nnumbers < 3)
-			{
-				if (have_hist)
-					free_attstatsslot(&hist);
-				free_attstatsslot(&mcelem);
+			if (cs->nhist == 0)
 				return AK_DEFAULT_CONTAIN_SEL;
-			}
-			avg = hist.numbers[hist.nnumbers - 1];
+			while (ak_iter_next(&it, &e))
+				occ += ak_elem_freq(&e, cs, default_freq);
+			avg = cs->hist[cs->nhist - 1];
 			p = avg > 0 ? Min(occ / avg, 1.0) : 1.0;
 			selec = 0;
-			for (i = 0; i < hist.nnumbers - 1; i++)
-				selec += pow(p, hist.numbers[i]);
-			selec /= hist.nnumbers - 1;
-			free_attstatsslot(&hist);
+			for (int i = 0; i < cs->nhist - 1; i++)
+				selec += pow(p, cs->hist[i]);
+			selec /= cs->nhist - 1;
 		}
 		break;
 	}
-	free_attstatsslot(&mcelem);
 	CLAMP_PROBABILITY(selec);
 	return selec;
 }
@@ -451,7 +556,7 @@ assockey_contsel(PG_FUNCTION_ARGS)
 	if (HeapTupleIsValid(vardata.statsTuple))
 		nullfrac =
 			((Form_pg_statistic) GETSTRUCT(vardata.statsTuple))->stanullfrac;
-	selec = ak_estimate(vardata.statsTuple, kind,
+	selec = ak_estimate(column_stats(vardata.statsTuple), kind,
 						DatumGetAssocKeyP(c->constvalue));
 	ReleaseVariableStats(vardata);
 	selec *= 1.0 - nullfrac;
