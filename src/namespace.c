@@ -20,7 +20,6 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -431,20 +430,6 @@ store_error_no_namespace(const char *ns)
 }
 
 /*
- * Take the heavyweight lock that stands for a namespace: an object lock
- * whose class is assoc.namespaces and whose id is a hash of the name (a
- * collision only makes a drop wait for another namespace's writers).
- */
-static void
-lock_namespace(const char *ns, LOCKMODE mode)
-{
-	LockDatabaseObject(
-		rows_namespaces_oid(),
-		DatumGetUInt32(hash_any((const unsigned char *) ns, strlen(ns))), 0,
-		mode);
-}
-
-/*
  * Switch to the extension owner for table access (see file header),
  * saving the caller's identity for the switch back.  The restricted
  * context keeps anything run meanwhile from changing session state.
@@ -493,16 +478,16 @@ store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 	call->connected = true;
 	become_owner(&call->caller, &call->caller_sec);
 
+	/*
+	 * Open assoc.records for writing before reading the namespace:
+	 * drop_namespace holds a lock on it that conflicts, so a writer either
+	 * finishes before a drop starts or finds the namespace gone.
+	 */
+	rows_open_records(call);
 	if (!rows_namespace(call))
 		store_error_no_namespace(call->ns_name);
 	if (!is_member_of_role(call->caller, call->owner))
 		store_error_no_namespace(call->ns_name);
-
-	/*
-	 * Writers hold the namespace's lock shared; drop_namespace takes it
-	 * exclusive, so no write lands in a namespace being dropped.
-	 */
-	lock_namespace(call->ns_name, AccessShareLock);
 }
 
 /* End a store call: back to the caller, out of SPI. */
@@ -566,7 +551,8 @@ PG_FUNCTION_INFO_V1(assoc_drop_namespace);
 
 /*
  * assoc.drop_namespace(ns): removes the namespace and all its records,
- * history, feed entries and op_id ledger, after waiting for its writers.
+ * history, feed entries and op_id ledger.  It waits for the writers of
+ * every namespace (a lock on assoc.records), which is short, and rare.
  */
 Datum
 assoc_drop_namespace(PG_FUNCTION_ARGS)
@@ -574,8 +560,9 @@ assoc_drop_namespace(PG_FUNCTION_ARGS)
 	StoreCall call;
 	Datum     values[1];
 
+	/* Wait for every writer, and keep new ones out until commit. */
+	LockRelationOid(rows_records_oid(), ShareRowExclusiveLock);
 	store_open(&call, fcinfo, "drop_namespace", 0, -1);
-	lock_namespace(call.ns_name, AccessExclusiveLock);
 	values[0] = PointerGetDatum(call.ns);
 	store_exec(SP_NS_DELETE_RECORDS, values, NULL, false, 0);
 	store_exec(SP_NS_DELETE_HISTORY, values, NULL, false, 0);

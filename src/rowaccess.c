@@ -207,7 +207,9 @@ check_natts(Relation rel, int natts)
 /*
  * Read the namespace row of ns into call (owner, history_depth,
  * incarnation, channel secret).  False when there is none.  Runs as the
- * extension owner: row-level security does not apply.
+ * extension owner: row-level security does not apply.  The row is read as
+ * of now, whatever the isolation level, like catalog data: a namespace
+ * dropped after a REPEATABLE READ snapshot was taken is gone.
  */
 bool
 rows_namespace(StoreCall *call)
@@ -222,7 +224,8 @@ rows_namespace(StoreCall *call)
 	rel = table_open(namespaces_oid, AccessShareLock);
 	check_natts(rel, NS_NATTS);
 	slot = table_slot_create(rel, NULL);
-	snapshot = statement_snapshot();
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	found = fetch_by_key(rel, namespaces_pkey_oid, snapshot, &key, 1, slot);
 	if (found)
 	{
@@ -291,6 +294,15 @@ rows_close(StoreCall *call)
 	call->estate = NULL;
 }
 
+/* Open assoc.records for writing (store_open does it first; see there). */
+void
+rows_open_records(StoreCall *call)
+{
+	rows_lookup_oids();
+	if (call->records_rri == NULL)
+		call->records_rri = open_for_write(call, records_oid, REC_NATTS);
+}
+
 /*
  * Lock record id of the call's namespace, as SELECT ... FOR UPDATE would,
  * and read its newest state into rec (rec->exists false when missing).
@@ -302,8 +314,7 @@ rows_lock_record(StoreCall *call, text *id, Record *rec)
 	TupleTableSlot *slot;
 	Datum           keys[2] = {PointerGetDatum(call->ns), PointerGetDatum(id)};
 
-	if (call->records_rri == NULL)
-		call->records_rri = open_for_write(call, records_oid, REC_NATTS);
+	rows_open_records(call);
 	rel = call->records_rri->ri_RelationDesc;
 	slot = table_slot_create(rel, &call_estate(call)->es_tupleTable);
 	memset(rec, 0, sizeof(Record));

@@ -119,6 +119,7 @@ extern Portal store_cursor(StorePlanId id, Datum *values, const char *nulls);
 /* rowaccess.c */
 extern Oid  rows_records_oid(void);
 extern Oid  rows_namespaces_oid(void);
+extern void rows_open_records(StoreCall *call);
 extern bool rows_namespace(StoreCall *call);
 extern void rows_lock_record(StoreCall *call, text *id, Record *rec);
 extern void rows_update_record(StoreCall *call, const Record *rec, Jsonb *data,
