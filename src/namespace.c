@@ -171,8 +171,13 @@ static StorePlan plans[SP_COUNT] = {
 		{"SELECT f.ns, n.incarnation, f.xid, f.seq, f.id, f.version, f.op, "
 		 "f.paths, n.channel_secret "
 		 "FROM assoc.feed AS f JOIN assoc.namespaces AS n ON n.ns = f.ns "
-		 "WHERE f.notify AND ((f.xid, f.seq) > ($1, $2) OR f.xid = ANY ($3)) "
-		 "ORDER BY f.xid, f.seq",
+		 "WHERE f.notify AND (f.xid, f.seq) > ($1, $2) "
+		 "UNION ALL "
+		 "SELECT f.ns, n.incarnation, f.xid, f.seq, f.id, f.version, f.op, "
+		 "f.paths, n.channel_secret "
+		 "FROM assoc.feed AS f JOIN assoc.namespaces AS n ON n.ns = f.ns "
+		 "WHERE f.notify AND f.xid = ANY ($3) AND f.xid < $1 "
+		 "ORDER BY 3, 4",
 		 3,
 		 {XID8OID, INT8OID, XID8ARRAYOID}},
 	[SP_HIST_INSERT] =

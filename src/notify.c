@@ -76,6 +76,15 @@
 /* Most entries one batch announces; the rest are left to the feed. */
 #define NOTIFY_BATCH_MAX 10000
 
+/*
+ * After a batch that announced something, the worker lets this long pass
+ * before the next one: under a stream of commits, batches grow instead of
+ * each commit costing a transaction of the worker (and a wake-up of every
+ * listening backend).  The first commit after a quiet spell is announced
+ * at once.
+ */
+#define NOTIFY_MIN_INTERVAL_MS 5
+
 /* How often a running worker prunes the feed and the op_id ledger. */
 #define NOTIFY_PRUNE_MS 60000
 
@@ -516,9 +525,10 @@ notify_worker_exit(int code, Datum arg)
 /*
  * One batch: in one transaction, announce the entries that became visible
  * since the last batch (file header) and advance the slot's state.
- * Returns false when the extension is not installed in the database.
+ * Returns the number announced, or -1 when the extension is not installed
+ * in the database.
  */
-static bool
+static int
 notify_batch(NotifySlot *slot)
 {
 	HeapTuple     tuple;
@@ -541,7 +551,7 @@ notify_batch(NotifySlot *slot)
 	if (!OidIsValid(get_extension_oid("pg_assoc", true)))
 	{
 		CommitTransactionCommand();
-		return false;
+		return -1;
 	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -645,7 +655,7 @@ notify_batch(NotifySlot *slot)
 							 announced, skipped),
 					  errdetail("One batch announces at most %d entries.",
 								NOTIFY_BATCH_MAX)));
-	return true;
+	return announced;
 }
 
 /* Prune the feed and the op_id ledger (assoc.prune) in a transaction. */
@@ -668,7 +678,8 @@ notify_prune(void)
 
 /*
  * The notification worker of one database (main_arg: its slot).  Runs
- * batches while commits wake it, prunes every minute, and exits after
+ * batches while commits wake it (at most one per NOTIFY_MIN_INTERVAL_MS
+ * while they keep coming), prunes every minute, and exits after
  * NOTIFY_IDLE_MS without commits so that its database can be dropped.
  */
 void
@@ -707,11 +718,13 @@ assoc_notify_worker_main(Datum main_arg)
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET,
 					PGC_S_OVERRIDE);
+	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	for (;;)
 	{
 		uint64 seen;
 		int    rc;
+		int    announced;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -722,7 +735,8 @@ assoc_notify_worker_main(Datum main_arg)
 
 		/* Read before the batch's snapshot: these commits are visible. */
 		seen = pg_atomic_read_u64(&slot->committed);
-		if (!notify_batch(slot))
+		announced = notify_batch(slot);
+		if (announced < 0)
 			proc_exit(0);
 		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 		if (seen > slot->announced)

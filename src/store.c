@@ -201,6 +201,20 @@ history_append(StoreCall *call, text *id, int64 version, Jsonb *data,
 }
 
 /*
+ * Are two documents equal as jsonb?  Equal bytes settle it at once (the
+ * patch engine encodes as PostgreSQL does); otherwise jsonb's own
+ * comparison decides, since equal numbers can differ in scale.
+ */
+static bool
+jsonb_same(Jsonb *a, Jsonb *b)
+{
+	if (VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0)
+		return true;
+	return DatumGetBool(
+		DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(a), JsonbPGetDatum(b)));
+}
+
+/*
  * Store the new state of a locked record.  Returns the version after the
  * write: the current one for a no-op.  *conflict is set when an INSERT
  * met a row created concurrently; the caller then locks again.  *row, if
@@ -218,10 +232,8 @@ record_store(StoreCall *call, text *id, const Record *rec, Jsonb *data,
 	*conflict = false;
 	if (row)
 		*row = NULL;
-	if (rec->exists &&
-		DatumGetBool(DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(rec->data),
-										 JsonbPGetDatum(data))) &&
-		keys_equal(rec->keys, keys))
+	if (rec->exists && keys_equal(rec->keys, keys) &&
+		jsonb_same(rec->data, data))
 		return rec->version;
 
 	if (!rec->exists)

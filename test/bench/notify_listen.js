@@ -1,0 +1,86 @@
+// Listeners for test/bench/notify_bench.sh: K connections LISTEN on one
+// channel and count the notifications they receive, so the NOTIFY queue
+// is consumed while pgbench writes.
+//
+//   node notify_listen.js K CHANNEL
+//
+// Connects with the libpq environment (PGHOST, PGPORT, PGUSER,
+// PGDATABASE).  Prints "ready" once every connection listens.  On SIGTERM
+// it waits until no notification arrived for QUIET_MS (at most
+// DRAIN_MAX_MS, so listeners that lag behind still finish), then prints
+//   received TOTAL min MIN max MAX bad BAD
+// (per-connection counts; BAD counts payloads that are not the expected
+// JSON) and exits.
+'use strict';
+const path = require('path');
+const { Client } = require(process.env.PG_MODULE ||
+	path.join(__dirname, '..', 'clients', 'node_modules', 'pg'));
+
+const QUIET_MS = 500;
+const DRAIN_MAX_MS = 60000;
+
+const k = parseInt(process.argv[2], 10);
+const channel = process.argv[3];
+if (!(k > 0) || !/^[a-z0-9_]+$/.test(channel || '')) {
+	console.error('usage: node notify_listen.js K CHANNEL');
+	process.exit(2);
+}
+
+const counts = new Array(k).fill(0);
+let bad = 0;
+let last = Date.now();
+const clients = [];
+
+function onNotification(i, msg) {
+	counts[i]++;
+	last = Date.now();
+	// Check the payload shape on a sample (parsing every one costs the
+	// client CPU that the server's writers share on a small machine).
+	if (counts[i] % 64 === 1) {
+		try {
+			const p = JSON.parse(msg.payload);
+			if (p.ns !== 'bench' || typeof p.id !== 'string' || !p.cursor) bad++;
+		} catch (e) {
+			bad++;
+		}
+	}
+}
+
+async function main() {
+	for (let i = 0; i < k; i++) {
+		const c = new Client({ application_name: 'notify_listen' });
+		c.on('notification', (msg) => onNotification(i, msg));
+		c.on('error', (e) => {
+			console.error(`listener ${i}: ${e.message}`);
+			process.exit(1);
+		});
+		await c.connect();
+		await c.query(`LISTEN ${channel}`);
+		clients.push(c);
+	}
+	console.log('ready');
+}
+
+function finish() {
+	const start = Date.now();
+	const tick = () => {
+		const now = Date.now();
+		if (now - last < QUIET_MS && now - start < DRAIN_MAX_MS) {
+			setTimeout(tick, 100);
+			return;
+		}
+		const total = counts.reduce((a, b) => a + b, 0);
+		console.log(`received ${total} min ${Math.min(...counts)} ` +
+			`max ${Math.max(...counts)} bad ${bad}`);
+		Promise.all(clients.map((c) => c.end().catch(() => {})))
+			.then(() => process.exit(0));
+	};
+	tick();
+}
+
+process.on('SIGTERM', finish);
+process.on('SIGINT', finish);
+main().catch((e) => {
+	console.error(e.message);
+	process.exit(1);
+});
