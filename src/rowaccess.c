@@ -13,14 +13,21 @@
  *	lookups		a snapshot taken now (READ COMMITTED) or the transaction's
  *				(REPEATABLE READ), after a command counter increment, as a
  *				new SQL statement would see
- *	lock		table_tuple_lock in FOR UPDATE strength, following the
- *				update chain to the newest version and waiting for its
- *				writer, as SELECT ... FOR UPDATE does under READ COMMITTED;
- *				under REPEATABLE READ a concurrent update is a
- *				serialization failure, raised by the table AM
- *	writes		ExecSimpleRelationUpdate / ExecSimpleRelationInsert: CHECK
- *				and NOT NULL constraints, index entries (HOT when no indexed
- *				column changed)
+ *	update		read the row, compute, then update it only if it is still
+ *				the newest version (waiting for a concurrent writer); if it
+ *				is not, the caller reads the newest one and computes again.
+ *				No update is lost, as with the row lock of SELECT ... FOR
+ *				UPDATE, without writing a lock to the row first.  Under
+ *				REPEATABLE READ a concurrent update is a serialization
+ *				failure, as in SQL
+ *	lock		for removals: table_tuple_lock in FOR UPDATE strength,
+ *				following the update chain to the newest version
+ *	writes		index entries as the executor makes them (none for a HOT
+ *				update).  An update does not re-evaluate the CHECK on
+ *				assoc.records: every write function validates what it
+ *				stores, and re-checking a whole document on each write
+ *				would cost more than the rest of the update.  Inserts go
+ *				through ExecSimpleRelationInsert with all constraints
  *
  * Rarer writes (new records, which need ON CONFLICT; deletes; history;
  * the op_id ledger) stay SQL statements (namespace.c, store_plan).
@@ -294,6 +301,21 @@ rows_close(StoreCall *call)
 	call->estate = NULL;
 }
 
+/*
+ * A row changed or removed after this transaction's snapshot: under
+ * REPEATABLE READ that is a serialization failure, as in SQL; under READ
+ * COMMITTED the caller reads the newest version instead.
+ */
+static void
+serialization_failure_or(TM_Result res)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent %s",
+						res == TM_Updated ? "update" : "delete")));
+}
+
 /* Open assoc.records for writing (store_open does it first; see there). */
 void
 rows_open_records(StoreCall *call)
@@ -304,11 +326,13 @@ rows_open_records(StoreCall *call)
 }
 
 /*
- * Lock record id of the call's namespace, as SELECT ... FOR UPDATE would,
- * and read its newest state into rec (rec->exists false when missing).
+ * Read the newest state of record id of the call's namespace into rec
+ * (rec->exists false when missing).  With lock, also lock the row as
+ * SELECT ... FOR UPDATE would, following it to its newest version;
+ * without, rows_update_record finds out whether it is still the newest.
  */
 void
-rows_lock_record(StoreCall *call, text *id, Record *rec)
+rows_fetch_record(StoreCall *call, text *id, Record *rec, bool lock)
 {
 	Relation        rel;
 	TupleTableSlot *slot;
@@ -322,7 +346,7 @@ rows_lock_record(StoreCall *call, text *id, Record *rec)
 	{
 		Snapshot       snapshot = statement_snapshot();
 		TM_FailureData tmfd;
-		TM_Result      res;
+		TM_Result      res = TM_Ok;
 		bool           isnull;
 
 		CHECK_FOR_INTERRUPTS();
@@ -331,24 +355,23 @@ rows_lock_record(StoreCall *call, text *id, Record *rec)
 			UnregisterSnapshot(snapshot);
 			return;
 		}
+
 		/*
 		 * READ COMMITTED follows the update chain to the newest version;
 		 * under REPEATABLE READ a version newer than the snapshot is a
 		 * serialization failure, as for SELECT ... FOR UPDATE.
 		 */
-		res = table_tuple_lock(
-			rel, &slot->tts_tid, snapshot, slot, GetCurrentCommandId(false),
-			LockTupleExclusive, LockWaitBlock,
-			IsolationUsesXactSnapshot() ? 0
-										: TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
-			&tmfd);
+		if (lock)
+			res = table_tuple_lock(rel, &slot->tts_tid, snapshot, slot,
+								   GetCurrentCommandId(false),
+								   LockTupleExclusive, LockWaitBlock,
+								   IsolationUsesXactSnapshot()
+									   ? 0
+									   : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+								   &tmfd);
 		UnregisterSnapshot(snapshot);
-		if ((res == TM_Updated || res == TM_Deleted) &&
-			IsolationUsesXactSnapshot())
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent %s",
-							res == TM_Updated ? "update" : "delete")));
+		if (res == TM_Updated || res == TM_Deleted)
+			serialization_failure_or(res);
 		if (res == TM_Deleted)
 			continue; /* removed meanwhile: look again */
 		if (res != TM_Ok)
@@ -368,10 +391,12 @@ rows_lock_record(StoreCall *call, text *id, Record *rec)
 }
 
 /*
- * Write the new state of a record locked by rows_lock_record: data, keys,
- * version and updated_at change, the rest is kept.
+ * Write the new state of a record read by rows_fetch_record: data, keys,
+ * version and updated_at change, the rest is kept.  Returns false when
+ * the row is no longer the newest version (a concurrent writer committed
+ * a change or a removal after it was read): the caller reads it again.
  */
-void
+bool
 rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
 				   int64 version)
 {
@@ -379,7 +404,11 @@ rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
 	ResultRelInfo  *rri = call->records_rri;
 	Relation        rel = rri->ri_RelationDesc;
 	TupleTableSlot *newslot;
-	EPQState        epqstate;
+	ItemPointerData tid = rec->tid;
+	TM_FailureData  tmfd;
+	TM_Result       res;
+	LockTupleMode   lockmode;
+	bool            update_indexes;
 
 	newslot =
 		ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
@@ -397,13 +426,21 @@ rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
 		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	ExecStoreVirtualTuple(newslot);
 
-	/* The row is locked: no snapshot decides anything here. */
-	estate->es_snapshot = GetActiveSnapshot();
 	estate->es_output_cid = GetCurrentCommandId(true);
-	EvalPlanQualInit(&epqstate, estate, NULL, NIL, -1);
-	ExecSimpleRelationUpdate(rri, estate, &epqstate, rec->slot, newslot);
-	EvalPlanQualEnd(&epqstate);
-	estate->es_snapshot = InvalidSnapshot;
+	res = table_tuple_update(rel, &tid, newslot, estate->es_output_cid,
+							 GetActiveSnapshot(), InvalidSnapshot, true, &tmfd,
+							 &lockmode, &update_indexes);
+	if (res == TM_Updated || res == TM_Deleted)
+	{
+		serialization_failure_or(res);
+		return false;
+	}
+	if (res != TM_Ok)
+		elog(ERROR, "could not update a record: result %d", (int) res);
+	if (update_indexes && rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(rri, newslot, estate, true, false,
+										NULL, NIL));
+	return true;
 }
 
 /*

@@ -130,11 +130,14 @@ id_arg(FunctionCallInfo fcinfo, int argno)
 	return id;
 }
 
-/* Lock a record and read its state; a missing record has version 0. */
+/*
+ * Read a record's newest state for a write (locked when lock is set); a
+ * missing record has version 0.
+ */
 static void
-record_lock(StoreCall *call, text *id, Record *rec)
+record_read(StoreCall *call, text *id, Record *rec, bool lock)
 {
-	rows_lock_record(call, id, rec);
+	rows_fetch_record(call, id, rec, lock);
 }
 
 /* The error for a record that must exist and does not. */
@@ -252,9 +255,13 @@ record_store(StoreCall *call, text *id, const Record *rec, Jsonb *data,
 	}
 	else if (row == NULL)
 	{
-		/* Locked by rows_lock_record: written through the table AM. */
+		/* Read by rows_fetch_record: written through the table AM. */
 		version = rec->version + 1;
-		rows_update_record(call, rec, data, keys, version);
+		if (!rows_update_record(call, rec, data, keys, version))
+		{
+			*conflict = true;
+			return 0;
+		}
 	}
 	else
 	{
@@ -359,7 +366,7 @@ write_record(FunctionCallInfo fcinfo, const char *fn, const Change *change,
 		Datum  keys;
 
 		CHECK_FOR_INTERRUPTS();
-		record_lock(&call, id, &rec);
+		record_read(&call, id, &rec, false);
 		if (change->must_exist && !rec.exists)
 			error_no_record(&call, id);
 		check_expected(&call, id, &rec, expected_arg);
@@ -558,7 +565,7 @@ assoc_remove(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(
 			DirectFunctionCall1(jsonb_bool, JsonbPGetDatum(prior)));
 	}
-	record_lock(&call, id, &rec);
+	record_read(&call, id, &rec, true);
 	check_expected(&call, id, &rec, 2);
 	if (rec.exists)
 	{

@@ -49,7 +49,7 @@ typedef struct StoreCall
 	ResultRelInfo   *feed_rri;    /* assoc.feed, opened for writes */
 } StoreCall;
 
-/* A record as locked: its row's address and current state. */
+/* A record as read for a write: its row's address and current state. */
 typedef struct Record
 {
 	bool            exists;
@@ -57,7 +57,7 @@ typedef struct Record
 	Jsonb          *data;
 	Datum           keys;    /* a detoasted assockey */
 	int64           version; /* 0 when missing */
-	TupleTableSlot *slot;    /* the locked row (rowaccess.c), or NULL */
+	TupleTableSlot *slot;    /* the row read (rowaccess.c), or NULL */
 } Record;
 
 /* A numbered statement of the store, prepared once per backend. */
@@ -121,8 +121,9 @@ extern Oid  rows_records_oid(void);
 extern Oid  rows_namespaces_oid(void);
 extern void rows_open_records(StoreCall *call);
 extern bool rows_namespace(StoreCall *call);
-extern void rows_lock_record(StoreCall *call, text *id, Record *rec);
-extern void rows_update_record(StoreCall *call, const Record *rec, Jsonb *data,
+extern void
+rows_fetch_record(StoreCall *call, text *id, Record *rec, bool lock);
+extern bool rows_update_record(StoreCall *call, const Record *rec, Jsonb *data,
 							   Datum keys, int64 version);
 extern void
 rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
