@@ -20,6 +20,7 @@
 
 #include "access/transam.h"
 #include "fmgr.h"
+#include "utils/snapshot.h"
 
 #include "store.h"
 
@@ -45,6 +46,10 @@ typedef struct FeedEntry
 	Datum       paths; /* text[], or 0 for NULL */
 } FeedEntry;
 
+/* Receives one entry to announce and its namespace's channel secret. */
+typedef void (*NotifyEntryFn)(const FeedEntry *entry, const bytea *secret,
+							  void *arg);
+
 /* Length of a channel name: "assoc_" and 32 hex digits. */
 #define ASSOC_CHANNEL_LEN (6 + 32)
 
@@ -56,6 +61,12 @@ extern void  feed_append(StoreCall *call, text *id, int64 version,
 						 const char *op, Datum paths);
 extern char *feed_cursor(int64 incarnation, FeedPos pos);
 extern int64 feed_prune(void);
+
+/* rowaccess.c, for the notification worker */
+extern bool rows_installed(void);
+extern void
+rows_scan_notify(Snapshot snapshot, const uint64 *pending, int npending,
+				 FeedPos after, NotifyEntryFn fn, void *arg);
 
 /* notify.c */
 extern bool  assoc_notify;

@@ -162,24 +162,6 @@ static StorePlan plans[SP_COUNT] = {
 		 "AND (feed_pruned_xid, feed_pruned_seq) < ($2, $3)",
 		 3,
 		 {TEXTOID, XID8OID, INT8OID}},
-	[SP_NOTIFY_SNAPSHOT] =
-		{"SELECT pg_snapshot_xmin(s), pg_snapshot_xmax(s), "
-		 "ARRAY(SELECT pg_snapshot_xip(s)) FROM pg_current_snapshot() AS s",
-		 0,
-		 {InvalidOid}},
-	[SP_NOTIFY_ENTRIES] =
-		{"SELECT f.ns, n.incarnation, f.xid, f.seq, f.id, f.version, f.op, "
-		 "f.paths, n.channel_secret "
-		 "FROM assoc.feed AS f JOIN assoc.namespaces AS n ON n.ns = f.ns "
-		 "WHERE f.notify AND (f.xid, f.seq) > ($1, $2) "
-		 "UNION ALL "
-		 "SELECT f.ns, n.incarnation, f.xid, f.seq, f.id, f.version, f.op, "
-		 "f.paths, n.channel_secret "
-		 "FROM assoc.feed AS f JOIN assoc.namespaces AS n ON n.ns = f.ns "
-		 "WHERE f.notify AND f.xid = ANY ($3) AND f.xid < $1 "
-		 "ORDER BY 3, 4",
-		 3,
-		 {XID8OID, INT8OID, XID8ARRAYOID}},
 	[SP_HIST_INSERT] =
 		{"INSERT INTO assoc.history (ns, id, version, data, keys, op) "
 		 "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -351,19 +333,6 @@ store_exec(StorePlanId id, Datum *values, const char *nulls, bool read_only,
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", plans[id].sql,
 			 SPI_result_code_string(rc));
 	return (int) SPI_processed;
-}
-
-/* Open a cursor on a store statement, as store_exec runs one. */
-Portal
-store_cursor(StorePlanId id, Datum *values, const char *nulls)
-{
-	SPIPlanPtr plan = store_plan(id);
-	Portal     portal;
-
-	PushOverrideSearchPath(store_search_path());
-	portal = SPI_cursor_open(NULL, plan, values, nulls, true);
-	PopOverrideSearchPath();
-	return portal;
 }
 
 /*

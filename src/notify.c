@@ -36,7 +36,6 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
-#include "commands/extension.h"
 #include "common/hmac.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
@@ -83,7 +82,7 @@
  * listening backend).  The first commit after a quiet spell is announced
  * at once.
  */
-#define NOTIFY_MIN_INTERVAL_MS 5
+#define NOTIFY_MIN_INTERVAL_MS 10
 
 /* How often a running worker prunes the feed and the op_id ledger. */
 #define NOTIFY_PRUNE_MS 60000
@@ -522,58 +521,98 @@ notify_worker_exit(int code, Datum arg)
 	ConditionVariableBroadcast(&slot->cv);
 }
 
+/* Counts of one batch, for batch_entry. */
+typedef struct BatchCounts
+{
+	int announced;
+	int skipped;
+} BatchCounts;
+
+/* rows_scan_notify callback: announce one entry, up to the batch limit. */
+static void
+batch_entry(const FeedEntry *entry, const bytea *secret, void *arg)
+{
+	BatchCounts *counts = (BatchCounts *) arg;
+
+	if (counts->announced >= NOTIFY_BATCH_MAX)
+	{
+		counts->skipped++;
+		return;
+	}
+	notify_entry(entry, secret);
+	counts->announced++;
+}
+
+/*
+ * The full form of an xid of a current snapshot: within 2^31 of the next
+ * xid to assign, so in its epoch or the one before.
+ */
+static uint64
+widen_xid(FullTransactionId next, TransactionId xid)
+{
+	uint32 epoch = EpochFromFullTransactionId(next);
+
+	if (xid > XidFromFullTransactionId(next))
+		epoch--;
+	return U64FromFullTransactionId(
+		FullTransactionIdFromEpochAndXid(epoch, xid));
+}
+
+/* qsort comparator of uint64. */
+static int
+uint64_cmp(const void *a, const void *b)
+{
+	uint64 x = *(const uint64 *) a, y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * One batch: in one transaction, announce the entries that became visible
  * since the last batch (file header) and advance the slot's state.
  * Returns the number announced, or -1 when the extension is not installed
- * in the database.
+ * in the database.  The entries are found by index scans (rowaccess.c).
  */
 static int
 notify_batch(NotifySlot *slot)
 {
-	HeapTuple     tuple;
-	TupleDesc     desc;
-	bool          isnull;
-	uint64        xmin, xmax;
-	ArrayType    *xip;
-	Datum        *xips;
-	int           nxip;
-	FeedPos       horizon;
-	int           npending;
-	Datum        *pending;
-	Datum         values[3];
-	Portal        portal;
-	int           announced = 0, skipped = 0;
-	MemoryContext entry_cxt;
+	Snapshot          snapshot;
+	FullTransactionId next;
+	uint64            xmin, xmax;
+	uint64           *running;
+	int               nrunning;
+	FeedPos           horizon;
+	int               npending;
+	uint64           *pending;
+	BatchCounts       counts = {0, 0};
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	if (!OidIsValid(get_extension_oid("pg_assoc", true)))
+	if (!rows_installed())
 	{
 		CommitTransactionCommand();
 		return -1;
 	}
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
+	snapshot = GetActiveSnapshot();
 	pgstat_report_activity(STATE_RUNNING, "announcing feed entries");
 
-	/* The snapshot every query below runs with (read-only SPI). */
-	store_exec(SP_NOTIFY_SNAPSHOT, NULL, NULL, true, 1);
-	tuple = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	xmin = DatumGetUInt64(SPI_getbinval(tuple, desc, 1, &isnull));
-	xmax = DatumGetUInt64(SPI_getbinval(tuple, desc, 2, &isnull));
-	xip = DatumGetArrayTypeP(SPI_getbinval(tuple, desc, 3, &isnull));
-	deconstruct_array(xip, XID8OID, sizeof(uint64), FLOAT8PASSBYVAL,
-					  TYPALIGN_DOUBLE, &xips, NULL, &nxip);
+	next = ReadNextFullTransactionId();
+	xmin = widen_xid(next, snapshot->xmin);
+	xmax = widen_xid(next, snapshot->xmax);
+	nrunning = snapshot->xcnt;
+	if (nrunning > shared->maxpending)
+		elog(ERROR, "snapshot has %d running transactions, more than %d",
+			 nrunning, shared->maxpending);
+	running = palloc(sizeof(uint64) * Max(nrunning, 1));
+	for (int i = 0; i < nrunning; i++)
+		running[i] = widen_xid(next, snapshot->xip[i]);
 
 	LWLockAcquire(shared->lock, LW_SHARED);
 	horizon = slot->horizon;
 	npending = slot->positioned ? slot->npending : 0;
-	pending = palloc(sizeof(Datum) * Max(npending, 1));
-	for (int i = 0; i < npending; i++)
-		pending[i] = UInt64GetDatum(slot_pending(slot)[i]);
+	pending = palloc(sizeof(uint64) * Max(npending, 1));
+	memcpy(pending, slot_pending(slot), sizeof(uint64) * npending);
 	if (!slot->positioned && (horizon.xid == 0 || horizon.xid > xmin))
 	{
 		/* First batch: from the lowest writer or the snapshot's xmin. */
@@ -582,80 +621,29 @@ notify_batch(NotifySlot *slot)
 	}
 	LWLockRelease(shared->lock);
 
-	values[0] = UInt64GetDatum(horizon.xid);
-	values[1] = Int64GetDatum(horizon.seq);
-	values[2] = PointerGetDatum(
-		construct_array(pending, npending, XID8OID, sizeof(uint64),
-						FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	portal = SPI_cursor_open(NULL, store_plan(SP_NOTIFY_ENTRIES), values, NULL,
-							 true);
-	entry_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_assoc notify",
-									  ALLOCSET_DEFAULT_SIZES);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			MemoryContext old;
-			FeedEntry     e;
-			bytea        *secret;
-
-			CHECK_FOR_INTERRUPTS();
-			if (announced >= NOTIFY_BATCH_MAX)
-			{
-				skipped++;
-				continue;
-			}
-			tuple = SPI_tuptable->vals[i];
-			desc = SPI_tuptable->tupdesc;
-			old = MemoryContextSwitchTo(entry_cxt);
-			e.ns = TextDatumGetCString(SPI_getbinval(tuple, desc, 1, &isnull));
-			e.incarnation =
-				DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull));
-			e.pos.xid = DatumGetUInt64(SPI_getbinval(tuple, desc, 3, &isnull));
-			e.pos.seq = DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
-			e.id = TextDatumGetCString(SPI_getbinval(tuple, desc, 5, &isnull));
-			e.version = DatumGetInt64(SPI_getbinval(tuple, desc, 6, &isnull));
-			e.op = TextDatumGetCString(SPI_getbinval(tuple, desc, 7, &isnull));
-			e.paths = SPI_getbinval(tuple, desc, 8, &isnull);
-			if (isnull)
-				e.paths = (Datum) 0;
-			secret = DatumGetByteaPP(SPI_getbinval(tuple, desc, 9, &isnull));
-			notify_entry(&e, secret);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(entry_cxt);
-			announced++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
+	qsort(pending, npending, sizeof(uint64), uint64_cmp);
+	rows_scan_notify(snapshot, pending, npending, horizon, batch_entry,
+					 &counts);
 
 	/* Everything before xmax is now announced, but what was running. */
-	if (nxip > shared->maxpending)
-		elog(ERROR, "snapshot has %d running transactions, more than %d", nxip,
-			 shared->maxpending);
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	slot->horizon.xid = xmax;
 	slot->horizon.seq = 0;
-	for (int i = 0; i < nxip; i++)
-		slot_pending(slot)[i] = DatumGetUInt64(xips[i]);
-	slot->npending = nxip;
+	memcpy(slot_pending(slot), running, sizeof(uint64) * nrunning);
+	slot->npending = nrunning;
 	slot->positioned = true;
 	LWLockRelease(shared->lock);
 
-	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	if (skipped > 0)
+	if (counts.skipped > 0)
 		ereport(LOG, (errmsg("pg_assoc announced %d feed entries and left "
 							 "%d to the feed",
-							 announced, skipped),
+							 counts.announced, counts.skipped),
 					  errdetail("One batch announces at most %d entries.",
 								NOTIFY_BATCH_MAX)));
-	return announced;
+	return counts.announced;
 }
 
 /* Prune the feed and the op_id ledger (assoc.prune) in a transaction. */

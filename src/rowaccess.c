@@ -57,6 +57,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
+#include "feed.h"
 #include "store.h"
 
 /* Columns of assoc.namespaces, assoc.records and assoc.feed (store.sql). */
@@ -100,6 +101,7 @@ static Oid  namespaces_pkey_oid;
 static Oid  records_oid;
 static Oid  records_pkey_oid;
 static Oid  feed_oid;
+static Oid  feed_notify_idx_oid;
 static bool callback_registered = false;
 
 /* The feed position of this transaction's last entry. */
@@ -145,7 +147,28 @@ rows_lookup_oids(void)
 	records_oid = assoc_relid("records");
 	records_pkey_oid = assoc_relid("records_pkey");
 	feed_oid = assoc_relid("feed");
+	feed_notify_idx_oid = assoc_relid("feed_notify_idx");
 	namespaces_oid = assoc_relid("namespaces");
+}
+
+/*
+ * Is the extension installed in this database?  For the notification
+ * worker, which runs in databases that may have dropped it.
+ */
+bool
+rows_installed(void)
+{
+	Oid nsp;
+
+	if (OidIsValid(namespaces_oid))
+		return true;
+	nsp = get_namespace_oid("assoc", true);
+	if (!OidIsValid(nsp) ||
+		!OidIsValid(get_relname_relid("namespaces", nsp)) ||
+		!OidIsValid(get_relname_relid("feed_notify_idx", nsp)))
+		return false;
+	rows_lookup_oids();
+	return true;
 }
 
 /* The OID of assoc.records, for the extension owner's lookup. */
@@ -485,4 +508,116 @@ rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
 	ExecStoreVirtualTuple(slot);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationInsert(call->feed_rri, estate, slot);
+}
+
+/*
+ * The namespace ns as snapshot sees it: its incarnation and channel
+ * secret (allocated in the current context).  False when it is gone.
+ */
+static bool
+notify_namespace(Relation nsrel, Snapshot snapshot, const char *ns,
+				 int64 *incarnation, bytea **secret)
+{
+	TupleTableSlot *slot = table_slot_create(nsrel, NULL);
+	Datum           key = CStringGetTextDatum(ns);
+	bool            found, isnull;
+
+	found = fetch_by_key(nsrel, namespaces_pkey_oid, snapshot, &key, 1, slot);
+	if (found)
+	{
+		*incarnation =
+			DatumGetInt64(slot_getattr(slot, NS_INCARNATION, &isnull));
+		*secret =
+			DatumGetByteaPCopy(slot_getattr(slot, NS_CHANNEL_SECRET, &isnull));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return found;
+}
+
+/*
+ * Call fn for each feed entry to announce (notify set) that snapshot sees
+ * and that belongs to one of the transactions pending[] (sorted, all
+ * below after.xid) or lies after position after, in feed order, with its
+ * namespace's channel secret.  Index scans of feed_notify_idx: one probe
+ * per pending transaction, then one range.  Each call of fn runs in a
+ * memory context reset after it.
+ */
+void
+rows_scan_notify(Snapshot snapshot, const uint64 *pending, int npending,
+				 FeedPos after, NotifyEntryFn fn, void *arg)
+{
+	Relation        feed = table_open(feed_oid, AccessShareLock);
+	Relation        index = index_open(feed_notify_idx_oid, AccessShareLock);
+	Relation        nsrel = table_open(namespaces_oid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(feed, NULL);
+	MemoryContext   entry_cxt = AllocSetContextCreate(
+		  CurrentMemoryContext, "pg_assoc notify entry", ALLOCSET_DEFAULT_SIZES);
+	char   ns_name[NAMEDATALEN] = "";
+	int64  incarnation = 0;
+	bytea *secret = NULL;
+	bool   ns_found = false;
+
+	check_natts(feed, FEED_NATTS);
+	for (int probe = 0; probe <= npending; probe++)
+	{
+		bool          range = (probe == npending);
+		ScanKeyData   skey;
+		IndexScanDesc scan;
+
+		ScanKeyInit(&skey, 1,
+					range ? BTGreaterEqualStrategyNumber
+						  : BTEqualStrategyNumber,
+					range ? F_XID8GE : F_XID8EQ,
+					UInt64GetDatum(range ? after.xid : pending[probe]));
+		scan = index_beginscan(feed, index, snapshot, 1, 0);
+		index_rescan(scan, &skey, 1, NULL, 0);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			FeedEntry     e;
+			bool          isnull;
+			MemoryContext old;
+
+			CHECK_FOR_INTERRUPTS();
+			e.pos.xid = DatumGetUInt64(slot_getattr(slot, FEED_XID, &isnull));
+			e.pos.seq = DatumGetInt64(slot_getattr(slot, FEED_SEQ, &isnull));
+			if (range && e.pos.xid == after.xid && e.pos.seq <= after.seq)
+				continue;
+			old = MemoryContextSwitchTo(entry_cxt);
+			e.ns = TextDatumGetCString(slot_getattr(slot, FEED_NS, &isnull));
+			if (strcmp(e.ns, ns_name) != 0)
+			{
+				/* Entries come in runs of one namespace: look up per run. */
+				MemoryContextSwitchTo(old);
+				if (secret != NULL)
+					pfree(secret);
+				secret = NULL;
+				strlcpy(ns_name, e.ns, sizeof(ns_name));
+				ns_found = notify_namespace(nsrel, snapshot, ns_name,
+											&incarnation, &secret);
+				MemoryContextSwitchTo(entry_cxt);
+			}
+			if (ns_found)
+			{
+				e.incarnation = incarnation;
+				e.id =
+					TextDatumGetCString(slot_getattr(slot, FEED_ID, &isnull));
+				e.version =
+					DatumGetInt64(slot_getattr(slot, FEED_VERSION, &isnull));
+				e.op =
+					TextDatumGetCString(slot_getattr(slot, FEED_OP, &isnull));
+				e.paths = slot_getattr(slot, FEED_PATHS, &isnull);
+				if (isnull)
+					e.paths = (Datum) 0;
+				fn(&e, secret, arg);
+			}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(entry_cxt);
+		}
+		index_endscan(scan);
+	}
+	MemoryContextDelete(entry_cxt);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(nsrel, AccessShareLock);
+	index_close(index, AccessShareLock);
+	table_close(feed, AccessShareLock);
 }

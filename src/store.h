@@ -87,8 +87,6 @@ typedef enum StorePlanId
 	SP_FEED_FIRST_KEPT,
 	SP_FEED_PRUNE,
 	SP_FEED_SET_PRUNED,
-	SP_NOTIFY_SNAPSHOT,
-	SP_NOTIFY_ENTRIES,
 	SP_HIST_INSERT,
 	SP_HIST_TRIM,
 	SP_HIST_DELETE,
@@ -114,7 +112,6 @@ extern SPIPlanPtr store_plan(StorePlanId id);
 extern Oid        store_assockey_type(void);
 extern int        store_exec(StorePlanId id, Datum *values, const char *nulls,
 							 bool read_only, long count);
-extern Portal store_cursor(StorePlanId id, Datum *values, const char *nulls);
 
 /* rowaccess.c */
 extern Oid  rows_records_oid(void);
