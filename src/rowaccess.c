@@ -1,8 +1,9 @@
 /*
  * rowaccess.c
- *		The hot write path's direct table access: the namespace lookup,
- *		locking and updating a record, and appending a feed entry, through
- *		index scans and the table access method rather than SQL.
+ *		Direct table access for the hot paths: the namespace lookup,
+ *		reading, locking and updating a record, appending a feed entry,
+ *		and the notification worker's scan of the feed, through index
+ *		scans and the table access method rather than SQL.
  *
  * One assoc.set_multi used to run four SQL statements through SPI (the
  * namespace, SELECT ... FOR UPDATE, UPDATE, INSERT into the feed); each
@@ -25,9 +26,9 @@
  *	writes		index entries as the executor makes them (none for a HOT
  *				update).  An update does not re-evaluate the CHECK on
  *				assoc.records: every write function validates what it
- *				stores, and re-checking a whole document on each write
- *				would cost more than the rest of the update.  Inserts go
- *				through ExecSimpleRelationInsert with all constraints
+ *				stores, and re-checking would parse the constraint and walk
+ *				the whole document on every write.  Inserts go through
+ *				ExecSimpleRelationInsert with all constraints
  *
  * Rarer writes (new records, which need ON CONFLICT; deletes; history;
  * the op_id ledger) stay SQL statements (namespace.c, store_plan).

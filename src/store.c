@@ -5,20 +5,20 @@
  *
  * Every write to one record follows the same path (write_record):
  *
- *	lock	SELECT ... FOR UPDATE of (ns, id): under READ COMMITTED this waits
- *			for a concurrent writer and returns the newest row, so the new
- *			state is always computed from the latest one and no update is
- *			lost
- *	check	expected_version against the locked version (40001 otherwise)
+ *	read	the newest committed version of (ns, id) (rowaccess.c)
+ *	check	expected_version against it (40001 otherwise)
  *	compute	the new data and keys (a patch batch, a keys change, a version
  *			from history)
  *	store	nothing when equal to the current state (a no-op); otherwise
  *			INSERT (version 1) or UPDATE (version + 1), one feed entry, and
  *			a history row when the namespace keeps history
  *
- * A missing record that two callers create at once: both see nothing to
- * lock, one INSERT wins, the other's ON CONFLICT DO NOTHING waits for it
- * and then starts over from the lock, now finding the row.
+ * The UPDATE succeeds only if the version read is still the newest; if a
+ * concurrent writer changed the row meanwhile (after waiting for it), the
+ * loop reads again and computes on the newer version, so no update is
+ * lost.  A missing record that two callers create at once: both see
+ * nothing, one INSERT wins, the other's ON CONFLICT DO NOTHING waits for
+ * it and the loop starts over, now finding the row.
  */
 #include "postgres.h"
 
