@@ -739,6 +739,10 @@ assoc_notify_worker_main(Datum main_arg)
 			last_prune = GetCurrentTimestamp();
 		}
 
+		/* Let commits gather after a batch that had something to do. */
+		if (announced > 0)
+			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 NOTIFY_MIN_INTERVAL_MS, PG_WAIT_EXTENSION);
 		rc =
 			WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					  NOTIFY_IDLE_MS, PG_WAIT_EXTENSION);
