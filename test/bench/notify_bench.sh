@@ -14,7 +14,9 @@
 # record (pgbench -n -M prepared -c C -j C, synchronous_commit on):
 #   off      assoc.notify = off (PGOPTIONS)              library preloaded
 #   on1      notify on, 1 listener on the namespace channel   preloaded
-#   on50     notify on, LISTENERS listeners                   preloaded
+#   on50     notify on, LISTENERS listeners on the namespace channel
+#   on50r    notify on, LISTENERS listeners, each on one record's channel
+#            (records user/1 .. user/LISTENERS)                preloaded
 #   offnp    assoc.notify = off             library NOT preloaded
 #   direct1  notify on, 1 listener: writers NOTIFY themselves, NOT preloaded
 # Listeners are notify_listen.js (node-postgres), consuming and counting
@@ -64,12 +66,16 @@ as_user psql -X -q -v ON_ERROR_STOP=1 -c "INSERT INTO assoc.records (ns, id, dat
    WHERE ns = 'bench' AND id = 'user/1'" || die "load failed"
 CHAN=$(sql "SELECT assoc.channel('bench')")
 [ -n "$CHAN" ] || die "no channel"
+RCHANS=$(sql "SELECT string_agg(assoc.channel('bench', 'user/' || i), ',' ORDER BY i)
+                FROM generate_series(1, $LISTENERS) AS i")
+RIDS="SELECT 'user/' || i FROM generate_series(1, $LISTENERS) AS i"
 
 LPID=""
-# start_listeners K OUT: K listening connections in the background (LPID).
+# start_listeners K OUT [CHANNELS]: K listening connections in the
+# background (LPID), on the namespace channel or on CHANNELS.
 start_listeners() {
-	local k=$1 out=$2
-	node "$BDIR/notify_listen.js" "$k" "$CHAN" >"$out" 2>&1 &
+	local k=$1 out=$2 chans=${3:-$CHAN}
+	node "$BDIR/notify_listen.js" "$k" "$chans" >"$out" 2>&1 &
 	LPID=$!
 	for _ in $(seq 1 300); do
 		grep -q '^ready' "$out" && return 0
@@ -119,6 +125,8 @@ worker_cpu() {
 }
 
 feed_count() { sql "SELECT count(*) FROM assoc.feed WHERE ns = 'bench'"; }
+# Entries of the records that on50r listens to.
+record_feed_count() { sql "SELECT count(*) FROM assoc.feed WHERE ns = 'bench' AND id IN ($RIDS)"; }
 worker_count() { sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_assoc notify'"; }
 
 declare -A TPS CPU DELIV=()
@@ -126,19 +134,21 @@ WORKER_SEEN=0
 # run CONFIG CLIENTS ROUND: one pgbench run of store_x.sql; sets RUN_TPS
 # and RUN_NOTE (notifications delivered per listener / feed entries).
 run() {
-	local cfg=$1 c=$2 r=$3 log opts="" k=0 lout f0 f1 got min wt bt nt
+	local cfg=$1 c=$2 r=$3 log opts="" k=0 lout f0 f1 got min wt bt nt chans="" rf0 rf1 total
 	log=$LOGS/$cfg-c$c-r$r.log
 	lout=$LOGS/$cfg-c$c-r$r.listen
 	case $cfg in
 	off | offnp) opts='-c assoc.notify=off' ;;
 	on1 | direct1) k=1 ;;
 	on50) k=$LISTENERS ;;
+	on50r) k=$LISTENERS chans=$RCHANS ;;
 	*) die "unknown config $cfg" ;;
 	esac
 	sql 'CHECKPOINT' >/dev/null
-	[ "$k" = 0 ] || start_listeners "$k" "$lout"
+	[ "$k" = 0 ] || start_listeners "$k" "$lout" "$chans"
 	worker_cpu >/dev/null
 	f0=$(feed_count)
+	rf0=$(record_feed_count)
 	if ! as_user env PGOPTIONS="$opts" "$PGBENCH" -n -M prepared -c "$c" -j "$c" \
 		-T "$DURATION" -f "$BDIR/store_x.sql" >"$log" 2>&1; then
 		cat "$log" >&2
@@ -163,10 +173,18 @@ run() {
 		stop_listeners "$lout"
 		got=$GOT
 		f1=$(feed_count)
+		rf1=$(record_feed_count)
 		min=$(awk '{ print $4 }' <<<"$got")
+		total=$(awk '{ print $2 }' <<<"$got")
 		CPU[$cfg,$c]="${CPU[$cfg,$c]:-} $(pct "$wt"),$(pct "$bt"),$(pct "$nt")"
-		RUN_NOTE="delivered $min/$((f1 - f0)) per listener ($(awk '{ print $2 }' <<<"$got") in all, bad payloads $(awk '{ print $8 }' <<<"$got")); CPU % of a core: worker $(pct "$wt"), listener backends $(pct "$bt"), node $(pct "$nt")"
-		[ "$min" -ge $((f1 - f0)) ] || DELIV[$cfg,$c]="${DELIV[$cfg,$c]:-} r$r:$min/$((f1 - f0))"
+		if [ "$cfg" = on50r ]; then
+			# Each listener gets its own record's entries: check the sum.
+			RUN_NOTE="delivered $total/$((rf1 - rf0)) entries of the listened records (bad payloads $(awk '{ print $8 }' <<<"$got")); CPU % of a core: worker $(pct "$wt"), listener backends $(pct "$bt"), node $(pct "$nt")"
+			[ "$total" -ge $((rf1 - rf0)) ] || DELIV[$cfg,$c]="${DELIV[$cfg,$c]:-} r$r:$total/$((rf1 - rf0))"
+		else
+			RUN_NOTE="delivered $min/$((f1 - f0)) per listener ($total in all, bad payloads $(awk '{ print $8 }' <<<"$got")); CPU % of a core: worker $(pct "$wt"), listener backends $(pct "$bt"), node $(pct "$nt")"
+			[ "$min" -ge $((f1 - f0)) ] || DELIV[$cfg,$c]="${DELIV[$cfg,$c]:-} r$r:$min/$((f1 - f0))"
+		fi
 	fi
 }
 
@@ -217,7 +235,7 @@ latency() {
 # --- 1. library preloaded: the notification worker sends ---
 echo "== server start 1: shared_preload_libraries = '$(sql 'SHOW shared_preload_libraries')'"
 warm_up preloaded
-rounds off on1 on50
+rounds off on1 on50 on50r
 echo "   'pg_assoc notify' worker seen in pg_stat_activity: $([ "$WORKER_SEEN" = 1 ] && echo yes || echo no)"
 echo "== latency, worker mode ($LAT_N sequential set_multi, listener on the record channel)"
 latency worker-idle 0
@@ -246,6 +264,7 @@ declare -A NAME=(
 	[off]="(a) notify off"
 	[on1]="(b) notify on, 1 listener"
 	[on50]="(c) notify on, $LISTENERS listeners"
+	[on50r]="(c') notify on, $LISTENERS listeners on $LISTENERS record channels"
 	[offnp]="(a') notify off, not preloaded"
 	[direct1]="(d) direct NOTIFY, 1 listener, not preloaded"
 )
@@ -259,13 +278,13 @@ MISSED=0
 for c in $CLIENTS; do
 	# shellcheck disable=SC2086
 	{ moff=$(median ${TPS[off,$c]}); mnp=$(median ${TPS[offnp,$c]}); }
-	for cfg in off on1 on50 offnp direct1; do
+	for cfg in off on1 on50 on50r offnp direct1; do
 		# shellcheck disable=SC2086
 		m=$(median ${TPS[$cfg,$c]})
 		case $cfg in offnp | direct1) base=$mnp ;; *) base=$moff ;; esac
 		same=$(ratio "$m" "$base")
 		mark=""
-		if [ "$c" = 8 ] && { [ "$cfg" = on1 ] || [ "$cfg" = on50 ]; }; then
+		if [ "$c" = 8 ] && { [ "$cfg" = on1 ] || [ "$cfg" = on50 ] || [ "$cfg" = on50r ]; }; then
 			if awk -v r="$same" 'BEGIN { exit !(r >= 0.9) }'; then mark=" ok (≥ 0.90)"; else
 				mark=" MISSED (target ≥ 0.90)"; MISSED=1; fi
 		fi
@@ -280,7 +299,7 @@ echo
 echo "| clients | config | worker | listener backends | node listeners |"
 echo "|---:|---|---:|---:|---:|"
 for c in $CLIENTS; do
-	for cfg in on1 on50 direct1; do
+	for cfg in on1 on50 on50r direct1; do
 		# shellcheck disable=SC2086
 		set -- ${CPU[$cfg,$c]:-}
 		# shellcheck disable=SC2046
@@ -308,7 +327,7 @@ for v in worker-idle worker-load direct-idle direct-load; do
 done
 echo
 if [ ${#DELIV[@]} -eq 0 ]; then
-	echo "Delivery: every listener received one notification per feed entry in every run."
+	echo "Delivery: every listener received one notification per feed entry it listens to, in every run."
 else
 	echo "Delivery: SHORT in some runs (received/feed entries, least-served listener):"
 	for key in "${!DELIV[@]}"; do echo "   ${key/,/ clients }:${DELIV[$key]}"; done
@@ -320,7 +339,7 @@ grep -Ei 'pg_assoc|notif' "$RUN_DIR/server.log" | sed 's/^[0-9-]* [0-9:.]* [A-Z]
 echo
 echo "== all samples (TPS):"
 for c in $CLIENTS; do
-	for cfg in off on1 on50 offnp direct1; do
+	for cfg in off on1 on50 on50r offnp direct1; do
 		echo "   clients $c $cfg:${TPS[$cfg,$c]}"
 	done
 done

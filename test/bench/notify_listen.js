@@ -1,8 +1,9 @@
 // Listeners for test/bench/notify_bench.sh: K connections LISTEN on one
-// channel and count the notifications they receive, so the NOTIFY queue
-// is consumed while pgbench writes.
+// channel each and count the notifications they receive, so the NOTIFY
+// queue is consumed while pgbench writes.
 //
-//   node notify_listen.js K CHANNEL
+//   node notify_listen.js K CHANNEL          all K on one channel
+//   node notify_listen.js K CH1,CH2,...,CHK  connection i on channel i
 //
 // Connects with the libpq environment (PGHOST, PGPORT, PGUSER,
 // PGDATABASE).  Prints "ready" once every connection listens.  On SIGTERM
@@ -20,9 +21,10 @@ const QUIET_MS = 500;
 const DRAIN_MAX_MS = 60000;
 
 const k = parseInt(process.argv[2], 10);
-const channel = process.argv[3];
-if (!(k > 0) || !/^[a-z0-9_]+$/.test(channel || '')) {
-	console.error('usage: node notify_listen.js K CHANNEL');
+const channels = (process.argv[3] || '').split(',');
+if (!(k > 0) || !channels.every((c) => /^[a-z0-9_]+$/.test(c)) ||
+	(channels.length !== 1 && channels.length !== k)) {
+	console.error('usage: node notify_listen.js K CHANNEL|CH1,...,CHK');
 	process.exit(2);
 }
 
@@ -55,7 +57,7 @@ async function main() {
 			process.exit(1);
 		});
 		await c.connect();
-		await c.query(`LISTEN ${channel}`);
+		await c.query(`LISTEN ${channels.length === 1 ? channels[0] : channels[i]}`);
 		clients.push(c);
 	}
 	console.log('ready');
