@@ -150,6 +150,18 @@ INSERT INTO assoc.records (ns, id, data, version) VALUES ('app', 'direct', '{"a"
 \set VERBOSITY default
 SELECT assoc.get('app', 'user/42') AS unchanged;
 
+-- Writes are refused in read-only transactions (25006), and change nothing.
+BEGIN READ ONLY;
+SELECT assoc.set_multi('app', 'user/42', '[{"path": "ro", "data": 1}]');
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT assoc.remove('app', 'user/42');
+ROLLBACK;
+SET default_transaction_read_only = on;
+SELECT assoc.rotate_channels('app');
+RESET default_transaction_read_only;
+SELECT assoc.get('app', 'user/42', 'ro') AS not_written;
+
 -- drop_namespace removes everything of the namespace.
 SELECT assoc.create_namespace('temp');
 SELECT assoc.set('temp', 'r', 'a', '1', NULL, 'op');

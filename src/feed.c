@@ -4,10 +4,10 @@
  *		(SPEC §5).
  *
  * Every effective write adds one assoc.feed row in the writing transaction.
- * Its position is (xid, seq): the writing transaction's full xid and a
- * number from a sequence.  Sequence numbers alone are not gap-free: a
- * transaction may take a number, commit late, and so appear "behind" a
- * reader that has already moved on.  Positions ordered by xid first are,
+ * Its position is (xid, seq): the writing transaction's full xid and the
+ * entry's number within that transaction.  A global sequence would not be
+ * gap-free: a transaction may take a number, commit late, and so appear
+ * "behind" a reader that has already moved on.  Positions ordered by xid first are,
  * once delivery is cut at the reader's snapshot xmin: every transaction
  * with an xid below xmin has finished, and any transaction still to write
  * gets an xid at or above it, so nothing can ever appear below a position

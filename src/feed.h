@@ -7,9 +7,9 @@
  *	feed_append()		store.c's writers add one assoc.feed row per
  *						effective write, in the writing transaction
  *	notify_entry()		without the preloaded library: NOTIFY at once
- *	notify_at_commit	with it: the commit wakes the database's
- *						notification worker, which NOTIFYs the committed
- *						entries in batches (notify.c)
+ *	notify_written()	with it: at commit, the database's notification
+ *						worker is woken and NOTIFYs the committed entries in
+ *						batches (notify.c)
  *	assoc.changes()		readers page through the feed by cursor, seeing
  *						only entries no running transaction can precede
  */

@@ -20,11 +20,13 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -203,48 +205,59 @@ static StorePlan plans[SP_COUNT] = {
 		 {JSONBOID}},
 };
 
-static Oid  assockey_oid = InvalidOid;
+static Oid  assockey_oid = InvalidOid; /* the type the plans were made for */
+static bool assockey_stale = false;
 static bool callback_registered = false;
 
 /*
- * Forget the prepared statements and the type's OID when pg_type changes
- * for that type (the extension was dropped and created again): saved
- * plans keep their parameter types, so they must be prepared anew.
+ * Syscache callback on pg_type: the assockey type may have been dropped
+ * and created again (with the extension).  Only note it: the callback can
+ * run while one of the saved plans is being executed, so the plans are
+ * freed later, by store_assockey_type, when no statement of the store is
+ * running.
  */
 static void
-store_reset_plans(Datum arg, int cacheid, uint32 hashvalue)
+store_type_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
-	if (!OidIsValid(assockey_oid))
-		return;
-	if (hashvalue != 0 &&
-		hashvalue !=
-			GetSysCacheHashValue1(TYPEOID, ObjectIdGetDatum(assockey_oid)))
-		return;
-	for (int i = 0; i < SP_COUNT; i++)
-	{
-		if (plans[i].plan != NULL)
-			SPI_freeplan(plans[i].plan);
-		plans[i].plan = NULL;
-	}
-	assockey_oid = InvalidOid;
+	if (OidIsValid(assockey_oid) &&
+		(hashvalue == 0 ||
+		 hashvalue ==
+			 GetSysCacheHashValue1(TYPEOID, ObjectIdGetDatum(assockey_oid))))
+		assockey_stale = true;
 }
 
-/* The OID of assoc.assockey, looked up once per backend. */
+/*
+ * The OID of assoc.assockey, looked up once per backend and again after a
+ * pg_type change.  When it has changed, the saved plans (which keep their
+ * parameter types) are freed, to be prepared anew.  Called before any
+ * statement of the store runs (store_plan).
+ */
 Oid
 store_assockey_type(void)
 {
-	if (!OidIsValid(assockey_oid))
+	if (!OidIsValid(assockey_oid) || assockey_stale)
 	{
 		Oid nsp = get_namespace_oid("assoc", false);
+		Oid current = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									  CStringGetDatum("assockey"),
+									  ObjectIdGetDatum(nsp));
 
-		assockey_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-									   CStringGetDatum("assockey"),
-									   ObjectIdGetDatum(nsp));
-		if (!OidIsValid(assockey_oid))
+		if (!OidIsValid(current))
 			elog(ERROR, "type assoc.assockey does not exist");
+		if (OidIsValid(assockey_oid) && current != assockey_oid)
+		{
+			for (int i = 0; i < SP_COUNT; i++)
+			{
+				if (plans[i].plan != NULL)
+					SPI_freeplan(plans[i].plan);
+				plans[i].plan = NULL;
+			}
+		}
+		assockey_oid = current;
+		assockey_stale = false;
 		if (!callback_registered)
 		{
-			CacheRegisterSyscacheCallback(TYPEOID, store_reset_plans,
+			CacheRegisterSyscacheCallback(TYPEOID, store_type_changed,
 										  (Datum) 0);
 			callback_registered = true;
 		}
@@ -289,6 +302,7 @@ store_plan(StorePlanId id)
 {
 	StorePlan *p = &plans[id];
 
+	(void) store_assockey_type(); /* frees the plans of a dropped type */
 	if (p->plan == NULL)
 	{
 		Oid         types[6];
@@ -404,6 +418,22 @@ store_error_no_namespace(const char *ns)
 }
 
 /*
+ * Take the heavyweight lock that stands for a namespace: an object lock
+ * whose class is assoc.namespaces and whose id is a hash of the name (a
+ * collision only makes a drop wait for another namespace's writers).
+ * Writers hold it shared, drop_namespace exclusive: a namespace's drop
+ * never holds back the writers of another.
+ */
+static void
+lock_namespace(const char *ns, LOCKMODE mode)
+{
+	LockDatabaseObject(
+		rows_namespaces_oid(),
+		DatumGetUInt32(hash_any((const unsigned char *) ns, strlen(ns))), 0,
+		mode);
+}
+
+/*
  * Switch to the extension owner for table access (see file header),
  * saving the caller's identity for the switch back.  The restricted
  * context keeps anything run meanwhile from changing session state.
@@ -447,16 +477,21 @@ store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 							errdetail("An op_id is 1 to 1024 bytes.")));
 	}
 
+	/* Writes go through the table AM, which does not check these. */
+	PreventCommandIfReadOnly(psprintf("assoc.%s()", fn));
+	PreventCommandIfParallelMode(psprintf("assoc.%s()", fn));
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	call->connected = true;
 	become_owner(&call->caller, &call->caller_sec);
 
 	/*
-	 * Open assoc.records for writing before reading the namespace:
-	 * drop_namespace holds a lock on it that conflicts, so a writer either
-	 * finishes before a drop starts or finds the namespace gone.
+	 * Lock the namespace before reading it: drop_namespace holds the lock
+	 * exclusively, so a writer either finishes before a drop starts or
+	 * finds the namespace gone.
 	 */
+	lock_namespace(call->ns_name, AccessShareLock);
 	rows_open_records(call);
 	if (!rows_namespace(call))
 		store_error_no_namespace(call->ns_name);
@@ -525,8 +560,7 @@ PG_FUNCTION_INFO_V1(assoc_drop_namespace);
 
 /*
  * assoc.drop_namespace(ns): removes the namespace and all its records,
- * history, feed entries and op_id ledger.  It waits for the writers of
- * every namespace (a lock on assoc.records), which is short, and rare.
+ * history, feed entries and op_id ledger, after waiting for its writers.
  */
 Datum
 assoc_drop_namespace(PG_FUNCTION_ARGS)
@@ -534,14 +568,22 @@ assoc_drop_namespace(PG_FUNCTION_ARGS)
 	StoreCall call;
 	Datum     values[1];
 
-	/* Wait for every writer, and keep new ones out until commit. */
-	LockRelationOid(rows_records_oid(), ShareRowExclusiveLock);
+	/*
+	 * Wait for the namespace's writers and keep new ones out, before
+	 * store_open takes the lock shared (two drops must not both hold it
+	 * shared and wait for each other).  A caller that may not drop the
+	 * namespace fails in store_open, which releases the lock.
+	 */
+	store_check_not_null(fcinfo, 0, "namespace");
+	store_check_ns_name(PG_GETARG_TEXT_PP(0));
+	lock_namespace(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
 	store_open(&call, fcinfo, "drop_namespace", 0, -1);
 	values[0] = PointerGetDatum(call.ns);
+	/* The ledger before the feed, in the order assoc.prune() deletes. */
+	store_exec(SP_NS_DELETE_OPS, values, NULL, false, 0);
 	store_exec(SP_NS_DELETE_RECORDS, values, NULL, false, 0);
 	store_exec(SP_NS_DELETE_HISTORY, values, NULL, false, 0);
 	store_exec(SP_NS_DELETE_FEED, values, NULL, false, 0);
-	store_exec(SP_NS_DELETE_OPS, values, NULL, false, 0);
 	store_exec(SP_NS_DELETE, values, NULL, false, 0);
 	store_close(&call);
 	PG_RETURN_VOID();
@@ -609,30 +651,20 @@ assoc_check_namespace(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(assoc_prune);
-
 /*
- * assoc.prune(): deletes op_id ledger entries older than assoc.op_retention
- * (never less than assoc.feed_retention) and feed entries older than
- * assoc.feed_retention (feed.c).  Superuser or extension owner: it
- * touches every namespace.  The notification worker calls it every
- * minute while it runs.
+ * Delete op_id ledger entries older than assoc.op_retention (never less
+ * than assoc.feed_retention) and feed entries older than
+ * assoc.feed_retention (feed.c), as the extension owner.  Returns how
+ * many.  Called by assoc.prune() and by the notification worker.
  */
-Datum
-assoc_prune(PG_FUNCTION_ARGS)
+int64
+store_prune(void)
 {
-	Oid   owner = extension_owner();
 	Oid   save_user;
 	int   save_sec;
 	Datum values[1];
-	int   deleted;
+	int64 deleted;
 
-	if (!has_privs_of_role(GetUserId(), owner))
-		ereport(
-			ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied to prune the op_id ledger and feed"),
-			 errdetail("Only the extension owner may call assoc.prune().")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	become_owner(&save_user, &save_sec);
@@ -642,5 +674,24 @@ assoc_prune(PG_FUNCTION_ARGS)
 	deleted += feed_prune();
 	SetUserIdAndSecContext(save_user, save_sec);
 	SPI_finish();
-	PG_RETURN_INT64(deleted);
+	return deleted;
+}
+
+PG_FUNCTION_INFO_V1(assoc_prune);
+
+/*
+ * assoc.prune(): store_prune for the extension owner (or a superuser): it
+ * touches every namespace.  The notification worker runs it every minute
+ * while it runs.
+ */
+Datum
+assoc_prune(PG_FUNCTION_ARGS)
+{
+	if (!has_privs_of_role(GetUserId(), extension_owner()))
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to prune the op_id ledger and feed"),
+			 errdetail("Only the extension owner may call assoc.prune().")));
+	PG_RETURN_INT64(store_prune());
 }

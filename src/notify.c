@@ -288,10 +288,14 @@ attach_slot(void)
 		NotifySlot *s = &shared->slots[i];
 
 		if (s->dboid == InvalidOid ||
-			(!s->running && !s->requested &&
+			(!s->running &&
+			 (!s->requested || TimestampDifferenceExceeds(
+								   s->requested_at, GetCurrentTimestamp(),
+								   NOTIFY_START_RETRY_MS)) &&
 			 !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(s->dboid))))
 		{
 			s->dboid = MyDatabaseId;
+			s->requested = false;
 			s->positioned = false;
 			s->horizon.xid = 0;
 			s->horizon.seq = 0;
@@ -646,21 +650,34 @@ notify_batch(NotifySlot *slot)
 	return counts.announced;
 }
 
-/* Prune the feed and the op_id ledger (assoc.prune) in a transaction. */
+/*
+ * Prune the feed and the op_id ledger (store_prune) in a transaction of
+ * its own.  A failure (a lock timeout, a deadlock with a drop) is logged
+ * and the worker goes on: pruning is tried again a minute later.
+ */
 static void
 notify_prune(void)
 {
+	MemoryContext cxt = CurrentMemoryContext;
+
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "pruning the feed");
-	if (SPI_execute("SELECT assoc.prune()", false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "assoc.prune() failed");
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "pruning the feed");
+		(void) store_prune();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
@@ -690,6 +707,8 @@ assoc_notify_worker_main(Datum main_arg)
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	if (slot->running || slot->dboid != MyDatabaseId)
 	{
+		if (slot->dboid == MyDatabaseId)
+			slot->requested = false;
 		LWLockRelease(shared->lock);
 		proc_exit(0);
 	}
@@ -735,8 +754,8 @@ assoc_notify_worker_main(Datum main_arg)
 		if (TimestampDifferenceExceeds(last_prune, GetCurrentTimestamp(),
 									   NOTIFY_PRUNE_MS))
 		{
-			notify_prune();
 			last_prune = GetCurrentTimestamp();
+			notify_prune();
 		}
 
 		/* Let commits gather after a batch that had something to do. */

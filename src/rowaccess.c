@@ -43,6 +43,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -163,6 +164,8 @@ rows_installed(void)
 
 	if (OidIsValid(namespaces_oid))
 		return true;
+	if (!OidIsValid(get_extension_oid("pg_assoc", true)))
+		return false;
 	nsp = get_namespace_oid("assoc", true);
 	if (!OidIsValid(nsp) ||
 		!OidIsValid(get_relname_relid("namespaces", nsp)) ||
@@ -322,6 +325,7 @@ rows_close(StoreCall *call)
 		FreeExecutorState(call->estate);
 	}
 	call->records_rri = call->feed_rri = NULL;
+	call->record_slot = call->new_slot = call->feed_slot = NULL;
 	call->estate = NULL;
 }
 
@@ -364,7 +368,10 @@ rows_fetch_record(StoreCall *call, text *id, Record *rec, bool lock)
 
 	rows_open_records(call);
 	rel = call->records_rri->ri_RelationDesc;
-	slot = table_slot_create(rel, &call_estate(call)->es_tupleTable);
+	if (call->record_slot == NULL)
+		call->record_slot =
+			table_slot_create(rel, &call_estate(call)->es_tupleTable);
+	slot = call->record_slot;
 	memset(rec, 0, sizeof(Record));
 	for (;;)
 	{
@@ -434,8 +441,10 @@ rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
 	LockTupleMode   lockmode;
 	bool            update_indexes;
 
-	newslot =
-		ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	if (call->new_slot == NULL)
+		call->new_slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel),
+												&TTSOpsVirtual);
+	newslot = call->new_slot;
 	slot_getallattrs(rec->slot);
 	ExecClearTuple(newslot);
 	for (int i = 0; i < REC_NATTS; i++)
@@ -470,7 +479,7 @@ rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
 /*
  * Append one row to assoc.feed: its position is this transaction's xid
  * and the next number of a counter restarted for every transaction, so
- * writers share no sequence.  Returns the position.
+ * writers share no sequence.  Sets *xid and *seq to the position.
  */
 void
 rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
@@ -490,9 +499,11 @@ rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
 	*xid = top;
 	*seq = ++feed_seq;
 
-	slot = ExecInitExtraTupleSlot(
-		estate, RelationGetDescr(call->feed_rri->ri_RelationDesc),
-		&TTSOpsVirtual);
+	if (call->feed_slot == NULL)
+		call->feed_slot = ExecInitExtraTupleSlot(
+			estate, RelationGetDescr(call->feed_rri->ri_RelationDesc),
+			&TTSOpsVirtual);
+	slot = call->feed_slot;
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, false, sizeof(bool) * FEED_NATTS);
 	slot->tts_values[FEED_NS - 1] = PointerGetDatum(call->ns);

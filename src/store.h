@@ -47,6 +47,9 @@ typedef struct StoreCall
 	EState          *estate;      /* direct writes (rowaccess.c) */
 	ResultRelInfo   *records_rri; /* assoc.records, opened for writes */
 	ResultRelInfo   *feed_rri;    /* assoc.feed, opened for writes */
+	TupleTableSlot  *record_slot; /* a record as read */
+	TupleTableSlot  *new_slot;    /* a record as written */
+	TupleTableSlot  *feed_slot;   /* a feed entry as written */
 } StoreCall;
 
 /* A record as read for a write: its row's address and current state. */
@@ -110,6 +113,7 @@ extern void       store_open(StoreCall *call, FunctionCallInfo fcinfo,
 extern void       store_close(StoreCall *call);
 extern SPIPlanPtr store_plan(StorePlanId id);
 extern Oid        store_assockey_type(void);
+extern int64      store_prune(void);
 extern int        store_exec(StorePlanId id, Datum *values, const char *nulls,
 							 bool read_only, long count);
 
