@@ -14,16 +14,22 @@
  * already delivered.  Writers are not serialized for this; a long-running
  * writing transaction only delays delivery of the entries after it.
  *
- * A cursor is the text "incarnation-xid-seq".  The incarnation tells a
- * dropped and recreated namespace from the old one; the namespace row
- * remembers the last position pruned, so a cursor that has fallen behind
- * retention is refused rather than silently skipping entries.
+ * A cursor is the text "token-xid-seq".  The token is a hash of the
+ * cluster's system identifier, the database and the namespace's
+ * incarnation: a cursor of a dropped and recreated namespace, of another
+ * namespace, or from before a restore into another database or cluster
+ * (where transaction ids are another count; the feed is not dumped) is
+ * refused.  assoc.feed_pruned remembers the last position pruned, so a
+ * cursor that has fallen behind retention is refused too, rather than
+ * silently skipping entries.
  */
 #include "postgres.h"
 
 #include <limits.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
+#include "common/hashfn.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -48,12 +54,34 @@ pos_cmp(FeedPos a, FeedPos b)
 	return 0;
 }
 
-/* The text form of a cursor: "incarnation-xid-seq". */
+/*
+ * The token of a namespace's cursors in this database: positions are
+ * transaction ids, meaningful only where they were written.
+ */
+static uint64
+cursor_token(int64 incarnation)
+{
+	struct
+	{
+		uint64 system;
+		int64  incarnation;
+		Oid    database;
+	} key;
+
+	memset(&key, 0, sizeof(key));
+	key.system = GetSystemIdentifier();
+	key.incarnation = incarnation;
+	key.database = MyDatabaseId;
+	return DatumGetUInt64(
+		hash_any_extended((const unsigned char *) &key, sizeof(key), 0));
+}
+
+/* The text form of a cursor: "token-xid-seq". */
 char *
 feed_cursor(int64 incarnation, FeedPos pos)
 {
-	return psprintf(INT64_FORMAT "-" UINT64_FORMAT "-" INT64_FORMAT,
-					incarnation, pos.xid, pos.seq);
+	return psprintf(UINT64_FORMAT "-" UINT64_FORMAT "-" INT64_FORMAT,
+					cursor_token(incarnation), pos.xid, pos.seq);
 }
 
 /*
@@ -83,12 +111,12 @@ parse_number(const char **s, uint64 max, uint64 *out)
 
 /* Parse a cursor's text, raising 22P02 when it is not one. */
 static void
-parse_cursor(const char *text, int64 *incarnation, FeedPos *pos)
+parse_cursor(const char *text, uint64 *token, FeedPos *pos)
 {
 	const char *s = text;
-	uint64      inc, xid, seq;
+	uint64      tok, xid, seq;
 
-	if (!parse_number(&s, PG_INT64_MAX, &inc) || *s++ != '-' ||
+	if (!parse_number(&s, PG_UINT64_MAX, &tok) || *s++ != '-' ||
 		!parse_number(&s, PG_UINT64_MAX, &xid) || *s++ != '-' ||
 		!parse_number(&s, PG_INT64_MAX, &seq) || *s != '\0')
 		ereport(ERROR,
@@ -96,7 +124,7 @@ parse_cursor(const char *text, int64 *incarnation, FeedPos *pos)
 				 errmsg("invalid cursor \"%s\"", text),
 				 errdetail("A cursor is a value returned by assoc.changes() "
 						   "or assoc.head(), passed back unchanged.")));
-	*incarnation = (int64) inc;
+	*token = tok;
 	pos->xid = xid;
 	pos->seq = (int64) seq;
 }
@@ -191,7 +219,8 @@ assoc_changes(PG_FUNCTION_ARGS)
 	text          *ns;
 	char          *after = NULL;
 	int32          max;
-	int64          incarnation, after_inc = 0;
+	int64          incarnation;
+	uint64         after_token = 0;
 	FeedPos        pos = {0, 0}, pruned;
 	uint64         xmin;
 	Datum          values[5];
@@ -210,17 +239,18 @@ assoc_changes(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 	{
 		after = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		parse_cursor(after, &after_inc, &pos);
+		parse_cursor(after, &after_token, &pos);
 	}
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	feed_namespace(ns, &incarnation, &pruned, &xmin);
-	if (after != NULL && after_inc != incarnation)
+	if (after != NULL && after_token != cursor_token(incarnation))
 		error_resync(after, text_to_cstring(ns),
-					 "The cursor is from another namespace, or from one "
-					 "dropped and created again under this name.");
+					 "The cursor is from another namespace, from one "
+					 "dropped and created again under this name, or from "
+					 "before the database was restored.");
 	if (after != NULL && pos_cmp(pos, pruned) < 0)
 		error_resync(after, text_to_cstring(ns),
 					 "Entries after it were pruned (assoc.feed_retention).");

@@ -127,9 +127,12 @@ static StorePlan plans[SP_COUNT] = {
 						  "RETURNING r.*, to_jsonb(r)",
 						  2,
 						  {TEXTOID, AK}},
-	[SP_FEED_NS] = {"SELECT incarnation, feed_pruned_xid, feed_pruned_seq, "
+	[SP_FEED_NS] = {"SELECT n.incarnation, coalesce(p.xid, '0'), "
+					"coalesce(p.seq, 0), "
 					"pg_snapshot_xmin(pg_current_snapshot()) "
-					"FROM assoc.namespaces WHERE ns = $1",
+					"FROM assoc.namespaces AS n "
+					"LEFT JOIN assoc.feed_pruned AS p ON p.ns = n.ns "
+					"WHERE n.ns = $1",
 					1,
 					{TEXTOID}},
 	[SP_FEED_CHANGES] = {"SELECT xid, seq, id, version, op, paths, at "
@@ -159,11 +162,15 @@ static StorePlan plans[SP_COUNT] = {
 		 4,
 		 {TEXTOID, XID8OID, INT8OID, TIMESTAMPTZOID}},
 	[SP_FEED_SET_PRUNED] =
-		{"UPDATE assoc.namespaces SET feed_pruned_xid = $2, "
-		 "feed_pruned_seq = $3 WHERE ns = $1 "
-		 "AND (feed_pruned_xid, feed_pruned_seq) < ($2, $3)",
+		{"INSERT INTO assoc.feed_pruned AS p (ns, xid, seq) "
+		 "VALUES ($1, $2, $3) ON CONFLICT (ns) DO UPDATE "
+		 "SET xid = excluded.xid, seq = excluded.seq "
+		 "WHERE (p.xid, p.seq) < (excluded.xid, excluded.seq)",
 		 3,
 		 {TEXTOID, XID8OID, INT8OID}},
+	[SP_NS_DELETE_PRUNED] = {"DELETE FROM assoc.feed_pruned WHERE ns = $1",
+							 1,
+							 {TEXTOID}},
 	[SP_HIST_INSERT] =
 		{"INSERT INTO assoc.history (ns, id, version, data, keys, op) "
 		 "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -584,6 +591,7 @@ assoc_drop_namespace(PG_FUNCTION_ARGS)
 	store_exec(SP_NS_DELETE_RECORDS, values, NULL, false, 0);
 	store_exec(SP_NS_DELETE_HISTORY, values, NULL, false, 0);
 	store_exec(SP_NS_DELETE_FEED, values, NULL, false, 0);
+	store_exec(SP_NS_DELETE_PRUNED, values, NULL, false, 0);
 	store_exec(SP_NS_DELETE, values, NULL, false, 0);
 	store_close(&call);
 	PG_RETURN_VOID();

@@ -16,8 +16,6 @@ CREATE TABLE assoc.namespaces (
                   CONSTRAINT namespaces_history_depth_check CHECK (history_depth BETWEEN 0 AND 10000),
     incarnation   bigint NOT NULL,
     channel_secret bytea NOT NULL,
-    feed_pruned_xid xid8 NOT NULL DEFAULT '0',
-    feed_pruned_seq bigint NOT NULL DEFAULT 0,
     created_at    timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE assoc.namespaces IS
@@ -26,8 +24,6 @@ COMMENT ON COLUMN assoc.namespaces.incarnation IS
     'unique per creation of a namespace name, so cursors of a dropped namespace are recognised';
 COMMENT ON COLUMN assoc.namespaces.channel_secret IS
     'key of the keyed hash that names the namespace''s notification channels (assoc.channel)';
-COMMENT ON COLUMN assoc.namespaces.feed_pruned_xid IS
-    'feed position (xid, seq) up to which entries were pruned: older cursors must resynchronise';
 
 CREATE SEQUENCE assoc.incarnation_seq;
 COMMENT ON SEQUENCE assoc.incarnation_seq IS 'source of assoc.namespaces.incarnation';
@@ -76,6 +72,14 @@ CREATE TABLE assoc.feed (
     PRIMARY KEY (ns, xid, seq)
 );
 CREATE INDEX feed_notify_idx ON assoc.feed (xid, seq) WHERE notify;
+
+CREATE TABLE assoc.feed_pruned (
+    ns  text COLLATE "C" PRIMARY KEY,
+    xid xid8 NOT NULL,
+    seq bigint NOT NULL
+);
+COMMENT ON TABLE assoc.feed_pruned IS
+    'per namespace, the feed position up to which entries were pruned: older cursors must resynchronise';
 COMMENT ON TABLE assoc.feed IS
     'the change feed: one entry per effective write, at (writing transaction, its n-th entry)';
 COMMENT ON COLUMN assoc.feed.notify IS
@@ -94,11 +98,13 @@ CREATE INDEX ops_at_idx ON assoc.ops (at);
 COMMENT ON TABLE assoc.ops IS
     'the op_id ledger: the result of each identified write, for idempotent retries';
 
--- pg_dump and pg_restore carry the user data of the extension.
+-- pg_dump and pg_restore carry the user data of the extension.  Not the
+-- feed (assoc.feed, assoc.feed_pruned): its positions are transaction ids
+-- of the database that wrote them, and its cursors do not survive a
+-- restore (src/feed.c); clients resynchronise.
 SELECT pg_catalog.pg_extension_config_dump('assoc.namespaces', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc.records', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc.history', '');
-SELECT pg_catalog.pg_extension_config_dump('assoc.feed', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc.ops', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc.incarnation_seq', '');
 
@@ -109,6 +115,7 @@ ALTER TABLE assoc.namespaces ENABLE ROW LEVEL SECURITY;
 ALTER TABLE assoc.records ENABLE ROW LEVEL SECURITY;
 ALTER TABLE assoc.history ENABLE ROW LEVEL SECURITY;
 ALTER TABLE assoc.feed ENABLE ROW LEVEL SECURITY;
+ALTER TABLE assoc.feed_pruned ENABLE ROW LEVEL SECURITY;
 ALTER TABLE assoc.ops ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY namespaces_member ON assoc.namespaces FOR SELECT
@@ -119,9 +126,13 @@ CREATE POLICY history_member ON assoc.history FOR SELECT
     USING (ns IN (SELECT n.ns FROM assoc.namespaces n));
 CREATE POLICY feed_member ON assoc.feed FOR SELECT
     USING (ns IN (SELECT n.ns FROM assoc.namespaces n));
+CREATE POLICY feed_pruned_member ON assoc.feed_pruned FOR SELECT
+    USING (ns IN (SELECT n.ns FROM assoc.namespaces n));
 
-REVOKE ALL ON assoc.namespaces, assoc.records, assoc.history, assoc.feed, assoc.ops FROM PUBLIC;
-GRANT SELECT ON assoc.namespaces, assoc.records, assoc.history, assoc.feed TO PUBLIC;
+REVOKE ALL ON assoc.namespaces, assoc.records, assoc.history, assoc.feed, assoc.feed_pruned,
+    assoc.ops FROM PUBLIC;
+GRANT SELECT ON assoc.namespaces, assoc.records, assoc.history, assoc.feed, assoc.feed_pruned
+    TO PUBLIC;
 
 -- Namespaces --------------------------------------------------------------
 
