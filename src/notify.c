@@ -276,9 +276,26 @@ static NotifySlot *
 attach_slot(void)
 {
 	NotifySlot *found = NULL;
+	Oid         gone[NOTIFY_DATABASES];
+	int         ngone = 0;
 
 	if (my_slot != NULL || shared == NULL)
 		return my_slot;
+
+	/*
+	 * Which databases with a slot no longer exist: looked up before taking
+	 * the lock, which every committing writer needs, since a catalog
+	 * lookup may read and lock pg_database.
+	 */
+	for (int i = 0; i < NOTIFY_DATABASES; i++)
+	{
+		Oid db = shared->slots[i].dboid; /* a hint; checked again below */
+
+		if (OidIsValid(db) && db != MyDatabaseId &&
+			!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(db)))
+			gone[ngone++] = db;
+	}
+
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < NOTIFY_DATABASES && found == NULL; i++)
 		if (shared->slots[i].dboid == MyDatabaseId)
@@ -286,13 +303,15 @@ attach_slot(void)
 	for (int i = 0; i < NOTIFY_DATABASES && found == NULL; i++)
 	{
 		NotifySlot *s = &shared->slots[i];
+		bool        dropped = false;
 
+		for (int g = 0; g < ngone; g++)
+			dropped |= (s->dboid == gone[g]);
 		if (s->dboid == InvalidOid ||
-			(!s->running &&
+			(dropped && !s->running &&
 			 (!s->requested || TimestampDifferenceExceeds(
 								   s->requested_at, GetCurrentTimestamp(),
-								   NOTIFY_START_RETRY_MS)) &&
-			 !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(s->dboid))))
+								   NOTIFY_START_RETRY_MS))))
 		{
 			s->dboid = MyDatabaseId;
 			s->requested = false;
