@@ -16,3 +16,25 @@ bench_setup() {
 	as_user psql -X -q -c 'CREATE EXTENSION pg_assoc' >/dev/null
 	echo "== $(nproc) cores; $(as_user psql -X -At -c 'SELECT version()')"
 }
+
+# For the pgbench comparisons (store_bench.sh, notify_bench.sh): after
+# bench_setup, the bench directory and a log directory, and the store's
+# 100k records of about 1 KB (store_load.sql).
+BDIR=$RUN_DIR/src/test/bench
+LOGS=$RUN_DIR/pgbench
+store_data_setup() {
+	mkdir -p "$LOGS" && chown "$PG_USER" "$LOGS"
+	echo "== synchronous_commit = $(as_user psql -X -At -c 'SHOW synchronous_commit'); $*"
+	echo "== loading"
+	as_user psql -X -q -v ON_ERROR_STOP=1 -f "$BDIR/store_load.sql" || die "load failed"
+}
+
+# One SQL command as the bench user; prints the result unaligned.
+sql() { as_user psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
+
+# median VALUES...: the median of numbers.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
+	print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ratio A B: A / B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }

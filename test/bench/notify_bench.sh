@@ -49,16 +49,7 @@ fi
 [ "$LISTENERS" -le 80 ] || die "LISTENERS must leave room in max_connections (100)"
 
 bench_setup
-BDIR=$RUN_DIR/src/test/bench
-LOGS=$RUN_DIR/pgbench
-mkdir -p "$LOGS" && chown "$PG_USER" "$LOGS"
-echo "== synchronous_commit = $(as_user psql -X -At -c 'SHOW synchronous_commit');" \
-	"DURATION=${DURATION}s ROUNDS=$ROUNDS CLIENTS=\"$CLIENTS\" LISTENERS=$LISTENERS LAT_N=$LAT_N"
-
-sql() { as_user psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
-
-echo "== loading"
-as_user psql -X -q -v ON_ERROR_STOP=1 -f "$BDIR/store_load.sql" >/dev/null || die "load failed"
+store_data_setup "DURATION=${DURATION}s ROUNDS=$ROUNDS CLIENTS=\"$CLIENTS\" LISTENERS=$LISTENERS LAT_N=$LAT_N"
 # One record per latency measurement (notify_latency.js).
 as_user psql -X -q -v ON_ERROR_STOP=1 -c "INSERT INTO assoc.records (ns, id, data, version)
   SELECT 'bench', 'lat/' || m, data, 1 FROM assoc.records,
@@ -255,9 +246,6 @@ echo "== latency, direct mode"
 latency direct-idle 0
 latency direct-load 1
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
-	print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 field() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$1"; }
 
 declare -A NAME=(

@@ -34,16 +34,7 @@ START=$(date +%s)
 OPTS="-c assoc.notify=off"
 
 bench_setup
-BDIR=$RUN_DIR/src/test/bench
-LOGS=$RUN_DIR/pgbench
-mkdir -p "$LOGS" && chown "$PG_USER" "$LOGS"
-echo "== synchronous_commit = $(as_user psql -X -At -c 'SHOW synchronous_commit'); " \
-	"DURATION=${DURATION}s ROUNDS=$ROUNDS CLIENTS=\"$CLIENTS\""
-
-sql() { as_user psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
-
-echo "== loading"
-as_user psql -X -q -v ON_ERROR_STOP=1 -f "$BDIR/store_load.sql" || die "load failed"
+store_data_setup "DURATION=${DURATION}s ROUNDS=$ROUNDS CLIENTS=\"$CLIENTS\""
 
 # run NAME SCRIPT CLIENTS ROUND: one pgbench run; prints its TPS.
 run() {
@@ -63,9 +54,6 @@ run() {
 	sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log"
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
-	print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 declare -A TPS
 METHODS="x a b xop xh"
