@@ -226,10 +226,8 @@ assoc_changes(PG_FUNCTION_ARGS)
 	Datum          values[5];
 	int            n;
 
-	store_check_not_null(fcinfo, 0, "namespace");
+	ns = store_ns_arg(fcinfo, 0);
 	store_check_not_null(fcinfo, 2, "max");
-	ns = PG_GETARG_TEXT_PP(0);
-	store_check_ns_name(ns);
 	max = PG_GETARG_INT32(2);
 	if (max < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -299,9 +297,7 @@ assoc_head(PG_FUNCTION_ARGS)
 	FeedPos pruned, head;
 	uint64  xmin;
 
-	store_check_not_null(fcinfo, 0, "namespace");
-	ns = PG_GETARG_TEXT_PP(0);
-	store_check_ns_name(ns);
+	ns = store_ns_arg(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	feed_namespace(ns, &incarnation, &pruned, &xmin);

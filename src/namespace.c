@@ -385,7 +385,7 @@ store_check_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
 }
 
 /* A namespace name is 1-63 characters of [A-Za-z0-9_.-]. */
-void
+static void
 store_check_ns_name(text *ns)
 {
 	const char *s = VARDATA_ANY(ns);
@@ -402,6 +402,21 @@ store_check_ns_name(text *ns)
 				 errmsg("invalid namespace name \"%s\"", text_to_cstring(ns)),
 				 errdetail("A namespace name is 1 to 63 characters of A-Z, "
 						   "a-z, 0-9, \"_\", \".\" and \"-\".")));
+}
+
+/*
+ * The namespace argument at argno: 22004 when NULL, 22023 unless it is 1-63
+ * characters of [A-Za-z0-9_.-].
+ */
+text *
+store_ns_arg(FunctionCallInfo fcinfo, int argno)
+{
+	text *ns;
+
+	store_check_not_null(fcinfo, argno, "namespace");
+	ns = PG_GETARG_TEXT_PP(argno);
+	store_check_ns_name(ns);
+	return ns;
 }
 
 /* A record id is 1 to 1024 bytes (text never holds NUL). */
@@ -469,9 +484,7 @@ store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 	call->fn = fn;
 	call->fcinfo = fcinfo;
 	call->op_id_arg = op_id_arg;
-	store_check_not_null(fcinfo, ns_arg, "namespace");
-	call->ns = PG_GETARG_TEXT_PP(ns_arg);
-	store_check_ns_name(call->ns);
+	call->ns = store_ns_arg(fcinfo, ns_arg);
 	call->ns_name = text_to_cstring(call->ns);
 	if (op_id_arg >= 0 && !PG_ARGISNULL(op_id_arg))
 	{
@@ -536,9 +549,7 @@ assoc_create_namespace(PG_FUNCTION_ARGS)
 	int    inserted;
 	bytea *secret;
 
-	store_check_not_null(fcinfo, 0, "namespace");
-	ns = PG_GETARG_TEXT_PP(0);
-	store_check_ns_name(ns);
+	ns = store_ns_arg(fcinfo, 0);
 	if (!is_member_of_role(caller, owner))
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						errmsg("must be a member of role \"%s\" to create a "
@@ -581,9 +592,8 @@ assoc_drop_namespace(PG_FUNCTION_ARGS)
 	 * shared and wait for each other).  A caller that may not drop the
 	 * namespace fails in store_open, which releases the lock.
 	 */
-	store_check_not_null(fcinfo, 0, "namespace");
-	store_check_ns_name(PG_GETARG_TEXT_PP(0));
-	lock_namespace(text_to_cstring(PG_GETARG_TEXT_PP(0)), AccessExclusiveLock);
+	lock_namespace(text_to_cstring(store_ns_arg(fcinfo, 0)),
+				   AccessExclusiveLock);
 	store_open(&call, fcinfo, "drop_namespace", 0, -1);
 	values[0] = PointerGetDatum(call.ns);
 	/* The ledger before the feed, in the order assoc.prune() deletes. */
@@ -644,9 +654,7 @@ assoc_check_namespace(PG_FUNCTION_ARGS)
 	Datum values[1];
 	int   found;
 
-	store_check_not_null(fcinfo, 0, "namespace");
-	ns = PG_GETARG_TEXT_PP(0);
-	store_check_ns_name(ns);
+	ns = store_ns_arg(fcinfo, 0);
 	if (PG_NARGS() > 1)
 		store_check_not_null(fcinfo, 1, "record id");
 	if (SPI_connect() != SPI_OK_CONNECT)

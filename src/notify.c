@@ -821,9 +821,7 @@ assoc_channel(PG_FUNCTION_ARGS)
 	bool   isnull;
 	bytea *secret;
 
-	store_check_not_null(fcinfo, 0, "namespace");
-	ns = PG_GETARG_TEXT_PP(0);
-	store_check_ns_name(ns);
+	ns = store_ns_arg(fcinfo, 0);
 	if (!PG_ARGISNULL(1))
 	{
 		store_check_id(PG_GETARG_TEXT_PP(1));

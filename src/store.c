@@ -130,16 +130,6 @@ id_arg(FunctionCallInfo fcinfo, int argno)
 	return id;
 }
 
-/*
- * Read a record's newest state for a write (locked when lock is set); a
- * missing record has version 0.
- */
-static void
-record_read(StoreCall *call, text *id, Record *rec, bool lock)
-{
-	rows_fetch_record(call, id, rec, lock);
-}
-
 /* The error for a record that must exist and does not. */
 static void
 error_no_record(StoreCall *call, text *id)
@@ -366,7 +356,7 @@ write_record(FunctionCallInfo fcinfo, const char *fn, const Change *change,
 		Datum  keys;
 
 		CHECK_FOR_INTERRUPTS();
-		record_read(&call, id, &rec, false);
+		rows_fetch_record(&call, id, &rec, false);
 		if (change->must_exist && !rec.exists)
 			error_no_record(&call, id);
 		check_expected(&call, id, &rec, expected_arg);
@@ -565,7 +555,7 @@ assoc_remove(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(
 			DirectFunctionCall1(jsonb_bool, JsonbPGetDatum(prior)));
 	}
-	record_read(&call, id, &rec, true);
+	rows_fetch_record(&call, id, &rec, true);
 	check_expected(&call, id, &rec, 2);
 	if (rec.exists)
 	{

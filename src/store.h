@@ -104,9 +104,9 @@ typedef enum StorePlanId
 } StorePlanId;
 
 /* namespace.c */
-extern void store_check_ns_name(text *ns);
-extern void store_check_id(text *id);
-extern void store_error_no_namespace(const char *ns) pg_attribute_noreturn();
+extern text *store_ns_arg(FunctionCallInfo fcinfo, int argno);
+extern void  store_check_id(text *id);
+extern void  store_error_no_namespace(const char *ns) pg_attribute_noreturn();
 extern void
 store_check_not_null(FunctionCallInfo fcinfo, int argno, const char *what);
 extern void       store_open(StoreCall *call, FunctionCallInfo fcinfo,
