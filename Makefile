@@ -7,7 +7,7 @@
 #   make format | format-check
 
 EXTENSION  = pg_assoc
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = pg_assoc
 # One C file per component; a component's SQL objects sit beside it in

@@ -6,7 +6,7 @@
 # as that user, installs as root, and runs a throwaway cluster on
 # 127.0.0.1 with its socket inside the run directory.
 
-PG_BIN=/usr/lib/postgresql/15/bin
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_CONFIG=$PG_BIN/pg_config
 export PG_CONFIG
 PG_USER=postgres

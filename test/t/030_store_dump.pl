@@ -128,7 +128,7 @@ ok($ok, 'pg_restore into a new empty database') or diag("pg_restore stderr:\n$st
 is($stderr, '', 'pg_restore reports no error or warning');
 
 is($node->safe_psql('dst', q{SELECT extversion FROM pg_extension WHERE extname = 'pg_assoc'}),
-	'0.1.0', 'the extension came with the dump');
+	'0.2.0', 'the extension came with the dump');
 
 my @after = read_all('dst');
 for my $i (0 .. $#reads)
