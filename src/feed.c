@@ -224,7 +224,7 @@ assoc_changes(PG_FUNCTION_ARGS)
 	FeedPos        pos = {0, 0}, pruned;
 	uint64         xmin;
 	Datum          values[5];
-	int            n;
+	uint64         n;
 
 	ns = store_ns_arg(fcinfo, 0);
 	store_check_not_null(fcinfo, 2, "max");
@@ -259,7 +259,7 @@ assoc_changes(PG_FUNCTION_ARGS)
 	values[3] = UInt64GetDatum(xmin);
 	values[4] = Int64GetDatum(max);
 	n = store_exec(SP_FEED_CHANGES, values, NULL, true, 0);
-	for (int i = 0; i < n; i++)
+	for (uint64 i = 0; i < n; i++)
 	{
 		HeapTuple tuple = SPI_tuptable->vals[i];
 		TupleDesc desc = SPI_tuptable->tupdesc;
@@ -323,19 +323,19 @@ feed_prune(void)
 	TimestampTz cutoff =
 		GetCurrentTimestamp() - (int64) assoc_feed_retention * USECS_PER_SEC;
 	int64  total = 0;
-	int    nns;
+	uint64 nns;
 	Datum *names;
 
 	nns = store_exec(SP_FEED_PRUNE_NAMESPACES, NULL, NULL, false, 0);
 	names = palloc(sizeof(Datum) * Max(nns, 1));
-	for (int i = 0; i < nns; i++)
+	for (uint64 i = 0; i < nns; i++)
 	{
 		bool isnull;
 
 		names[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
 								 1, &isnull);
 	}
-	for (int i = 0; i < nns; i++)
+	for (uint64 i = 0; i < nns; i++)
 	{
 		Datum     values[4];
 		FeedPos   stop = {PG_UINT64_MAX, PG_INT64_MAX};

@@ -67,6 +67,14 @@ args_digest(StoreCall *call)
 			continue;
 		}
 		type = get_fn_expr_argtype(fcinfo->flinfo, i);
+		if (!OidIsValid(type))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("assoc.%s cannot take an op_id in this call",
+							call->fn),
+					 errdetail("The type of argument %d is not known, so the "
+							   "call cannot be compared with a retry.",
+							   i + 1)));
 		getTypeOutputInfo(type, &out, &varlena);
 		text = OidOutputFunctionCall(out, PG_GETARG_DATUM(i));
 		len = strlen(text);

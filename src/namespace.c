@@ -339,21 +339,41 @@ store_plan(StorePlanId id)
 	return p->plan;
 }
 
-/* Execute a store statement; returns SPI_processed. */
-int
-store_exec(StorePlanId id, Datum *values, const char *nulls, bool read_only,
-		   long count)
+/*
+ * Execute a store statement with the pinned search path (store_search_path)
+ * and return SPI_processed.  This is the one way the C code runs SQL: a
+ * statement executed under the caller's search path would be analysed again
+ * under it by the plan cache, and a caller's operator or function could then
+ * run as the extension owner.  With a snapshot, the statement runs on it
+ * (SPI_execute_snapshot) instead of the current one.
+ */
+uint64
+store_exec_snapshot(StorePlanId id, Datum *values, const char *nulls,
+					bool read_only, long count, Snapshot snapshot)
 {
 	SPIPlanPtr plan = store_plan(id);
 	int        rc;
 
 	PushOverrideSearchPath(store_search_path());
-	rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+	if (snapshot != InvalidSnapshot)
+		rc = SPI_execute_snapshot(plan, values, nulls, snapshot,
+								  InvalidSnapshot, read_only, false, count);
+	else
+		rc = SPI_execute_plan(plan, values, nulls, read_only, count);
 	PopOverrideSearchPath();
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", plans[id].sql,
 			 SPI_result_code_string(rc));
-	return (int) SPI_processed;
+	return SPI_processed;
+}
+
+/* store_exec_snapshot on the current snapshot. */
+uint64
+store_exec(StorePlanId id, Datum *values, const char *nulls, bool read_only,
+		   long count)
+{
+	return store_exec_snapshot(id, values, nulls, read_only, count,
+							   InvalidSnapshot);
 }
 
 /*
@@ -546,7 +566,7 @@ assoc_create_namespace(PG_FUNCTION_ARGS)
 	Oid    save_user;
 	int    save_sec;
 	Datum  values[3];
-	int    inserted;
+	uint64 inserted;
 	bytea *secret;
 
 	ns = store_ns_arg(fcinfo, 0);
@@ -650,9 +670,9 @@ PG_FUNCTION_INFO_V1(assoc_check_namespace);
 Datum
 assoc_check_namespace(PG_FUNCTION_ARGS)
 {
-	text *ns;
-	Datum values[1];
-	int   found;
+	text  *ns;
+	Datum  values[1];
+	uint64 found;
 
 	ns = store_ns_arg(fcinfo, 0);
 	if (PG_NARGS() > 1)

@@ -800,23 +800,14 @@ assoc_update_by(PG_FUNCTION_ARGS)
 		 * concurrent upsert created and committed while this call waited
 		 * for the lock: creating another would duplicate the key.
 		 */
-		if (IsolationUsesXactSnapshot())
-		{
-			int rc = SPI_execute_snapshot(store_plan(SP_REC_BY_KEYS_LATEST),
-										  values, NULL, GetLatestSnapshot(),
-										  InvalidSnapshot, true, false, 1);
-
-			if (rc != SPI_OK_SELECT)
-				elog(ERROR, "SPI_execute_snapshot failed: %s",
-					 SPI_result_code_string(rc));
-			if (SPI_processed > 0)
-				ereport(
-					ERROR,
+		if (IsolationUsesXactSnapshot() &&
+			store_exec_snapshot(SP_REC_BY_KEYS_LATEST, values, NULL, true, 1,
+								GetLatestSnapshot()) > 0)
+			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not serialize access due to a concurrent "
 							"upsert of the same keys in namespace \"%s\"",
 							call.ns_name)));
-		}
 		record_store(&call, id, &rec, data, keys, "create", (Datum) 0,
 					 &conflict, &written, &written_desc);
 		if (conflict)

@@ -26,6 +26,7 @@
 #include "storage/itemptr.h"
 #include "fmgr.h"
 #include "utils/jsonb.h"
+#include "utils/snapshot.h"
 
 typedef struct StoreCall
 {
@@ -115,8 +116,11 @@ extern void       store_close(StoreCall *call);
 extern SPIPlanPtr store_plan(StorePlanId id);
 extern Oid        store_assockey_type(void);
 extern int64      store_prune(void);
-extern int        store_exec(StorePlanId id, Datum *values, const char *nulls,
+extern uint64     store_exec(StorePlanId id, Datum *values, const char *nulls,
 							 bool read_only, long count);
+extern uint64
+store_exec_snapshot(StorePlanId id, Datum *values, const char *nulls,
+					bool read_only, long count, Snapshot snapshot);
 
 /* rowaccess.c */
 extern Oid  rows_records_oid(void);
