@@ -16,11 +16,20 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "commands/defrem.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -29,9 +38,11 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/plancache.h"
+#include "utils/rel.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -51,47 +62,58 @@ typedef struct StorePlan
 #define AK InvalidOid /* placeholder for the assockey type */
 
 static StorePlan plans[SP_COUNT] = {
-	[SP_NS_INSERT] =
-		{"INSERT INTO assoc.namespaces (ns, owner, incarnation, "
-		 "channel_secret) "
-		 "VALUES ($1, $2::regrole, nextval('assoc.incarnation_seq'), $3) "
-		 "ON CONFLICT (ns) DO NOTHING",
-		 3,
-		 {TEXTOID, OIDOID, BYTEAOID}},
-	[SP_NS_ROTATE] =
-		{"UPDATE assoc.namespaces SET channel_secret = $2 WHERE ns = $1",
-		 2,
-		 {TEXTOID, BYTEAOID}},
+	[SP_NS_INSERT] = {"INSERT INTO assoc.namespaces (ns, owner, incarnation, "
+					  "channel_secret) "
+					  "VALUES ($1, $2::pg_catalog.regrole, "
+					  "pg_catalog.nextval('assoc.incarnation_seq'), $3) "
+					  "ON CONFLICT (ns) DO NOTHING",
+					  3,
+					  {TEXTOID, OIDOID, BYTEAOID}},
+	[SP_NS_ROTATE] = {"UPDATE assoc.namespaces SET channel_secret = $2 "
+					  "WHERE ns OPERATOR(pg_catalog.=) $1",
+					  2,
+					  {TEXTOID, BYTEAOID}},
 	[SP_NS_SECRET] = {"SELECT channel_secret FROM assoc.namespaces "
-					  "WHERE ns = $1",
+					  "WHERE ns OPERATOR(pg_catalog.=) $1",
 					  1,
 					  {TEXTOID}},
-	[SP_NS_UPDATE_DEPTH] =
-		{"UPDATE assoc.namespaces SET history_depth = $2 WHERE ns = $1",
-		 2,
-		 {TEXTOID, INT4OID}},
-	[SP_NS_DELETE] = {"DELETE FROM assoc.namespaces WHERE ns = $1",
-					  1,
-					  {TEXTOID}},
-	[SP_NS_DELETE_RECORDS] = {"DELETE FROM assoc.records WHERE ns = $1",
-							  1,
-							  {TEXTOID}},
-	[SP_NS_DELETE_HISTORY] = {"DELETE FROM assoc.history WHERE ns = $1",
-							  1,
-							  {TEXTOID}},
-	[SP_NS_DELETE_FEED] = {"DELETE FROM assoc.feed WHERE ns = $1",
-						   1,
-						   {TEXTOID}},
-	[SP_NS_DELETE_OPS] = {"DELETE FROM assoc.ops WHERE ns = $1", 1, {TEXTOID}},
+	[SP_NS_UPDATE_DEPTH] = {"UPDATE assoc.namespaces SET history_depth = $2 "
+							"WHERE ns OPERATOR(pg_catalog.=) $1",
+							2,
+							{TEXTOID, INT4OID}},
+	[SP_NS_DELETE] =
+		{"DELETE FROM assoc.namespaces WHERE ns OPERATOR(pg_catalog.=) $1",
+		 1,
+		 {TEXTOID}},
+	[SP_NS_DELETE_RECORDS] =
+		{"DELETE FROM assoc.records WHERE ns OPERATOR(pg_catalog.=) $1",
+		 1,
+		 {TEXTOID}},
+	[SP_NS_DELETE_HISTORY] =
+		{"DELETE FROM assoc.history WHERE ns OPERATOR(pg_catalog.=) $1",
+		 1,
+		 {TEXTOID}},
+	[SP_NS_DELETE_FEED] =
+		{"DELETE FROM assoc.feed WHERE ns OPERATOR(pg_catalog.=) $1",
+		 1,
+		 {TEXTOID}},
+	[SP_NS_DELETE_OPS] =
+		{"DELETE FROM assoc.ops WHERE ns OPERATOR(pg_catalog.=) $1",
+		 1,
+		 {TEXTOID}},
 	[SP_NS_PRUNE_HISTORY] =
-		{"DELETE FROM assoc.history h WHERE h.ns = $1 AND ($2 = 0 OR "
-		 "h.version < (SELECT r.version FROM assoc.records r "
-		 "WHERE r.ns = h.ns AND r.id = h.id) - $2)",
+		{"DELETE FROM assoc.history h WHERE h.ns OPERATOR(pg_catalog.=) $1 "
+		 "AND ($2 OPERATOR(pg_catalog.=) 0 OR h.version "
+		 "OPERATOR(pg_catalog.<) "
+		 "((SELECT r.version FROM assoc.records r "
+		 "WHERE r.ns OPERATOR(pg_catalog.=) h.ns "
+		 "AND r.id OPERATOR(pg_catalog.=) h.id) OPERATOR(pg_catalog.-) $2))",
 		 2,
 		 {TEXTOID, INT4OID}},
-	[SP_NS_VISIBLE] = {"SELECT 1 FROM assoc.namespaces WHERE ns = $1",
-					   1,
-					   {TEXTOID}},
+	[SP_NS_VISIBLE] =
+		{"SELECT 1 FROM assoc.namespaces WHERE ns OPERATOR(pg_catalog.=) $1",
+		 1,
+		 {TEXTOID}},
 	[SP_REC_INSERT] =
 		{"INSERT INTO assoc.records (ns, id, keys, data, version) "
 		 "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING",
@@ -100,44 +122,51 @@ static StorePlan plans[SP_COUNT] = {
 	[SP_REC_INSERT_ROW] =
 		{"INSERT INTO assoc.records AS r (ns, id, keys, data, version) "
 		 "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING "
-		 "RETURNING r.*, to_jsonb(r)",
+		 "RETURNING r.*, pg_catalog.to_jsonb(r)",
 		 4,
 		 {TEXTOID, TEXTOID, AK, JSONBOID}},
 	[SP_REC_UPDATE_ROW] =
 		{"UPDATE assoc.records AS r SET data = $2, keys = $3, version = $4, "
-		 "updated_at = now() WHERE ctid = $1 RETURNING r.*, to_jsonb(r)",
+		 "updated_at = pg_catalog.now() WHERE ctid OPERATOR(pg_catalog.=) $1 "
+		 "RETURNING r.*, pg_catalog.to_jsonb(r)",
 		 4,
 		 {TIDOID, JSONBOID, AK, INT8OID}},
-	[SP_REC_DELETE] = {"DELETE FROM assoc.records WHERE ctid = $1",
-					   1,
-					   {TIDOID}},
+	[SP_REC_DELETE] =
+		{"DELETE FROM assoc.records WHERE ctid OPERATOR(pg_catalog.=) $1",
+		 1,
+		 {TIDOID}},
 	[SP_REC_BY_KEYS_LOCK] =
-		{"SELECT ctid, r.*, to_jsonb(r) FROM assoc.records AS r "
-		 "WHERE r.ns = $1 AND r.keys OPERATOR(assoc.=) $2 ORDER BY r.id FOR "
-		 "UPDATE",
+		{"SELECT ctid, r.*, pg_catalog.to_jsonb(r) FROM assoc.records AS r "
+		 "WHERE r.ns OPERATOR(pg_catalog.=) $1 "
+		 "AND r.keys OPERATOR(assoc.=) $2 ORDER BY r.id FOR UPDATE",
 		 2,
 		 {TEXTOID, AK}},
 	[SP_REC_BY_KEYS_LATEST] =
 		{"SELECT 1 FROM assoc.records "
-		 "WHERE ns = $1 AND keys OPERATOR(assoc.=) $2 LIMIT 1",
+		 "WHERE ns OPERATOR(pg_catalog.=) $1 AND keys OPERATOR(assoc.=) $2 "
+		 "LIMIT 1",
 		 2,
 		 {TEXTOID, AK}},
 	[SP_REC_REMOVE_BY] = {"DELETE FROM assoc.records AS r "
-						  "WHERE ns = $1 AND keys OPERATOR(assoc.@>) $2 "
-						  "RETURNING r.*, to_jsonb(r)",
+						  "WHERE ns OPERATOR(pg_catalog.=) $1 "
+						  "AND keys OPERATOR(assoc.@>) $2 "
+						  "RETURNING r.*, pg_catalog.to_jsonb(r)",
 						  2,
 						  {TEXTOID, AK}},
 	[SP_FEED_NS] = {"SELECT n.incarnation, coalesce(p.xid, '0'), "
 					"coalesce(p.seq, 0), "
-					"pg_snapshot_xmin(pg_current_snapshot()) "
+					"pg_catalog.pg_snapshot_xmin("
+					"pg_catalog.pg_current_snapshot()) "
 					"FROM assoc.namespaces AS n "
-					"LEFT JOIN assoc.feed_pruned AS p ON p.ns = n.ns "
-					"WHERE n.ns = $1",
+					"LEFT JOIN assoc.feed_pruned AS p "
+					"ON p.ns OPERATOR(pg_catalog.=) n.ns "
+					"WHERE n.ns OPERATOR(pg_catalog.=) $1",
 					1,
 					{TEXTOID}},
 	[SP_FEED_CHANGES] = {"SELECT xid, seq, id, version, op, paths, at "
-						 "FROM assoc.feed WHERE ns = $1 "
-						 "AND (xid, seq) > ($2, $3) AND xid < $4 "
+						 "FROM assoc.feed WHERE ns OPERATOR(pg_catalog.=) $1 "
+						 "AND (xid, seq) OPERATOR(pg_catalog.>) ($2, $3) "
+						 "AND xid OPERATOR(pg_catalog.<) $4 "
 						 "ORDER BY xid, seq LIMIT $5",
 						 5,
 						 {TEXTOID, XID8OID, INT8OID, XID8OID, INT8OID}},
@@ -146,17 +175,21 @@ static StorePlan plans[SP_COUNT] = {
 								  0,
 								  {InvalidOid}},
 	[SP_FEED_FIRST_KEPT] =
-		{"SELECT xid, seq FROM assoc.feed WHERE ns = $1 AND (at >= $2 OR "
-		 "xid >= pg_snapshot_xmin(pg_current_snapshot())) "
+		{"SELECT xid, seq FROM assoc.feed WHERE ns OPERATOR(pg_catalog.=) $1 "
+		 "AND (at OPERATOR(pg_catalog.>=) $2 OR xid OPERATOR(pg_catalog.>=) "
+		 "pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())) "
 		 "ORDER BY xid, seq LIMIT 1",
 		 2,
 		 {TEXTOID, TIMESTAMPTZOID}},
 	[SP_FEED_PRUNE] =
-		{"WITH d AS (DELETE FROM assoc.feed WHERE ns = $1 "
-		 "AND (xid, seq) < ($2, $3) AND at < $4 "
-		 "AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
+		{"WITH d AS (DELETE FROM assoc.feed WHERE ns OPERATOR(pg_catalog.=) "
+		 "$1 "
+		 "AND (xid, seq) OPERATOR(pg_catalog.<) ($2, $3) "
+		 "AND at OPERATOR(pg_catalog.<) $4 "
+		 "AND xid OPERATOR(pg_catalog.<) "
+		 "pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) "
 		 "RETURNING xid, seq) "
-		 "SELECT count(*), "
+		 "SELECT pg_catalog.count(*), "
 		 "(SELECT xid FROM d ORDER BY xid DESC, seq DESC LIMIT 1), "
 		 "(SELECT seq FROM d ORDER BY xid DESC, seq DESC LIMIT 1) FROM d",
 		 4,
@@ -165,26 +198,34 @@ static StorePlan plans[SP_COUNT] = {
 		{"INSERT INTO assoc.feed_pruned AS p (ns, xid, seq) "
 		 "VALUES ($1, $2, $3) ON CONFLICT (ns) DO UPDATE "
 		 "SET xid = excluded.xid, seq = excluded.seq "
-		 "WHERE (p.xid, p.seq) < (excluded.xid, excluded.seq)",
+		 "WHERE (p.xid, p.seq) OPERATOR(pg_catalog.<) "
+		 "(excluded.xid, excluded.seq)",
 		 3,
 		 {TEXTOID, XID8OID, INT8OID}},
-	[SP_NS_DELETE_PRUNED] = {"DELETE FROM assoc.feed_pruned WHERE ns = $1",
-							 1,
-							 {TEXTOID}},
+	[SP_NS_DELETE_PRUNED] =
+		{"DELETE FROM assoc.feed_pruned WHERE ns OPERATOR(pg_catalog.=) $1",
+		 1,
+		 {TEXTOID}},
 	[SP_HIST_INSERT] =
 		{"INSERT INTO assoc.history (ns, id, version, data, keys, op) "
 		 "VALUES ($1, $2, $3, $4, $5, $6)",
 		 6,
 		 {TEXTOID, TEXTOID, INT8OID, JSONBOID, AK, TEXTOID}},
-	[SP_HIST_TRIM] = {"DELETE FROM assoc.history WHERE ns = $1 AND id = $2 "
-					  "AND version < $3",
+	[SP_HIST_TRIM] = {"DELETE FROM assoc.history "
+					  "WHERE ns OPERATOR(pg_catalog.=) $1 "
+					  "AND id OPERATOR(pg_catalog.=) $2 "
+					  "AND version OPERATOR(pg_catalog.<) $3",
 					  3,
 					  {TEXTOID, TEXTOID, INT8OID}},
-	[SP_HIST_DELETE] = {"DELETE FROM assoc.history WHERE ns = $1 AND id = $2",
+	[SP_HIST_DELETE] = {"DELETE FROM assoc.history "
+						"WHERE ns OPERATOR(pg_catalog.=) $1 "
+						"AND id OPERATOR(pg_catalog.=) $2",
 						2,
 						{TEXTOID, TEXTOID}},
 	[SP_HIST_GET] = {"SELECT data, keys FROM assoc.history "
-					 "WHERE ns = $1 AND id = $2 AND version = $3",
+					 "WHERE ns OPERATOR(pg_catalog.=) $1 "
+					 "AND id OPERATOR(pg_catalog.=) $2 "
+					 "AND version OPERATOR(pg_catalog.=) $3",
 					 3,
 					 {TEXTOID, TEXTOID, INT8OID}},
 	[SP_OPS_CLAIM] =
@@ -192,22 +233,29 @@ static StorePlan plans[SP_COUNT] = {
 		 "ON CONFLICT (ns, op_id) DO NOTHING RETURNING ctid",
 		 4,
 		 {TEXTOID, TEXTOID, TEXTOID, BYTEAOID}},
-	[SP_OPS_GET] =
-		{"SELECT fn, args, result FROM assoc.ops WHERE ns = $1 AND op_id = $2",
-		 2,
-		 {TEXTOID, TEXTOID}},
-	[SP_OPS_SET_RESULT] = {"UPDATE assoc.ops SET result = $2 WHERE ctid = $1",
+	[SP_OPS_GET] = {"SELECT fn, args, result FROM assoc.ops "
+					"WHERE ns OPERATOR(pg_catalog.=) $1 "
+					"AND op_id OPERATOR(pg_catalog.=) $2",
+					2,
+					{TEXTOID, TEXTOID}},
+	[SP_OPS_SET_RESULT] = {"UPDATE assoc.ops SET result = $2 "
+						   "WHERE ctid OPERATOR(pg_catalog.=) $1",
 						   2,
 						   {TIDOID, JSONBOID}},
-	[SP_OPS_PRUNE] =
-		{"DELETE FROM assoc.ops WHERE at < now() - make_interval(secs => $1)",
-		 1,
-		 {FLOAT8OID}},
+	[SP_OPS_PRUNE] = {"DELETE FROM assoc.ops WHERE at OPERATOR(pg_catalog.<) "
+					  "(pg_catalog.now() OPERATOR(pg_catalog.-) "
+					  "pg_catalog.make_interval(secs => $1))",
+					  1,
+					  {FLOAT8OID}},
 	[SP_ROWS_FROM_JSONB] =
-		{"SELECT e->>'ns', e->>'id', assoc.assockey_from_jsonb(e->'keys'), "
-		 "e->'data', (e->>'version')::bigint, "
-		 "(e->>'created_at')::timestamptz, "
-		 "(e->>'updated_at')::timestamptz FROM jsonb_array_elements($1) AS e",
+		{"SELECT e OPERATOR(pg_catalog.->>) 'ns', "
+		 "e OPERATOR(pg_catalog.->>) 'id', "
+		 "assoc.assockey_from_jsonb(e OPERATOR(pg_catalog.->) 'keys'), "
+		 "e OPERATOR(pg_catalog.->) 'data', "
+		 "(e OPERATOR(pg_catalog.->>) 'version')::pg_catalog.int8, "
+		 "(e OPERATOR(pg_catalog.->>) 'created_at')::pg_catalog.timestamptz, "
+		 "(e OPERATOR(pg_catalog.->>) 'updated_at')::pg_catalog.timestamptz "
+		 "FROM pg_catalog.jsonb_array_elements($1) AS e",
 		 1,
 		 {JSONBOID}},
 };
@@ -460,19 +508,51 @@ store_error_no_namespace(const char *ns)
 }
 
 /*
- * Take the heavyweight lock that stands for a namespace: an object lock
- * whose class is assoc.namespaces and whose id is a hash of the name (a
- * collision only makes a drop wait for another namespace's writers).
- * Writers hold it shared, drop_namespace exclusive: a namespace's drop
- * never holds back the writers of another.
+ * The store's own heavyweight locks.  Their tags are advisory-lock tags of
+ * the current database whose fourth field is one of these kinds, which
+ * pg_advisory_lock() never uses (it uses 1 and 2): no user lock can
+ * collide with them.  The other two fields hold a 64-bit identity.
  */
-static void
-lock_namespace(const char *ns, LOCKMODE mode)
+typedef enum StoreLockKind
 {
-	LockDatabaseObject(
-		rows_namespaces_oid(),
-		DatumGetUInt32(hash_any((const unsigned char *) ns, strlen(ns))), 0,
-		mode);
+	STORE_LOCK_NAMESPACE = 0x4153, /* a namespace, by incarnation */
+	STORE_LOCK_KEYS = 0x4154       /* an upsert's (namespace, keys) */
+} StoreLockKind;
+
+/* Take a store lock of a kind on a 64-bit identity, to transaction end. */
+static void
+store_lock(StoreLockKind kind, uint64 id, LOCKMODE mode)
+{
+	LOCKTAG tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (id >> 32), (uint32) id,
+						 kind);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/*
+ * Serialize the upserts of one set of keys in the call's namespace (its
+ * incarnation): a lock on the first 64 bits of a SHA-256 digest of both.
+ * A cryptographic digest, so that no role can choose keys of its own
+ * namespace whose lock stalls another application's upserts.
+ */
+void
+store_lock_keys(StoreCall *call, Datum keys)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	uint8              digest[PG_SHA256_DIGEST_LENGTH];
+	uint64             id;
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) &call->incarnation,
+							 sizeof(call->incarnation)) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) DatumGetPointer(keys),
+							 VARSIZE_ANY(DatumGetPointer(keys))) < 0 ||
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute the lock of an upsert's keys");
+	pg_cryptohash_free(ctx);
+	memcpy(&id, digest, sizeof(id));
+	store_lock(STORE_LOCK_KEYS, id, ExclusiveLock);
 }
 
 /*
@@ -489,16 +569,134 @@ become_owner(Oid *caller, int *caller_sec)
 							   SECURITY_RESTRICTED_OPERATION);
 }
 
+/* The tables of the store, as store_check_tables checks them. */
+static const char *const store_tables[] = {
+	"namespaces", "records", "history", "feed", "feed_pruned", "ops"};
+static Oid  store_table_oids[lengthof(store_tables)];
+static bool store_tables_checked = false;
+
+/* Relcache callback: a change to one of the tables is checked again. */
+static void
+store_tables_changed(Datum arg, Oid relid)
+{
+	for (int i = 0; i < lengthof(store_tables); i++)
+		if (!OidIsValid(relid) || relid == store_table_oids[i])
+			store_tables_checked = false;
+}
+
+/* Has Citus distributed the relation (a pg_dist_partition row)? */
+static bool
+is_distributed(Oid dist_partition, Oid relid)
+{
+	Relation    rel = table_open(dist_partition, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool        found;
+
+	/* Its first column, logicalrelid, is the distributed table. */
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * Refuse to write when a table of the store is not a plain heap table as
+ * the extension created it: partitioned, distributed by Citus, of another
+ * access method, or rewritten by rules.  The write path reads and writes
+ * these tables directly (rowaccess.c) and through fixed statements, so on
+ * such a table a write could land elsewhere, or a lookup could miss a row
+ * that an insert then finds.  Checked at the first write of a backend and
+ * again after a table changes.
+ */
+static void
+store_check_tables(void)
+{
+	static bool registered = false;
+	Oid         nsp;
+	Oid         dist;
+
+	if (store_tables_checked)
+		return;
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(store_tables_changed, (Datum) 0);
+		registered = true;
+	}
+	nsp = get_namespace_oid("assoc", false);
+	dist = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	for (int i = 0; i < lengthof(store_tables); i++)
+	{
+		Oid         relid = get_relname_relid(store_tables[i], nsp);
+		Relation    rel;
+		const char *cause = NULL;
+
+		if (!OidIsValid(relid))
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+							errmsg("relation assoc.%s does not exist",
+								   store_tables[i]),
+							errhint("Drop and create extension pg_assoc "
+									"again, or restore it from a dump.")));
+		rel = relation_open(relid, AccessShareLock);
+		if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+			cause = "it is partitioned";
+		else if (rel->rd_rel->relkind != RELKIND_RELATION)
+			cause = "it is not an ordinary table";
+		else if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+			cause = psprintf("it uses access method \"%s\" instead of heap",
+							 get_am_name(rel->rd_rel->relam));
+		else if (rel->rd_rules != NULL)
+			cause = "it has rules";
+		else if (OidIsValid(dist) && is_distributed(dist, relid))
+			cause = "it is distributed by Citus";
+		relation_close(rel, AccessShareLock);
+		if (cause != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("pg_assoc cannot write to table assoc.%s: %s",
+							store_tables[i], cause),
+					 errdetail("The store reads and writes its tables "
+							   "directly and needs them as plain heap "
+							   "tables, as the extension created them."),
+					 errhint("See \"Limits\" in the pg_assoc README.")));
+		store_table_oids[i] = relid;
+	}
+	store_tables_checked = true;
+}
+
+/*
+ * Read the call's namespace and check that the calling role may use it;
+ * 42704 otherwise, the same error for a namespace that exists but is not
+ * the caller's as for one that does not exist.
+ */
+static void
+read_namespace(StoreCall *call)
+{
+	if (!rows_namespace(call) || !is_member_of_role(call->caller, call->owner))
+		store_error_no_namespace(call->ns_name);
+}
+
 /*
  * Begin a store call: validate and look up the namespace, check that the
- * calling role is a member of its owner, lock it against a concurrent
- * drop, and switch to the extension owner.  op_id_arg < 0: no op_id.
- * Errors raised from here on leave the user switch to transaction abort,
- * which restores the caller.
+ * calling role is a member of its owner, lock it (mode: AccessShareLock for
+ * writers, AccessExclusiveLock to keep them out), and switch to the
+ * extension owner.  op_id_arg < 0: no op_id.  Errors raised from here on
+ * leave the user switch to transaction abort, which restores the caller.
+ *
+ * The namespace lock is keyed on the namespace's incarnation, unique per
+ * creation of a namespace, so no two namespaces share a lock; and it is
+ * taken only after the caller has been found to be a member, so that no
+ * role can wait on, or hold back, another application's namespace.  The
+ * namespace is read again once the lock is held: a drop that committed
+ * meanwhile makes it missing (42704); one dropped and created again under
+ * the same name has another incarnation, and the lock is taken anew.
  */
 void
-store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
-		   int ns_arg, int op_id_arg)
+store_open_locked(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
+				  int ns_arg, int op_id_arg, LOCKMODE mode)
 {
 	memset(call, 0, sizeof(StoreCall));
 	call->fn = fn;
@@ -524,19 +722,53 @@ store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	call->connected = true;
+	call->cxt = CurrentMemoryContext;
 	become_owner(&call->caller, &call->caller_sec);
 
-	/*
-	 * Lock the namespace before reading it: drop_namespace holds the lock
-	 * exclusively, so a writer either finishes before a drop starts or
-	 * finds the namespace gone.
-	 */
-	lock_namespace(call->ns_name, AccessShareLock);
+	store_check_tables();
 	rows_open_records(call);
-	if (!rows_namespace(call))
-		store_error_no_namespace(call->ns_name);
-	if (!is_member_of_role(call->caller, call->owner))
-		store_error_no_namespace(call->ns_name);
+	read_namespace(call);
+	for (int round = 1;; round++)
+	{
+		int64 locked = call->incarnation;
+
+		CHECK_FOR_INTERRUPTS();
+		store_lock(STORE_LOCK_NAMESPACE, (uint64) locked, mode);
+		read_namespace(call);
+		if (call->incarnation == locked)
+			break;
+		if (round >= STORE_MAX_ROUNDS)
+			store_error_rounds(call, "lock the namespace");
+	}
+}
+
+/* store_open_locked for writers: the namespace lock in share mode. */
+void
+store_open(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
+		   int ns_arg, int op_id_arg)
+{
+	store_open_locked(call, fcinfo, fn, ns_arg, op_id_arg, AccessShareLock);
+}
+
+/*
+ * The error of a retry loop that went round more often than concurrent
+ * writers can explain (STORE_MAX_ROUNDS): the extension's tables are not
+ * what the store expects (see the README's limits), and retrying forever
+ * would only hold the backend.
+ */
+void
+store_error_rounds(StoreCall *call, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("assoc.%s could not %s in namespace \"%s\" after %d "
+					"attempts",
+					call->fn, what, call->ns_name, STORE_MAX_ROUNDS),
+			 errdetail("Each attempt found the state changed by another "
+					   "transaction, more often than concurrent writers "
+					   "explain."),
+			 errhint("Check that the tables of schema assoc are the "
+					 "extension's own, unchanged.")));
 }
 
 /* End a store call: back to the caller, out of SPI. */
@@ -576,6 +808,7 @@ assoc_create_namespace(PG_FUNCTION_ARGS)
 							   "namespace it owns",
 							   GetUserNameFromId(owner, false))));
 
+	store_check_tables();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	become_owner(&save_user, &save_sec);
@@ -606,15 +839,9 @@ assoc_drop_namespace(PG_FUNCTION_ARGS)
 	StoreCall call;
 	Datum     values[1];
 
-	/*
-	 * Wait for the namespace's writers and keep new ones out, before
-	 * store_open takes the lock shared (two drops must not both hold it
-	 * shared and wait for each other).  A caller that may not drop the
-	 * namespace fails in store_open, which releases the lock.
-	 */
-	lock_namespace(text_to_cstring(store_ns_arg(fcinfo, 0)),
-				   AccessExclusiveLock);
-	store_open(&call, fcinfo, "drop_namespace", 0, -1);
+	/* Wait for the namespace's writers and keep new ones out. */
+	store_open_locked(&call, fcinfo, "drop_namespace", 0, -1,
+					  AccessExclusiveLock);
 	values[0] = PointerGetDatum(call.ns);
 	/* The ledger before the feed, in the order assoc.prune() deletes. */
 	store_exec(SP_NS_DELETE_OPS, values, NULL, false, 0);
@@ -640,7 +867,14 @@ assoc_alter_namespace(PG_FUNCTION_ARGS)
 	StoreCall call;
 	Datum     values[2];
 
-	store_open(&call, fcinfo, "alter_namespace", 0, -1);
+	/*
+	 * Exclusive, like a drop: the history is trimmed while no writer of
+	 * the namespace runs, since writers trim it too and two trims deleting
+	 * the same rows in different orders would deadlock.  Writers waiting
+	 * meanwhile read the new depth once they have the lock.
+	 */
+	store_open_locked(&call, fcinfo, "alter_namespace", 0, -1,
+					  AccessExclusiveLock);
 	if (!PG_ARGISNULL(1))
 	{
 		int32 depth = PG_GETARG_INT32(1);

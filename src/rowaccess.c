@@ -280,16 +280,46 @@ rows_namespace(StoreCall *call)
 	return found;
 }
 
-/* The call's executor state for direct writes, made on first use. */
+/*
+ * The call's executor state for direct writes, made on first use in the
+ * call's memory context (store_open's).
+ */
 static EState *
 call_estate(StoreCall *call)
 {
 	if (call->estate == NULL)
 	{
+		MemoryContext old = MemoryContextSwitchTo(call->cxt);
+
 		call->estate = CreateExecutorState();
 		call->estate->es_output_cid = GetCurrentCommandId(true);
+		MemoryContextSwitchTo(old);
 	}
 	return call->estate;
+}
+
+/*
+ * A slot of the call's executor state for rows of rel (table_slot_create's
+ * kind when ops is NULL), made on first use in the executor state's memory,
+ * where it lives until rows_close: the caller's context may be reset
+ * between rounds of a write.
+ */
+static TupleTableSlot *
+call_slot(StoreCall *call, TupleTableSlot **slot, Relation rel,
+		  const TupleTableSlotOps *ops)
+{
+	if (*slot == NULL)
+	{
+		EState       *estate = call_estate(call);
+		MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+
+		*slot =
+			ops == NULL
+				? table_slot_create(rel, &estate->es_tupleTable)
+				: ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), ops);
+		MemoryContextSwitchTo(old);
+	}
+	return *slot;
 }
 
 /* Open a relation for direct writes, with its indexes. */
@@ -369,19 +399,19 @@ rows_fetch_record(StoreCall *call, text *id, Record *rec, bool lock)
 
 	rows_open_records(call);
 	rel = call->records_rri->ri_RelationDesc;
-	if (call->record_slot == NULL)
-		call->record_slot =
-			table_slot_create(rel, &call_estate(call)->es_tupleTable);
-	slot = call->record_slot;
+	slot = call_slot(call, &call->record_slot, rel, NULL);
 	memset(rec, 0, sizeof(Record));
-	for (;;)
+	for (int round = 1;; round++)
 	{
-		Snapshot       snapshot = statement_snapshot();
+		Snapshot       snapshot;
 		TM_FailureData tmfd;
 		TM_Result      res = TM_Ok;
 		bool           isnull;
 
 		CHECK_FOR_INTERRUPTS();
+		if (round > STORE_MAX_ROUNDS)
+			store_error_rounds(call, "lock a record");
+		snapshot = statement_snapshot();
 		if (!fetch_by_key(rel, records_pkey_oid, snapshot, keys, 2, slot))
 		{
 			UnregisterSnapshot(snapshot);
@@ -442,10 +472,7 @@ rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
 	LockTupleMode   lockmode;
 	bool            update_indexes;
 
-	if (call->new_slot == NULL)
-		call->new_slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel),
-												&TTSOpsVirtual);
-	newslot = call->new_slot;
+	newslot = call_slot(call, &call->new_slot, rel, &TTSOpsVirtual);
 	slot_getallattrs(rec->slot);
 	ExecClearTuple(newslot);
 	for (int i = 0; i < REC_NATTS; i++)
@@ -500,11 +527,8 @@ rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
 	*xid = top;
 	*seq = ++feed_seq;
 
-	if (call->feed_slot == NULL)
-		call->feed_slot = ExecInitExtraTupleSlot(
-			estate, RelationGetDescr(call->feed_rri->ri_RelationDesc),
-			&TTSOpsVirtual);
-	slot = call->feed_slot;
+	slot = call_slot(call, &call->feed_slot, call->feed_rri->ri_RelationDesc,
+					 &TTSOpsVirtual);
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, false, sizeof(bool) * FEED_NATTS);
 	slot->tts_values[FEED_NS - 1] = PointerGetDatum(call->ns);

@@ -24,7 +24,6 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -329,17 +328,19 @@ compute_change(StoreCall *call, text *id, const Record *rec,
 /*
  * The one write path for a record addressed by id (argument 1): set,
  * erase, set_multi, link, unlink and rollback.  Returns the version after
- * the write.
+ * the write.  A round that meets a concurrent change starts over on the
+ * newer version (file header), in a memory context reset every round and
+ * at most STORE_MAX_ROUNDS times.
  */
 static int64
 write_record(FunctionCallInfo fcinfo, const char *fn, const Change *change,
 			 int expected_arg, int op_id_arg)
 {
-	StoreCall call;
-	text     *id = id_arg(fcinfo, 1);
-	Jsonb    *prior;
-	int64     version;
-	bool      conflict;
+	StoreCall     call;
+	text         *id = id_arg(fcinfo, 1);
+	Jsonb        *prior;
+	int64         version;
+	MemoryContext round_cxt;
 
 	store_open(&call, fcinfo, fn, 0, op_id_arg);
 	if (ledger_claim(&call, &prior))
@@ -349,25 +350,36 @@ write_record(FunctionCallInfo fcinfo, const char *fn, const Change *change,
 			DirectFunctionCall1(jsonb_int8, JsonbPGetDatum(prior)));
 	}
 
-	do
+	round_cxt = AllocSetContextCreate(
+		CurrentMemoryContext, "pg_assoc write round", ALLOCSET_DEFAULT_SIZES);
+	for (int round = 1;; round++)
 	{
-		Record rec;
-		Jsonb *data;
-		Datum  keys;
+		Record        rec;
+		Jsonb        *data;
+		Datum         keys;
+		bool          conflict = false;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
+		if (round > STORE_MAX_ROUNDS)
+			store_error_rounds(
+				&call, psprintf("write record \"%s\"", text_to_cstring(id)));
+		MemoryContextReset(round_cxt);
+		old = MemoryContextSwitchTo(round_cxt);
 		rows_fetch_record(&call, id, &rec, false);
 		if (change->must_exist && !rec.exists)
 			error_no_record(&call, id);
 		check_expected(&call, id, &rec, expected_arg);
 		if (!compute_change(&call, id, &rec, change, &data, &keys))
-		{
 			version = rec.version;
+		else
+			version = record_store(&call, id, &rec, data, keys, change->op,
+								   change->paths, &conflict, NULL, NULL);
+		MemoryContextSwitchTo(old);
+		if (!conflict)
 			break;
-		}
-		version = record_store(&call, id, &rec, data, keys, change->op,
-							   change->paths, &conflict, NULL, NULL);
-	} while (conflict);
+	}
+	MemoryContextDelete(round_cxt);
 
 	ledger_finish(&call, jsonb_from_int8(version));
 	store_close(&call);
@@ -694,23 +706,6 @@ keys_arg(FunctionCallInfo fcinfo, int argno, bool allow_empty)
 	return keys;
 }
 
-/*
- * Serialize upserts of one (namespace, keys): a heavyweight lock on a
- * hash of both, held to the end of the transaction.
- */
-static void
-lock_keys(StoreCall *call, Datum keys)
-{
-	uint32 h = DatumGetUInt32(hash_any((const unsigned char *) call->ns_name,
-									   strlen(call->ns_name)));
-	uint32 k =
-		DatumGetUInt32(hash_any((const unsigned char *) DatumGetPointer(keys),
-								VARSIZE_ANY(DatumGetPointer(keys))));
-
-	LockDatabaseObject(store_assockey_type(), h ^ (k * 0x9E3779B1u), 1,
-					   ExclusiveLock);
-}
-
 PG_FUNCTION_INFO_V1(assoc_update_by);
 
 /*
@@ -749,7 +744,7 @@ assoc_update_by(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 	if (upsert)
-		lock_keys(&call, keys);
+		store_lock_keys(&call, keys);
 
 	pushJsonbValue(&ledger, WJB_BEGIN_ARRAY, NULL);
 	values[0] = PointerGetDatum(call.ns);

@@ -24,6 +24,7 @@
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 #include "storage/itemptr.h"
+#include "storage/lockdefs.h"
 #include "fmgr.h"
 #include "utils/jsonb.h"
 #include "utils/snapshot.h"
@@ -41,6 +42,7 @@ typedef struct StoreCall
 	Oid              caller;      /* the calling role */
 	int              caller_sec;  /* its security context */
 	bool             connected;
+	MemoryContext    cxt;         /* the call's memory, inside SPI */
 	int              op_id_arg;   /* its argument number, -1 if none */
 	text            *op_id;       /* NULL when the call has none */
 	bytea           *args_hash;   /* digest of the call's arguments */
@@ -52,6 +54,17 @@ typedef struct StoreCall
 	TupleTableSlot  *new_slot;    /* a record as written */
 	TupleTableSlot  *feed_slot;   /* a feed entry as written */
 } StoreCall;
+
+/*
+ * Most rounds of a retry loop (reading a record again after a concurrent
+ * change, locking a namespace again after it was created anew).  Each
+ * round that fails has seen another transaction win, so even a record that
+ * many writers update at once needs far fewer; more mean the tables are not
+ * what the store expects, and the loop ends with store_error_rounds (each
+ * round takes microseconds and frees its memory, so the bound is reached
+ * quickly and without growth).
+ */
+#define STORE_MAX_ROUNDS 1000
 
 /* A record as read for a write: its row's address and current state. */
 typedef struct Record
@@ -110,8 +123,14 @@ extern void  store_check_id(text *id);
 extern void  store_error_no_namespace(const char *ns) pg_attribute_noreturn();
 extern void
 store_check_not_null(FunctionCallInfo fcinfo, int argno, const char *what);
-extern void       store_open(StoreCall *call, FunctionCallInfo fcinfo,
-							 const char *fn, int ns_arg, int op_id_arg);
+extern void store_open(StoreCall *call, FunctionCallInfo fcinfo,
+					   const char *fn, int ns_arg, int op_id_arg);
+extern void
+store_open_locked(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
+				  int ns_arg, int op_id_arg, LOCKMODE mode);
+extern void store_lock_keys(StoreCall *call, Datum keys);
+extern void
+store_error_rounds(StoreCall *call, const char *what) pg_attribute_noreturn();
 extern void       store_close(StoreCall *call);
 extern SPIPlanPtr store_plan(StorePlanId id);
 extern Oid        store_assockey_type(void);
