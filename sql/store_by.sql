@@ -1,7 +1,7 @@
 -- update_by and remove_by over many rows (SPEC §4, "By associations" and
 -- op_id): rows read in batches return exactly what one statement would;
--- with an op_id, update_by keeps its rows in the ledger (data included);
--- records of 1 MB.
+-- with an op_id, update_by keeps its rows in the ledger (data included)
+-- and remove_by keeps them without their data; records of 1 MB.
 -- Timestamps differ per run: they are compared, never shown.
 \set VERBOSITY default
 SET search_path = public, assoc;
@@ -60,6 +60,29 @@ SELECT count(*) AS left_in_room_r FROM assoc.records WHERE ns = 'by' AND keys = 
 SELECT count(*) AS history_left FROM assoc.history WHERE ns = 'by' AND id LIKE 'r%';
 SELECT count(*), min(version), max(version)
   FROM assoc.feed WHERE ns = 'by' AND op = 'remove';
+-- Its ledger entry keeps the rows without their data: ns, id, keys,
+-- version and timestamps as to_jsonb gives them, in the order returned.
+SELECT jsonb_array_length(result) AS rows_kept,
+       jsonb_path_exists(result, '$[*].data') AS keeps_data,
+       strpos(result::text, '"v"') AS data_text_at,
+       result = (SELECT jsonb_agg(to_jsonb(b) - 'data' ORDER BY r.ordinality)
+                   FROM removed r JOIN before_removal b USING (id))
+         AS rows_without_data
+  FROM assoc.ops WHERE ns = 'by' AND op_id = 'rm-1';
+-- The replay returns what the first call returned, in the same order,
+-- except data, which is NULL; nothing is removed again.
+SELECT assoc.create('by', '{"n": 0}', '{room:R}', 'r001') AS created_again;
+CREATE TEMP TABLE replayed AS
+  SELECT * FROM assoc.remove_by('by', '{room:R}', 'rm-1') WITH ORDINALITY;
+SELECT ns, id, keys, data, version FROM replayed ORDER BY ordinality LIMIT 3;
+SELECT count(*) AS replayed, count(p.data) AS with_data,
+       count(*) FILTER (WHERE (p.ns, p.id, p.keys, p.version, p.created_at,
+                               p.updated_at)
+                              IS NOT DISTINCT FROM
+                              (r.ns, r.id, r.keys, r.version, r.created_at,
+                               r.updated_at)) AS same_but_data
+  FROM replayed p JOIN removed r USING (ordinality);
+SELECT id, data, version FROM assoc.records WHERE ns = 'by' AND keys = '{room:R}';
 -- Without an op_id nothing is kept; an empty result is kept as [].
 SELECT count(*) FROM assoc.remove_by('by', '{room:S}');
 SELECT count(*) FROM assoc.remove_by('by', '{room:S}', 'rm-none');
@@ -68,8 +91,8 @@ SELECT count(*) FROM assoc.remove_by('by', '{room:S}', 'rm-none') AS replayed;
 SELECT count(*) AS ledger_entries FROM assoc.ops WHERE ns = 'by';
 
 -- 300 records of 1 MB each (written directly, as the owner may): the
--- rows a removal returns are not copied into a ledger result without an
--- op_id.
+-- rows a removal returns are not copied into the ledger, with or without
+-- an op_id.
 INSERT INTO assoc.records (ns, id, keys, data, version)
   SELECT 'by', 'big' || i, '{blob:yes}',
          jsonb_build_object('blob', repeat('x', 1024 * 1024)), 1
@@ -83,6 +106,17 @@ SELECT count(*) AS unchanged FROM assoc.records
  WHERE ns = 'by' AND keys = '{blob:yes}' AND version = 1;
 SELECT count(*), sum(octet_length(data ->> 'blob')) AS bytes
   FROM assoc.remove_by('by', '{blob:yes}');
+INSERT INTO assoc.records (ns, id, keys, data, version)
+  SELECT 'by', 'big' || i, '{blob:yes}',
+         jsonb_build_object('blob', repeat('x', 1024 * 1024)), 1
+    FROM generate_series(1, 300) AS i;
+SELECT count(*), sum(octet_length(data ->> 'blob')) AS bytes
+  FROM assoc.remove_by('by', '{blob:yes}', 'rm-big');
+SELECT jsonb_array_length(result) AS rows_kept,
+       pg_column_size(result) < 100000 AS small
+  FROM assoc.ops WHERE ns = 'by' AND op_id = 'rm-big';
+SELECT count(*), count(data) AS with_data
+  FROM assoc.remove_by('by', '{blob:yes}', 'rm-big') AS replayed;
 SELECT count(*) AS left FROM assoc.records WHERE ns = 'by' AND keys = '{blob:yes}';
 
 SELECT assoc.drop_namespace('by');

@@ -13,7 +13,9 @@
  *
  * The result of update_by and remove_by is the set of rows they returned:
  * a jsonb array with one object per row, in the form to_jsonb gives a row
- * of assoc.records, built row by row (ledger_rows_add).
+ * of assoc.records, built row by row (ledger_rows_add).  A removal's rows
+ * are kept without their data (README, Idempotent retries): a removed
+ * record does not live on in the ledger, and a replay returns data NULL.
  */
 #include "postgres.h"
 

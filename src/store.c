@@ -737,7 +737,8 @@ emit_row(ReturnSetInfo *rsinfo, HeapTuple row, TupleDesc desc, int first,
 
 /*
  * Replay a ledger result of rows into the function's result, reading the
- * array through a cursor a batch at a time.
+ * array through a cursor a batch at a time.  A removal's rows were kept
+ * without data: their data is NULL.
  */
 static void
 emit_prior_rows(ReturnSetInfo *rsinfo, Jsonb *prior)
@@ -957,7 +958,7 @@ remove_row(StoreCall *call, ReturnSetInfo *rsinfo, HeapTuple row,
 	text *id = DatumGetTextPP(SPI_getbinval(row, desc, 2, &isnull));
 	int64 version = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull));
 
-	emit_row(rsinfo, row, desc, 1, ledger, true);
+	emit_row(rsinfo, row, desc, 1, ledger, false);
 	values[0] = PointerGetDatum(call->ns);
 	values[1] = PointerGetDatum(id);
 	store_exec(SP_HIST_DELETE, values, NULL, false, 0);
@@ -972,7 +973,7 @@ PG_FUNCTION_INFO_V1(assoc_remove_by);
  * rows it deleted; each gets a feed entry and loses its history.  An empty
  * keys removes nothing.  The statement runs whole at the first fetch from
  * its cursor (its rows wait in the portal's tuplestore).  With an op_id,
- * the rows are kept in the ledger.
+ * the rows are kept in the ledger without their data.
  */
 Datum
 assoc_remove_by(PG_FUNCTION_ARGS)
