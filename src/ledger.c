@@ -10,17 +10,27 @@
  * A call whose arguments differ from the first call's (compared by a
  * SHA-256 digest of the function name and every other argument's text
  * form) fails with 23505.
+ *
+ * The result of update_by and remove_by is the set of rows they returned:
+ * a jsonb array with one object per row, in the form to_jsonb gives a row
+ * of assoc.records, built row by row (ledger_rows_add).  A removal's rows
+ * are kept without their data (README, Idempotent retries): a removed
+ * record does not live on in the ledger, and a replay returns data NULL.
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 
+#include "assockey.h"
 #include "store.h"
 
 /* Feed bytes into the digest, failing loudly if the library does. */
@@ -195,4 +205,189 @@ jsonb_from_text(text *value)
 	v.val.string.val = VARDATA_ANY(value);
 	v.val.string.len = VARSIZE_ANY_EXHDR(value);
 	return JsonbValueToJsonb(&v);
+}
+
+/*
+ * Start collecting the rows of a call (fn: its SQL name, for messages)
+ * for its op_id.  The buffers live in the current memory context and grow
+ * there whatever context is current when rows are added.
+ */
+void
+ledger_rows_begin(LedgerRows *rows, const char *fn)
+{
+	rows->fn = fn;
+	initStringInfo(&rows->jentries);
+	initStringInfo(&rows->data);
+	rows->count = 0;
+}
+
+/* Push a string as a key or value of the object being built. */
+static void
+push_string(JsonbParseState **state, JsonbIteratorToken token, const char *s,
+			int len)
+{
+	JsonbValue v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) s;
+	v.val.string.len = len;
+	pushJsonbValue(state, token, &v);
+}
+
+/*
+ * Push an assockey as its cast to json gives it (assockey_to_json), so
+ * that the row reads as to_jsonb would have written it:
+ * [{"model": ..., "id": ...}, ...] in canonical order.
+ */
+static void
+push_keys(JsonbParseState **state, Datum keys)
+{
+	AssocKey *key = DatumGetAssocKeyP(keys);
+	AkIter    it;
+	AkElem    e;
+
+	pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+	ak_iter_init(&it, key);
+	while (ak_iter_next(&it, &e))
+	{
+		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_string(state, WJB_KEY, "model", 5);
+		push_string(state, WJB_VALUE, e.model, e.model_len);
+		push_string(state, WJB_KEY, "id", 2);
+		push_string(state, WJB_VALUE, e.id, e.id_len);
+		pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(state, WJB_END_ARRAY, NULL);
+}
+
+/*
+ * One row of assoc.records as the jsonb object to_jsonb makes of it (the
+ * ledger's format since 0.1.0, read back by SP_ROWS_FROM_JSONB); without
+ * the "data" member unless with_data.  values and nulls are the table's
+ * seven columns in order.  Allocated in the current memory context.
+ */
+static Jsonb *
+row_to_jsonb(const Datum *values, const bool *nulls, bool with_data)
+{
+	static const char *const names[] = {
+		"ns", "id", "keys", "data", "version", "created_at", "updated_at"};
+	JsonbParseState *state = NULL;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < lengthof(names); i++)
+	{
+		JsonbValue v;
+		Jsonb     *data;
+		text      *text_value;
+
+		if (i == 3 && !with_data)
+			continue;
+		push_string(&state, WJB_KEY, names[i], strlen(names[i]));
+		if (nulls[i])
+		{
+			v.type = jbvNull;
+			pushJsonbValue(&state, WJB_VALUE, &v);
+			continue;
+		}
+		switch (i)
+		{
+			case 0: /* ns, id */
+			case 1:
+				text_value = DatumGetTextPP(values[i]);
+				push_string(&state, WJB_VALUE, VARDATA_ANY(text_value),
+							VARSIZE_ANY_EXHDR(text_value));
+				break;
+			case 2:
+				push_keys(&state, values[i]);
+				break;
+			case 3:
+				data = DatumGetJsonbP(values[i]);
+				v.type = jbvBinary;
+				v.val.binary.data = &data->root;
+				v.val.binary.len = VARSIZE(data) - VARHDRSZ;
+				pushJsonbValue(&state, WJB_VALUE, &v);
+				break;
+			case 4:
+				v.type = jbvNumeric;
+				v.val.numeric = int64_to_numeric(DatumGetInt64(values[i]));
+				pushJsonbValue(&state, WJB_VALUE, &v);
+				break;
+			default: /* the timestamps, as to_jsonb writes them */
+				v.type = jbvString;
+				v.val.string.val =
+					JsonEncodeDateTime(NULL, values[i], TIMESTAMPTZOID, NULL);
+				v.val.string.len = strlen(v.val.string.val);
+				pushJsonbValue(&state, WJB_VALUE, &v);
+				break;
+		}
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * Add one row returned by the call (the seven columns of assoc.records),
+ * with or without its data.  The row is encoded at once and its bytes
+ * appended as the next element of a JSONB array (see ledger_rows_end), so
+ * the rows cost about their encoded size, not a tree of every value; the
+ * work is done in the current memory context, which the caller may reset
+ * after each row.  The array must fit JSONB's limit of JENTRY_OFFLENMASK
+ * bytes (54000 otherwise).
+ */
+void
+ledger_rows_add(LedgerRows *rows, const Datum *values, const bool *nulls,
+				bool with_data)
+{
+	static const char zeros[sizeof(uint32)] = {0};
+	Jsonb            *row = row_to_jsonb(values, nulls, with_data);
+	uint32            len = VARSIZE(row) - VARHDRSZ;
+	int               start = rows->data.len;
+	int               pad = INTALIGN(start) - start;
+	JEntry            entry;
+
+	if ((uint64) sizeof(uint32) * (rows->count + 2) + start + pad + len >
+		JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the rows of assoc.%s are too large to keep under an "
+						"op_id",
+						rows->fn),
+				 errdetail("The op_id ledger keeps at most %d bytes of rows "
+						   "per call.",
+						   JENTRY_OFFLENMASK),
+				 errhint("Call it without an op_id, or for fewer records.")));
+
+	/* A nested container starts 4-aligned; the padding counts as its own. */
+	appendBinaryStringInfo(&rows->data, zeros, pad);
+	appendBinaryStringInfo(&rows->data, (const char *) &row->root, len);
+	if (rows->count % JB_OFFSET_STRIDE == 0)
+		entry = JENTRY_ISCONTAINER | JENTRY_HAS_OFF | rows->data.len;
+	else
+		entry = JENTRY_ISCONTAINER | (rows->data.len - start);
+	appendBinaryStringInfo(&rows->jentries, (const char *) &entry,
+						   sizeof(entry));
+	rows->count++;
+	pfree(row);
+}
+
+/*
+ * The rows collected as one jsonb array, in JSONB's binary format: the
+ * array's header, one JEntry per row (every JB_OFFSET_STRIDE-th an end
+ * offset, the others lengths) and the rows' containers, as
+ * JsonbValueToJsonb lays out an array of objects.  Frees the buffers.
+ */
+Jsonb *
+ledger_rows_end(LedgerRows *rows)
+{
+	Size size =
+		VARHDRSZ + sizeof(uint32) + rows->jentries.len + rows->data.len;
+	Jsonb *result = palloc(size);
+
+	SET_VARSIZE(result, size);
+	result->root.header = JB_FARRAY | (uint32) rows->count;
+	memcpy(result->root.children, rows->jentries.data, rows->jentries.len);
+	memcpy((char *) result->root.children + rows->jentries.len,
+		   rows->data.data, rows->data.len);
+	pfree(rows->jentries.data);
+	pfree(rows->data.data);
+	return result;
 }

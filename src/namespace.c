@@ -122,13 +122,13 @@ static StorePlan plans[SP_COUNT] = {
 	[SP_REC_INSERT_ROW] =
 		{"INSERT INTO assoc.records AS r (ns, id, keys, data, version) "
 		 "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING "
-		 "RETURNING r.*, pg_catalog.to_jsonb(r)",
+		 "RETURNING r.*",
 		 4,
 		 {TEXTOID, TEXTOID, AK, JSONBOID}},
 	[SP_REC_UPDATE_ROW] =
 		{"UPDATE assoc.records AS r SET data = $2, keys = $3, version = $4, "
 		 "updated_at = pg_catalog.now() WHERE ctid OPERATOR(pg_catalog.=) $1 "
-		 "RETURNING r.*, pg_catalog.to_jsonb(r)",
+		 "RETURNING r.*",
 		 4,
 		 {TIDOID, JSONBOID, AK, INT8OID}},
 	[SP_REC_DELETE] =
@@ -136,7 +136,7 @@ static StorePlan plans[SP_COUNT] = {
 		 1,
 		 {TIDOID}},
 	[SP_REC_BY_KEYS_LOCK] =
-		{"SELECT ctid, r.*, pg_catalog.to_jsonb(r) FROM assoc.records AS r "
+		{"SELECT ctid, r.* FROM assoc.records AS r "
 		 "WHERE r.ns OPERATOR(pg_catalog.=) $1 "
 		 "AND r.keys OPERATOR(assoc.=) $2 ORDER BY r.id FOR UPDATE",
 		 2,
@@ -150,7 +150,7 @@ static StorePlan plans[SP_COUNT] = {
 	[SP_REC_REMOVE_BY] = {"DELETE FROM assoc.records AS r "
 						  "WHERE ns OPERATOR(pg_catalog.=) $1 "
 						  "AND keys OPERATOR(assoc.@>) $2 "
-						  "RETURNING r.*, pg_catalog.to_jsonb(r)",
+						  "RETURNING r.*",
 						  2,
 						  {TEXTOID, AK}},
 	[SP_FEED_NS] = {"SELECT n.incarnation, coalesce(p.xid, '0'), "
@@ -422,6 +422,46 @@ store_exec(StorePlanId id, Datum *values, const char *nulls, bool read_only,
 {
 	return store_exec_snapshot(id, values, nulls, read_only, count,
 							   InvalidSnapshot);
+}
+
+/*
+ * Open a store statement as an SPI cursor, for statements whose rows are
+ * read a batch at a time (store_cursor_fetch) instead of all at once into
+ * one SPI result.  Opened, like every execution, under the pinned search
+ * path: opening revalidates the saved plan, and a plan revalidated under
+ * the caller's path would be analysed again under it.  A SELECT runs as
+ * it is fetched; a DELETE ... RETURNING runs whole at the first fetch and
+ * keeps its rows in the portal's tuplestore, which spills to disk past
+ * work_mem.  The caller closes it with SPI_cursor_close.
+ */
+Portal
+store_cursor_open(StorePlanId id, Datum *values, const char *nulls,
+				  bool read_only)
+{
+	SPIPlanPtr plan = store_plan(id);
+	Portal     portal;
+
+	PushOverrideSearchPath(store_search_path());
+	portal = SPI_cursor_open(NULL, plan, values, nulls, read_only);
+	PopOverrideSearchPath();
+	if (portal == NULL)
+		elog(ERROR, "SPI_cursor_open failed for \"%s\": %s", plans[id].sql,
+			 SPI_result_code_string(SPI_result));
+	return portal;
+}
+
+/*
+ * Fetch up to count more rows of a store cursor into SPI_tuptable (which
+ * the caller frees with SPI_freetuptable) and return how many; 0 at the
+ * end.  Under the pinned search path, as the statement was opened.
+ */
+uint64
+store_cursor_fetch(Portal portal, long count)
+{
+	PushOverrideSearchPath(store_search_path());
+	SPI_cursor_fetch(portal, true, count);
+	PopOverrideSearchPath();
+	return SPI_processed;
 }
 
 /*

@@ -35,6 +35,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
@@ -210,8 +211,8 @@ jsonb_same(Jsonb *a, Jsonb *b)
  * Store the new state of a locked record.  Returns the version after the
  * write: the current one for a no-op.  *conflict is set when an INSERT
  * met a row created concurrently; the caller then locks again.  *row, if
- * given, receives the written row (r.*, to_jsonb(r)) described by *desc,
- * or NULL for a no-op.
+ * given, receives the written row (r.*) described by *desc, or NULL for a
+ * no-op.
  */
 static int64
 record_store(StoreCall *call, text *id, const Record *rec, Jsonb *data,
@@ -635,58 +636,97 @@ assoc_create(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------------
  * By associations: update_by and remove_by return the rows they touched.
+ *
+ * Their memory does not grow with the number of rows: the matching rows
+ * are read through a cursor a batch at a time, each row's work runs in an
+ * SPI level whose memory is freed after it (row_begin), rows go to the
+ * function's tuplestore (which spills to disk past work_mem) as they are
+ * produced, and nothing is kept for the op_id ledger without an op_id.
  * ---------------------------------------------------------------------
  */
 
 /* Columns of assoc.records in a result row starting at column first. */
 #define RECORD_NATTS 7
 
+/* Rows fetched from a statement's cursor at a time. */
+#define ROWS_PER_FETCH 100
+
+/*
+ * Begin the work on one row: a cancel or timeout stops the call here, and
+ * the row's work runs in an SPI level of its own.  A statement run for the
+ * row (its UPDATE, its history) leaves its SPI result, and everything
+ * allocated after it, in the memory of the current SPI level; row_end's
+ * SPI_finish frees all of it.  What the call keeps across rows (its
+ * executor state and slots, rowaccess.c) lives in the call's memory.
+ */
+static void
+row_begin(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+/* End the work on one row, freeing its memory (row_begin). */
+static void
+row_end(void)
+{
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
+
 /*
  * Put one row of assoc.records (columns first .. first + 6 of an SPI row)
- * into the function's result, and its to_jsonb form (column first + 7)
- * into the ledger's array.
+ * into the function's result and, with an op_id, into the rows kept for
+ * the ledger (with or without its data).
  */
 static void
 emit_row(ReturnSetInfo *rsinfo, HeapTuple row, TupleDesc desc, int first,
-		 JsonbParseState **ledger)
+		 LedgerRows *ledger, bool with_data)
 {
-	Datum      values[RECORD_NATTS];
-	bool       nulls[RECORD_NATTS];
-	bool       isnull;
-	JsonbValue v;
-	Jsonb     *j;
+	Datum values[RECORD_NATTS];
+	bool  nulls[RECORD_NATTS];
 
 	for (int i = 0; i < RECORD_NATTS; i++)
 		values[i] = SPI_getbinval(row, desc, first + i, &nulls[i]);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-
-	j = DatumGetJsonbP(
-		SPI_getbinval(row, desc, first + RECORD_NATTS, &isnull));
-	v.type = jbvBinary;
-	v.val.binary.data = &j->root;
-	v.val.binary.len = VARSIZE(j) - VARHDRSZ;
-	pushJsonbValue(ledger, WJB_ELEM, &v);
+	if (ledger != NULL)
+		ledger_rows_add(ledger, values, nulls, with_data);
 }
 
-/* Replay a ledger result of rows into the function's result. */
+/*
+ * Replay a ledger result of rows into the function's result, reading the
+ * array through a cursor a batch at a time.  A removal's rows were kept
+ * without data: their data is NULL.
+ */
 static void
 emit_prior_rows(ReturnSetInfo *rsinfo, Jsonb *prior)
 {
 	Datum  values[1];
+	Portal portal;
 	uint64 n;
 
 	values[0] = JsonbPGetDatum(prior);
-	n = store_exec(SP_ROWS_FROM_JSONB, values, NULL, true, 0);
-	for (uint64 i = 0; i < n; i++)
+	portal = store_cursor_open(SP_ROWS_FROM_JSONB, values, NULL, true);
+	while ((n = store_cursor_fetch(portal, ROWS_PER_FETCH)) > 0)
 	{
-		Datum cols[RECORD_NATTS];
-		bool  nulls[RECORD_NATTS];
+		SPITupleTable *batch = SPI_tuptable;
 
-		for (int c = 0; c < RECORD_NATTS; c++)
-			cols[c] = SPI_getbinval(SPI_tuptable->vals[i],
-									SPI_tuptable->tupdesc, c + 1, &nulls[c]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, cols, nulls);
+		for (uint64 i = 0; i < n; i++)
+		{
+			Datum cols[RECORD_NATTS];
+			bool  nulls[RECORD_NATTS];
+
+			CHECK_FOR_INTERRUPTS();
+			for (int c = 0; c < RECORD_NATTS; c++)
+				cols[c] = SPI_getbinval(batch->vals[i], batch->tupdesc, c + 1,
+										&nulls[c]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, cols,
+								 nulls);
+		}
+		SPI_freetuptable(batch);
 	}
+	SPI_cursor_close(portal);
 }
 
 /* A non-NULL, non-empty keys argument (update_by rejects '{}'). */
@@ -706,6 +746,39 @@ keys_arg(FunctionCallInfo fcinfo, int argno, bool allow_empty)
 	return keys;
 }
 
+/*
+ * One row of update_by, as read and locked by SP_REC_BY_KEYS_LOCK (ctid,
+ * then the record's columns): replace its data (a no-op when equal) and
+ * return the row as it is now.
+ */
+static void
+update_row(StoreCall *call, ReturnSetInfo *rsinfo, HeapTuple row,
+		   TupleDesc desc, Jsonb *data, LedgerRows *ledger)
+{
+	Record    rec = {0};
+	HeapTuple written;
+	TupleDesc written_desc;
+	bool      isnull;
+	bool      conflict;
+	text     *id;
+
+	rec.exists = true;
+	ItemPointerCopy(
+		(ItemPointer) DatumGetPointer(SPI_getbinval(row, desc, 1, &isnull)),
+		&rec.tid);
+	id = DatumGetTextPP(SPI_getbinval(row, desc, 3, &isnull));
+	rec.keys = PointerGetDatum(
+		PG_DETOAST_DATUM(SPI_getbinval(row, desc, 4, &isnull)));
+	rec.data = DatumGetJsonbP(SPI_getbinval(row, desc, 5, &isnull));
+	rec.version = DatumGetInt64(SPI_getbinval(row, desc, 6, &isnull));
+	record_store(call, id, &rec, data, rec.keys, "update", (Datum) 0,
+				 &conflict, &written, &written_desc);
+	if (written)
+		emit_row(rsinfo, written, written_desc, 1, ledger, true);
+	else
+		emit_row(rsinfo, row, desc, 2, ledger, true);
+}
+
 PG_FUNCTION_INFO_V1(assoc_update_by);
 
 /*
@@ -713,21 +786,25 @@ PG_FUNCTION_INFO_V1(assoc_update_by);
  * assoc.records: replaces the data of every record whose keys equal keys
  * (a no-op where the data is already equal) and returns them; with upsert
  * and no match, creates one record.  Concurrent upserts of one key are
- * serialized, so they create one record.
+ * serialized, so they create one record.  The records are locked as they
+ * are read from the cursor, in id order; with an op_id the rows returned
+ * are kept in the ledger, data included.
  */
 Datum
 assoc_update_by(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo   *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	StoreCall        call;
-	Datum            keys;
-	Jsonb           *data;
-	bool             upsert;
-	Jsonb           *prior;
-	JsonbParseState *ledger = NULL;
-	Datum            values[2];
-	SPITupleTable   *locked;
-	uint64           n;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StoreCall      call;
+	Datum          keys;
+	Jsonb         *data;
+	bool           upsert;
+	Jsonb         *prior;
+	LedgerRows     rows;
+	LedgerRows    *ledger = NULL;
+	Datum          values[2];
+	Portal         portal;
+	uint64         n;
+	uint64         matched = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	keys = keys_arg(fcinfo, 1, false);
@@ -745,43 +822,32 @@ assoc_update_by(PG_FUNCTION_ARGS)
 	}
 	if (upsert)
 		store_lock_keys(&call, keys);
-
-	pushJsonbValue(&ledger, WJB_BEGIN_ARRAY, NULL);
-	values[0] = PointerGetDatum(call.ns);
-	values[1] = keys;
-	n = store_exec(SP_REC_BY_KEYS_LOCK, values, NULL, false, 0);
-	locked = SPI_tuptable;
-	for (uint64 i = 0; i < n; i++)
+	if (call.op_id != NULL)
 	{
-		HeapTuple row = locked->vals[i];
-		Record    rec;
-		HeapTuple written;
-		TupleDesc written_desc;
-		bool      isnull;
-		bool      conflict;
-		text     *id;
-
-		CHECK_FOR_INTERRUPTS();
-		rec.exists = true;
-		ItemPointerCopy((ItemPointer) DatumGetPointer(
-							SPI_getbinval(row, locked->tupdesc, 1, &isnull)),
-						&rec.tid);
-		id = DatumGetTextPP(SPI_getbinval(row, locked->tupdesc, 3, &isnull));
-		rec.keys = PointerGetDatum(
-			PG_DETOAST_DATUM(SPI_getbinval(row, locked->tupdesc, 4, &isnull)));
-		rec.data =
-			DatumGetJsonbP(SPI_getbinval(row, locked->tupdesc, 5, &isnull));
-		rec.version =
-			DatumGetInt64(SPI_getbinval(row, locked->tupdesc, 6, &isnull));
-		record_store(&call, id, &rec, data, rec.keys, "update", (Datum) 0,
-					 &conflict, &written, &written_desc);
-		if (written)
-			emit_row(rsinfo, written, written_desc, 1, &ledger);
-		else
-			emit_row(rsinfo, row, locked->tupdesc, 2, &ledger);
+		ledger_rows_begin(&rows, call.fn);
+		ledger = &rows;
 	}
 
-	if (n == 0 && upsert)
+	values[0] = PointerGetDatum(call.ns);
+	values[1] = keys;
+	portal = store_cursor_open(SP_REC_BY_KEYS_LOCK, values, NULL, false);
+	while ((n = store_cursor_fetch(portal, ROWS_PER_FETCH)) > 0)
+	{
+		SPITupleTable *batch = SPI_tuptable;
+
+		for (uint64 i = 0; i < n; i++)
+		{
+			row_begin();
+			update_row(&call, rsinfo, batch->vals[i], batch->tupdesc, data,
+					   ledger);
+			row_end();
+		}
+		matched += n;
+		SPI_freetuptable(batch);
+	}
+	SPI_cursor_close(portal);
+
+	if (matched == 0 && upsert)
 	{
 		Record    rec = {0};
 		HeapTuple written;
@@ -808,13 +874,32 @@ assoc_update_by(PG_FUNCTION_ARGS)
 		if (conflict)
 			elog(ERROR, "generated record id \"%s\" already exists",
 				 text_to_cstring(id));
-		emit_row(rsinfo, written, written_desc, 1, &ledger);
+		emit_row(rsinfo, written, written_desc, 1, ledger, true);
 	}
 
-	ledger_finish(&call, JsonbValueToJsonb(
-							 pushJsonbValue(&ledger, WJB_END_ARRAY, NULL)));
+	ledger_finish(&call, ledger != NULL ? ledger_rows_end(ledger) : NULL);
 	store_close(&call);
 	return (Datum) 0;
+}
+
+/*
+ * One row removed by remove_by (a row of SP_REC_REMOVE_BY's RETURNING):
+ * return it, delete its history and add its feed entry.
+ */
+static void
+remove_row(StoreCall *call, ReturnSetInfo *rsinfo, HeapTuple row,
+		   TupleDesc desc, LedgerRows *ledger)
+{
+	Datum values[2];
+	bool  isnull;
+	text *id = DatumGetTextPP(SPI_getbinval(row, desc, 2, &isnull));
+	int64 version = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull));
+
+	emit_row(rsinfo, row, desc, 1, ledger, false);
+	values[0] = PointerGetDatum(call->ns);
+	values[1] = PointerGetDatum(id);
+	store_exec(SP_HIST_DELETE, values, NULL, false, 0);
+	feed_append(call, id, version + 1, "remove", (Datum) 0);
 }
 
 PG_FUNCTION_INFO_V1(assoc_remove_by);
@@ -823,19 +908,22 @@ PG_FUNCTION_INFO_V1(assoc_remove_by);
  * assoc.remove_by(ns, keys, op_id) → SETOF assoc.records: deletes every
  * record whose keys contain keys in one statement and returns exactly the
  * rows it deleted; each gets a feed entry and loses its history.  An empty
- * keys removes nothing.
+ * keys removes nothing.  The statement runs whole at the first fetch from
+ * its cursor (its rows wait in the portal's tuplestore).  With an op_id,
+ * the rows are kept in the ledger without their data.
  */
 Datum
 assoc_remove_by(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo   *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	StoreCall        call;
-	Datum            keys;
-	Jsonb           *prior;
-	JsonbParseState *ledger = NULL;
-	Datum            values[2];
-	SPITupleTable   *removed;
-	uint64           n = 0;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StoreCall      call;
+	Datum          keys;
+	Jsonb         *prior;
+	LedgerRows     rows;
+	LedgerRows    *ledger = NULL;
+	Datum          values[2];
+	Portal         portal;
+	uint64         n;
 
 	InitMaterializedSRF(fcinfo, 0);
 	keys = keys_arg(fcinfo, 1, true);
@@ -846,34 +934,34 @@ assoc_remove_by(PG_FUNCTION_ARGS)
 		store_close(&call);
 		return (Datum) 0;
 	}
+	if (call.op_id != NULL)
+	{
+		ledger_rows_begin(&rows, call.fn);
+		ledger = &rows;
+	}
 
-	pushJsonbValue(&ledger, WJB_BEGIN_ARRAY, NULL);
 	if (DatumGetInt32(DirectFunctionCall1(assockey_size, keys)) > 0)
 	{
 		values[0] = PointerGetDatum(call.ns);
 		values[1] = keys;
-		n = store_exec(SP_REC_REMOVE_BY, values, NULL, false, 0);
-	}
-	removed = SPI_tuptable;
-	for (uint64 i = 0; i < n; i++)
-	{
-		HeapTuple row = removed->vals[i];
-		bool      isnull;
-		text     *id =
-			DatumGetTextPP(SPI_getbinval(row, removed->tupdesc, 2, &isnull));
-		int64 version =
-			DatumGetInt64(SPI_getbinval(row, removed->tupdesc, 5, &isnull));
+		portal = store_cursor_open(SP_REC_REMOVE_BY, values, NULL, false);
+		while ((n = store_cursor_fetch(portal, ROWS_PER_FETCH)) > 0)
+		{
+			SPITupleTable *batch = SPI_tuptable;
 
-		CHECK_FOR_INTERRUPTS();
-		emit_row(rsinfo, row, removed->tupdesc, 1, &ledger);
-		values[0] = PointerGetDatum(call.ns);
-		values[1] = PointerGetDatum(id);
-		store_exec(SP_HIST_DELETE, values, NULL, false, 0);
-		feed_append(&call, id, version + 1, "remove", (Datum) 0);
+			for (uint64 i = 0; i < n; i++)
+			{
+				row_begin();
+				remove_row(&call, rsinfo, batch->vals[i], batch->tupdesc,
+						   ledger);
+				row_end();
+			}
+			SPI_freetuptable(batch);
+		}
+		SPI_cursor_close(portal);
 	}
 
-	ledger_finish(&call, JsonbValueToJsonb(
-							 pushJsonbValue(&ledger, WJB_END_ARRAY, NULL)));
+	ledger_finish(&call, ledger != NULL ? ledger_rows_end(ledger) : NULL);
 	store_close(&call);
 	return (Datum) 0;
 }

@@ -22,6 +22,7 @@
 #include "access/transam.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "lib/stringinfo.h"
 #include "nodes/execnodes.h"
 #include "storage/itemptr.h"
 #include "storage/lockdefs.h"
@@ -76,6 +77,18 @@ typedef struct Record
 	int64           version; /* 0 when missing */
 	TupleTableSlot *slot;    /* the row read (rowaccess.c), or NULL */
 } Record;
+
+/*
+ * The rows a by-associations call returned, collected for its op_id
+ * (ledger.c): encoded one by one as the elements of a jsonb array.
+ */
+typedef struct LedgerRows
+{
+	const char    *fn;       /* the call's SQL name, for messages */
+	StringInfoData jentries; /* one JEntry per row */
+	StringInfoData data;     /* the rows' containers, each 4-aligned */
+	int32          count;
+} LedgerRows;
 
 /* A numbered statement of the store, prepared once per backend. */
 typedef enum StorePlanId
@@ -140,6 +153,9 @@ extern uint64     store_exec(StorePlanId id, Datum *values, const char *nulls,
 extern uint64
 store_exec_snapshot(StorePlanId id, Datum *values, const char *nulls,
 					bool read_only, long count, Snapshot snapshot);
+extern Portal store_cursor_open(StorePlanId id, Datum *values,
+								const char *nulls, bool read_only);
+extern uint64 store_cursor_fetch(Portal portal, long count);
 
 /* rowaccess.c */
 extern Oid  rows_records_oid(void);
@@ -156,8 +172,12 @@ rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
 extern void rows_close(StoreCall *call);
 
 /* ledger.c */
-extern bool ledger_claim(StoreCall *call, Jsonb **result);
-extern void ledger_finish(StoreCall *call, Jsonb *result);
+extern bool   ledger_claim(StoreCall *call, Jsonb **result);
+extern void   ledger_finish(StoreCall *call, Jsonb *result);
+extern void   ledger_rows_begin(LedgerRows *rows, const char *fn);
+extern void   ledger_rows_add(LedgerRows *rows, const Datum *values,
+							  const bool *nulls, bool with_data);
+extern Jsonb *ledger_rows_end(LedgerRows *rows);
 
 /* Convert between the few result types and the ledger's jsonb. */
 extern Jsonb *jsonb_from_int8(int64 value);
