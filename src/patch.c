@@ -21,6 +21,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_conversion.h"
+#include "catalog/pg_namespace.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
@@ -75,6 +77,75 @@ text_for_message(const char *text, int len)
 }
 
 /*
+ * The path grammar's view of the database encoding (path.h), built on
+ * first use and kept for the life of the backend (a backend never changes
+ * database).  UTF-8 is built into path.c.  For any other encoding, the
+ * character lengths come from PostgreSQL's own table, and each
+ * white-space code point is converted from UTF-8 by the encoding's
+ * default conversion in pg_catalog (found by schema, never through the
+ * caller's search_path); a code point the encoding cannot represent is
+ * left out, without error.  SQL_ASCII has no conversion: only the ASCII
+ * white space, which every server encoding shares, is recognised there.
+ */
+const AssocPathEncoding *
+assoc_path_db_encoding(void)
+{
+	static AssocPathEncoding enc;
+	static bool              ready = false;
+	int                      db_encoding;
+	Oid                      proc = InvalidOid;
+	uint8                    lens[256];
+
+	if (ready)
+		return &enc;
+
+	db_encoding = GetDatabaseEncoding();
+	if (db_encoding == PG_UTF8)
+	{
+		assoc_path_encoding_utf8(&enc);
+		ready = true;
+		return &enc;
+	}
+
+	for (int b = 0; b < 256; b++)
+	{
+		char s[2] = {(char) b, '\0'};
+
+		lens[b] = (uint8) (b < 0x80 ? 1 : pg_encoding_mblen(db_encoding, s));
+	}
+	assoc_path_encoding_init(&enc, lens);
+	if (db_encoding != PG_SQL_ASCII)
+		proc =
+			FindDefaultConversion(PG_CATALOG_NAMESPACE, PG_UTF8, db_encoding);
+	for (int i = 0; i < ASSOC_PATH_NSPACES; i++)
+	{
+		pg_wchar      cp = assoc_path_space_code_points[i];
+		unsigned char utf8[8];
+		unsigned char out[32];
+		int           utf8len;
+
+		if (cp < 0x80)
+		{
+			out[0] = (unsigned char) cp;
+			(void) assoc_path_encoding_add_space(&enc, out, 1);
+			continue;
+		}
+		if (!OidIsValid(proc))
+			continue;
+		unicode_to_utf8(cp, utf8);
+		utf8len = pg_utf_mblen(utf8);
+		memset(out, 0, sizeof(out));
+		if (pg_do_encoding_conversion_buf(proc, PG_UTF8, db_encoding, utf8,
+										  utf8len, out, sizeof(out),
+										  true) == utf8len)
+			(void) assoc_path_encoding_add_space(&enc, out,
+												 strlen((char *) out));
+	}
+	ready = true;
+	return &enc;
+}
+
+/*
  * Parse a path, raising SQLSTATE 22023 with a message naming the path and
  * the offending piece when it is invalid or forbidden.  "where" (may be
  * NULL) says which argument the path came from, e.g. "patches[2]".  The
@@ -94,7 +165,8 @@ assoc_path_parse_or_error(const char *text, int len, const char *where,
 	path->text = text;
 	path->textlen = len;
 	path->tokens = palloc(sizeof(AssocPathToken) * Max(max_tokens, 1));
-	status = assoc_path_parse(text, len, path->tokens, max_tokens, &result);
+	status = assoc_path_parse(assoc_path_db_encoding(), text, len,
+							  path->tokens, max_tokens, &result);
 	path->ntokens = result.ntokens;
 	if (status == ASSOC_PATH_OK)
 		return;
@@ -902,12 +974,14 @@ assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch)
  */
 
 /*
- * Search a binary container for an object key that is a forbidden
- * segment name.  Only containers are descended into; scalars are skipped
- * without decoding.
+ * Search a binary container for an object key that trims to a forbidden
+ * segment name (assoc_path_trims_to_forbidden: the white-space rule of
+ * paths, so " __proto__" is found as a path piece would be read).  Only
+ * containers are descended into; scalars are skipped without decoding.
  */
 static bool
-container_has_forbidden_keys(const JsonbContainer *c, const char **key,
+container_has_forbidden_keys(const AssocPathEncoding *enc,
+							 const JsonbContainer *c, const char **key,
 							 int *keylen)
 {
 	int         n = JsonContainerSize(c);
@@ -926,7 +1000,11 @@ container_has_forbidden_keys(const JsonbContainer *c, const char **key,
 		JBE_ADVANCE_OFFSET(next, entry);
 		if (is_object && i < n)
 		{
-			if (assoc_path_is_forbidden_key(base + offset, next - offset))
+			size_t name_start;
+			size_t name_len;
+
+			if (assoc_path_trims_to_forbidden(
+					enc, base + offset, next - offset, &name_start, &name_len))
 			{
 				*key = base + offset;
 				*keylen = (int) (next - offset);
@@ -938,7 +1016,7 @@ container_has_forbidden_keys(const JsonbContainer *c, const char **key,
 			const JsonbContainer *child =
 				(const JsonbContainer *) (base + INTALIGN(offset));
 
-			if (container_has_forbidden_keys(child, key, keylen))
+			if (container_has_forbidden_keys(enc, child, key, keylen))
 				return true;
 		}
 		offset = next;
@@ -947,11 +1025,13 @@ container_has_forbidden_keys(const JsonbContainer *c, const char **key,
 }
 
 /*
- * Does any object key anywhere in doc equal __proto__, constructor or
- * prototype?  On true, *key and *keylen name the first one found.
+ * Does any object key anywhere in doc, trimmed of white space as path
+ * pieces are, equal __proto__, constructor or prototype?  On true, *key
+ * and *keylen name the first one found (untrimmed).
  */
 bool
 assoc_jsonb_has_forbidden_keys(Jsonb *doc, const char **key, int *keylen)
 {
-	return container_has_forbidden_keys(&doc->root, key, keylen);
+	return container_has_forbidden_keys(assoc_path_db_encoding(), &doc->root,
+										key, keylen);
 }

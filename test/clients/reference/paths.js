@@ -24,8 +24,9 @@
 const DEFAULTS = Object.freeze({ maxPathDepth: 128, maxPadding: 1024, nullDocFirst: false });
 const INT32_MAX = 2147483647;
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
-// ASCII white space as C's isspace() in the "C" locale.
-const ASCII_WS = ' \t\n\v\f\r';
+// White space is JavaScript's own: String.prototype.trim() around pieces
+// and keys, and \s (the same set) inside brackets, as a deepstream client
+// reads a path.
 
 class PathError extends Error {
   constructor(message, code = '22023') {
@@ -79,14 +80,6 @@ function clone(v) {
   return v;
 }
 
-function trimAscii(s) {
-  let b = 0;
-  let e = s.length;
-  while (b < e && ASCII_WS.includes(s[b])) b++;
-  while (e > b && ASCII_WS.includes(s[e - 1])) e--;
-  return s.slice(b, e);
-}
-
 function invalid(path, why) {
   return new PathError(`invalid path ${JSON.stringify(path)}: ${why}`);
 }
@@ -101,7 +94,7 @@ function digitsValue(d) {
 }
 
 const DIGITS_RE = /^[0-9]+$/;
-const INDEX_RE = /^\[[ \t\n\v\f\r]*([0-9]+)[ \t\n\v\f\r]*\]/; // ASCII white space, as trimmed around pieces
+const INDEX_RE = /^\[\s*([0-9]+)\s*\]/; // \s is the white space trim() removes
 
 /**
  * parsePath(text) -> array of tokens: strings for keys, numbers for indexes.
@@ -112,14 +105,14 @@ function parsePath(text, options) {
   if (typeof text !== 'string') throw invalid(text, 'path must be a string');
   const tokens = [];
   for (const raw of text.split('.')) {
-    const piece = trimAscii(raw);
+    const piece = raw.trim();
     if (piece.length === 0) continue;
     const lb = piece.indexOf('[');
     const key = lb < 0 ? piece : piece.slice(0, lb);
     if (key.length === 0) throw invalid(text, 'empty key');
     if (key.includes(']')) throw invalid(text, 'stray "]"');
-    if (FORBIDDEN.has(trimAscii(key))) {
-      throw new PathError(`invalid path ${JSON.stringify(text)}: forbidden segment "${trimAscii(key)}"`);
+    if (FORBIDDEN.has(key.trim())) {
+      throw new PathError(`invalid path ${JSON.stringify(text)}: forbidden segment "${key.trim()}"`);
     }
     tokens.push(key);
     let rest = lb < 0 ? '' : piece.slice(lb);
@@ -315,11 +308,12 @@ function patch(doc, patches, options) {
   return holder.v;
 }
 
-/** True if any object key anywhere in doc is a forbidden segment name. */
+/** True if any object key anywhere in doc, trimmed as path pieces are, is a
+ * forbidden segment name. */
 function hasForbiddenKeys(doc) {
   if (Array.isArray(doc)) return doc.some(hasForbiddenKeys);
   if (isContainer(doc)) {
-    return Object.keys(doc).some((k) => FORBIDDEN.has(k) || hasForbiddenKeys(doc[k]));
+    return Object.keys(doc).some((k) => FORBIDDEN.has(k.trim()) || hasForbiddenKeys(doc[k]));
   }
   return false;
 }
