@@ -49,12 +49,17 @@ typedef struct Slot
 	PatchNode  *node;
 } Slot;
 
-/* An expanded object (members sorted in JSONB key order) or array. */
+/*
+ * An expanded object (members sorted in JSONB key order) or array.  A node
+ * lives for one application of a batch (one write), so "padded" counts the
+ * nulls that write has padded into this array, for assoc.max_padding.
+ */
 struct PatchNode
 {
 	bool  is_object;
 	int   n;
 	int   cap;
+	int64 padded;
 	Slot *slots;
 };
 
@@ -428,8 +433,36 @@ node_new(bool is_object, int cap)
 	node->is_object = is_object;
 	node->n = 0;
 	node->cap = Max(cap, 4);
+	node->padded = 0;
 	node->slots = palloc(sizeof(Slot) * node->cap);
 	return node;
+}
+
+/*
+ * Free an expanded container that a later entry of the batch replaced or
+ * erased, with the containers expanded below it.  Without this, a batch
+ * that alternately pads an array and replaces it would keep every padded
+ * copy until the end of the call.  Keys and values are references into
+ * the inputs (or small copies of path keys) and stay.
+ */
+static void
+node_free(PatchNode *node)
+{
+	check_stack_depth();
+	for (int i = 0; i < node->n; i++)
+		if (node->slots[i].node != NULL)
+			node_free(node->slots[i].node);
+	pfree(node->slots);
+	pfree(node);
+}
+
+/* Drop the expanded container a slot holds, if any (see node_free). */
+static inline void
+slot_release(Slot *slot)
+{
+	if (slot->node != NULL)
+		node_free(slot->node);
+	slot->node = NULL;
 }
 
 /*
@@ -567,25 +600,49 @@ error_key_on_array(const AssocPath *path, const AssocPathToken *tok)
 /*
  * Element "index" of an expanded array, padding the array with nulls up
  * to it when create is true.  Returns NULL for an element past the end
- * when create is false.
+ * when create is false.  assoc.max_padding bounds the nulls one write
+ * adds to one array, over all the entries of its batch: a limit per entry
+ * would let a[1024], a[2048], ... build an array of any length.
  */
 static Slot *
 array_element(PatchNode *node, int32 index, bool create, const AssocPath *path)
 {
+	int64 pad;
+
 	if (index < node->n)
 		return &node->slots[index];
 	if (!create)
 		return NULL;
 
-	if (index - node->n > assoc_max_padding)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("path \"%s\" cannot be applied: index %d would "
-							   "pad an array of length %d with %d nulls",
-							   text_for_message(path->text, path->textlen),
-							   index, node->n, index - node->n),
-						errhint("At most %d nulls may be added by one write "
-								"(assoc.max_padding).",
-								assoc_max_padding)));
+	pad = (int64) index - node->n;
+	if (node->padded + pad > assoc_max_padding)
+	{
+		const char *shown = text_for_message(path->text, path->textlen);
+
+		if (node->padded == 0)
+			ereport(
+				ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("path \"%s\" cannot be applied: index %d would pad "
+						"an array of length %d with " INT64_FORMAT
+						" nulls, more than assoc.max_padding (%d)",
+						shown, index, node->n, pad, assoc_max_padding),
+				 errhint("assoc.max_padding limits the nulls one write "
+						 "(one path_set, patch, set, erase or set_multi "
+						 "call) may add to one array.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("path \"%s\" cannot be applied: index %d would pad "
+						"an array of length %d with " INT64_FORMAT
+						" nulls, " INT64_FORMAT
+						" in this write, more than assoc.max_padding (%d)",
+						shown, index, node->n, pad, node->padded + pad,
+						assoc_max_padding),
+				 errhint("assoc.max_padding limits the nulls one write "
+						 "(one path_set, patch, set, erase or set_multi "
+						 "call) may add to one array.")));
+	}
+	node->padded += pad;
 
 	node_grow(node, index + 1);
 	while (node->n <= index)
@@ -646,8 +703,8 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 	if (path->ntokens == 0)
 	{
 		/* The whole document: only set reaches here (checked by callers). */
+		slot_release(root);
 		root->value = entry->value;
-		root->node = NULL;
 		return;
 	}
 
@@ -666,11 +723,12 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 		if (!entry->erase)
 		{
 			slot = node_child(node, tok, true, path, &pos);
+			slot_release(slot);
 			slot->value = entry->value;
-			slot->node = NULL;
 		}
 		else if ((slot = node_child(node, tok, false, path, &pos)) != NULL)
 		{
+			slot_release(slot);
 			if (node->is_object)
 			{
 				memmove(&node->slots[pos], &node->slots[pos + 1],
@@ -678,10 +736,7 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 				node->n--;
 			}
 			else
-			{
 				slot->value = null_value;
-				slot->node = NULL;
-			}
 		}
 	}
 }

@@ -178,13 +178,17 @@ function newContainerFor(tok) {
 }
 
 /* Ensure array `arr` has a slot at `index`, padding with nulls; enforce
- * maxPadding. Returns nothing; afterwards arr.length > index. */
-function padTo(arr, index, o, path) {
+ * maxPadding: the nulls one call (set, erase or a whole patch batch) pads
+ * into one array, counted in `padded` (a WeakMap per call), may not exceed
+ * it. Returns nothing; afterwards arr.length > index. */
+function padTo(arr, index, o, path, padded) {
   if (index >= arr.length) {
     const pad = index - arr.length;
-    if (pad > o.maxPadding) {
-      throw new PathError(`invalid path ${JSON.stringify(path)}: padding ${pad} nulls exceeds max_padding ${o.maxPadding}`);
+    const total = (padded.get(arr) || 0) + pad;
+    if (total > o.maxPadding) {
+      throw new PathError(`invalid path ${JSON.stringify(path)}: padding ${pad} nulls (${total} in this write) exceeds max_padding ${o.maxPadding}`);
     }
+    padded.set(arr, total);
     while (arr.length <= index) arr.push(null);
   }
 }
@@ -192,7 +196,7 @@ function padTo(arr, index, o, path) {
 /* Walk `tokens` on the (already cloned, mutable) root holder, creating
  * intermediates as set does; returns {container, addr} for the last token.
  * `holder` is {v: root}, so the root can be replaced like any other node. */
-function walkForWrite(holder, tokens, o, path) {
+function walkForWrite(holder, tokens, o, path, padded) {
   if (!isContainer(holder.v)) holder.v = newContainerFor(tokens[0]);
   let node = holder.v;
   for (let i = 0; i < tokens.length - 1; i++) {
@@ -208,7 +212,7 @@ function walkForWrite(holder, tokens, o, path) {
     } else {
       child = a.index < node.length ? node[a.index] : undefined;
       if (!isContainer(child)) {
-        padTo(node, a.index, o, path);
+        padTo(node, a.index, o, path, padded);
         child = newContainerFor(tokens[i + 1]);
         node[a.index] = child;
       }
@@ -220,18 +224,18 @@ function walkForWrite(holder, tokens, o, path) {
   return { container: node, addr: last };
 }
 
-function setTokens(holder, tokens, value, o, path) {
-  const { container, addr } = walkForWrite(holder, tokens, o, path);
+function setTokens(holder, tokens, value, o, path, padded) {
+  const { container, addr } = walkForWrite(holder, tokens, o, path, padded);
   if (addr.kind === 'key') {
     putKey(container, addr.key, clone(value));
   } else {
-    padTo(container, addr.index, o, path);
+    padTo(container, addr.index, o, path, padded);
     container[addr.index] = clone(value);
   }
 }
 
-function eraseTokens(holder, tokens, o, path) {
-  const { container, addr } = walkForWrite(holder, tokens, o, path);
+function eraseTokens(holder, tokens, o, path, padded) {
+  const { container, addr } = walkForWrite(holder, tokens, o, path, padded);
   if (addr.kind === 'key') {
     delete container[addr.key];
   } else if (addr.index < container.length) {
@@ -254,7 +258,7 @@ function set(doc, path, value, options) {
   const tokens = parsePath(path, o);
   if (doc === undefined) return undefined;
   const holder = { v: clone(doc) };
-  setTokens(holder, tokens, value, o, path);
+  setTokens(holder, tokens, value, o, path, new WeakMap());
   return holder.v;
 }
 
@@ -269,7 +273,7 @@ function erase(doc, path, options) {
   const tokens = parsePath(path, o);
   if (doc === undefined) return undefined;
   const holder = { v: clone(doc) };
-  eraseTokens(holder, tokens, o, path);
+  eraseTokens(holder, tokens, o, path, new WeakMap());
   return holder.v;
 }
 
@@ -301,9 +305,10 @@ function patch(doc, patches, options) {
   const entries = validatePatches(patches, o);
   if (doc === undefined) return undefined;
   const holder = { v: clone(doc) };
+  const padded = new WeakMap(); // one write: padding counts across entries
   for (const e of entries) {
-    if (e.erase) eraseTokens(holder, e.tokens, o, e.path);
-    else setTokens(holder, e.tokens, e.data, o, e.path);
+    if (e.erase) eraseTokens(holder, e.tokens, o, e.path, padded);
+    else setTokens(holder, e.tokens, e.data, o, e.path, padded);
   }
   return holder.v;
 }
