@@ -82,6 +82,16 @@ text_for_message(const char *text, int len)
 }
 
 /*
+ * The parser's interrupt check (path.h): a path of hundreds of megabytes
+ * takes a noticeable time to read, and a cancellation must not wait.
+ */
+static void
+path_check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
  * The path grammar's view of the database encoding (path.h), built on
  * first use and kept for the life of the backend (a backend never changes
  * database).  UTF-8 is built into path.c.  For any other encoding, the
@@ -108,6 +118,7 @@ assoc_path_db_encoding(void)
 	if (db_encoding == PG_UTF8)
 	{
 		assoc_path_encoding_utf8(&enc);
+		enc.check_interrupts = path_check_interrupts;
 		ready = true;
 		return &enc;
 	}
@@ -146,6 +157,7 @@ assoc_path_db_encoding(void)
 			(void) assoc_path_encoding_add_space(&enc, out,
 												 strlen((char *) out));
 	}
+	enc.check_interrupts = path_check_interrupts;
 	ready = true;
 	return &enc;
 }
@@ -484,6 +496,9 @@ node_expand(const JsonbContainer *c)
 		uint32 next = offset;
 		Slot  *slot;
 
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+
 		JBE_ADVANCE_OFFSET(next, entry);
 		if (is_object && i < n)
 		{
@@ -649,6 +664,8 @@ array_element(PatchNode *node, int32 index, bool create, const AssocPath *path)
 	{
 		Slot *slot = &node->slots[node->n++];
 
+		if ((node->n & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 		slot->key = NULL;
 		slot->keylen = 0;
 		slot->value = null_value;
@@ -853,6 +870,8 @@ encode_node(StringInfo buf, const PatchNode *node, bool raw_scalar)
 		appendBinaryStringInfo(buf, slot->key, slot->keylen);
 		put_jentry(buf, jentry_pos, i, JENTRY_ISSTRING | slot->keylen,
 				   &totallen);
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	for (int i = 0; i < node->n; i++)
 	{
@@ -926,6 +945,8 @@ assoc_batch_apply(Jsonb *doc, const AssocBatch *batch)
 	assoc_value_from_jsonb(doc, &root.value);
 	for (int i = 0; i < batch->nentries; i++)
 	{
+		/* An entry may move a whole expanded object (an insertion). */
+		CHECK_FOR_INTERRUPTS();
 		apply_entry(&root, &batch->entries[i]);
 		if (!batch->entries[i].erase)
 			size_hint += batch->entries[i].value.len + 16;
@@ -1046,12 +1067,13 @@ container_has_forbidden_keys(const AssocPathEncoding *enc,
 	uint32      offset = 0;
 
 	check_stack_depth();
-	CHECK_FOR_INTERRUPTS();
 	for (int i = 0; i < nchildren; i++)
 	{
 		JEntry entry = c->children[i];
 		uint32 next = offset;
 
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 		JBE_ADVANCE_OFFSET(next, entry);
 		if (is_object && i < n)
 		{

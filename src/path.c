@@ -39,8 +39,20 @@ const uint32_t assoc_path_space_code_points[ASSOC_PATH_NSPACES] = {
 	0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF};
 
 /*
+ * One step of a loop over the input: every 65536 steps (counted in
+ * *steps), let the caller check for interrupts (path.h).
+ */
+static inline void
+interrupt_point(const AssocPathEncoding *enc, uint32_t *steps)
+{
+	if ((++*steps & 0xFFFF) == 0 && enc->check_interrupts != NULL)
+		enc->check_interrupts();
+}
+
+/*
  * Start an encoding description with the given character lengths (by
  * first byte) and no white space; assoc_path_encoding_add_space adds it.
+ * It has no interrupt check until the caller sets one.
  * A length outside 1..ASSOC_PATH_SPACE_MAXLEN is taken as 1.
  */
 void
@@ -159,10 +171,14 @@ char_len(const AssocPathEncoding *enc, const char *p, const char *end)
 static const char *
 skip_spaces(const AssocPathEncoding *enc, const char *p, const char *end)
 {
-	size_t n;
+	size_t   n;
+	uint32_t steps = 0;
 
 	while ((n = assoc_path_space_len(enc, p, end)) > 0)
+	{
+		interrupt_point(enc, &steps);
 		p += n;
+	}
 	return p;
 }
 
@@ -176,11 +192,13 @@ trim_end(const AssocPathEncoding *enc, const char *start, const char *end)
 {
 	const char *p = start;
 	const char *last = start; /* end of the last non-space character */
+	uint32_t    steps = 0;
 
 	while (p < end)
 	{
 		size_t n = assoc_path_space_len(enc, p, end);
 
+		interrupt_point(enc, &steps);
 		if (n > 0)
 			p += n;
 		else
@@ -278,6 +296,7 @@ parse_index(const AssocPathEncoding *enc, const char *base,
 	const char *digits;
 	const char *digits_end;
 	const char *p;
+	uint32_t    steps = 0;
 
 	if (close == NULL)
 		return fail(result, ASSOC_PATH_UNCLOSED, base, piece_start, piece_end);
@@ -285,7 +304,10 @@ parse_index(const AssocPathEncoding *enc, const char *base,
 	digits = skip_spaces(enc, open + 1, close);
 	digits_end = digits;
 	while (digits_end < close && *digits_end >= '0' && *digits_end <= '9')
+	{
+		interrupt_point(enc, &steps);
 		digits_end++;
+	}
 	p = skip_spaces(enc, digits_end, close);
 	if (digits_end == digits || p != close)
 		return fail(result, ASSOC_PATH_BAD_INDEX, base, open, close + 1);
@@ -325,9 +347,13 @@ parse_piece(const AssocPathEncoding *enc, const char *base, const char *start,
 	size_t          name_len;
 	AssocPathToken  token;
 	AssocPathStatus status;
+	uint32_t        steps = 0;
 
 	while (p < end && *p != '[' && *p != ']')
+	{
+		interrupt_point(enc, &steps);
 		p++;
+	}
 	if (p < end && *p == ']')
 		return fail(result, ASSOC_PATH_STRAY_BRACKET, base, start, end);
 	key_end = p;
@@ -381,6 +407,7 @@ assoc_path_parse(const AssocPathEncoding *enc, const char *path, size_t len,
 {
 	const char *end = path + len;
 	const char *piece = path;
+	uint32_t    steps = 0;
 
 	result->status = ASSOC_PATH_OK;
 	result->ntokens = 0;
@@ -394,6 +421,7 @@ assoc_path_parse(const AssocPathEncoding *enc, const char *path, size_t len,
 		const char *s = skip_spaces(enc, piece, piece_end);
 		const char *e = trim_end(enc, s, piece_end);
 
+		interrupt_point(enc, &steps);
 		if (s < e)
 		{
 			AssocPathStatus status =

@@ -52,6 +52,14 @@ typedef struct AssocPathEncoding
 	int     nspaces;
 	uint8_t space_len[ASSOC_PATH_NSPACES];
 	uint8_t space[ASSOC_PATH_NSPACES][ASSOC_PATH_SPACE_MAXLEN];
+
+	/*
+	 * Called (when not NULL) every 65536 steps of any loop over the input,
+	 * so that the extension can honour a cancellation while a path of
+	 * hundreds of megabytes is read.  It may leave by longjmp: the parser
+	 * holds no resources.
+	 */
+	void (*check_interrupts)(void);
 } AssocPathEncoding;
 
 /*
