@@ -210,7 +210,10 @@ trim_end(const AssocPathEncoding *enc, const char *start, const char *end)
 	return last;
 }
 
-/* Is [key, key + len) exactly one of the forbidden segment names? */
+/*
+ * The length of the forbidden segment name that [key, key + len) starts
+ * with, or 0 when it starts with none.
+ */
 static size_t
 forbidden_name_at(const char *key, size_t len)
 {
