@@ -132,14 +132,18 @@ SELECT * FROM docs ORDER BY id;
 UPDATE docs SET doc = assoc.patch(doc, '[{"path": "m", "data": 2}, {"path": "n"}]');
 SELECT * FROM docs ORDER BY id;
 
--- has_forbidden_keys: exact key names, anywhere.
+-- has_forbidden_keys: key names anywhere, trimmed of white space as path
+-- pieces are (every white-space character is in path_space.sql).
 SELECT assoc.has_forbidden_keys('{"a": [{"b": {"__proto__": 1}}]}'),
        assoc.has_forbidden_keys('[{"constructor": null}]'),
        assoc.has_forbidden_keys('{"prototype": 1}'),
        assoc.has_forbidden_keys('{"a": "__proto__", "b": ["constructor"]}'),
-       assoc.has_forbidden_keys('{"__PROTO__": 1, "constructors": 2, " prototype": 3}'),
+       assoc.has_forbidden_keys('{"__PROTO__": 1, "constructors": 2, "a prototype": 3}'),
        assoc.has_forbidden_keys('5'),
        assoc.has_forbidden_keys(NULL) IS NULL AS strict;
+SELECT assoc.has_forbidden_keys('{"a": {" prototype": 3}}') AS leading,
+       assoc.has_forbidden_keys('{"__proto__\t": 3}') AS trailing,
+       assoc.has_forbidden_keys(E'{"\u00a0constructor\u3000": 3}') AS non_ascii;
 
 -- Volatility and strictness as declared.
 SELECT p.proname, p.provolatile, p.proparallel, p.proisstrict

@@ -186,7 +186,9 @@ PG_FUNCTION_INFO_V1(assoc_has_forbidden_keys);
 
 /*
  * assoc.has_forbidden_keys(doc) → boolean: true if any object key
- * anywhere in doc is __proto__, constructor or prototype.  STRICT.
+ * anywhere in doc, trimmed of white space as path pieces are, is
+ * __proto__, constructor or prototype (a deepstream client that trims it
+ * would reach Object.prototype through it).  STRICT.
  */
 Datum
 assoc_has_forbidden_keys(PG_FUNCTION_ARGS)

@@ -21,6 +21,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_conversion.h"
+#include "catalog/pg_namespace.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
@@ -47,12 +49,17 @@ typedef struct Slot
 	PatchNode  *node;
 } Slot;
 
-/* An expanded object (members sorted in JSONB key order) or array. */
+/*
+ * An expanded object (members sorted in JSONB key order) or array.  A node
+ * lives for one application of a batch (one write), so "padded" counts the
+ * nulls that write has padded into this array, for assoc.max_padding.
+ */
 struct PatchNode
 {
 	bool  is_object;
 	int   n;
 	int   cap;
+	int64 padded;
 	Slot *slots;
 };
 
@@ -75,6 +82,87 @@ text_for_message(const char *text, int len)
 }
 
 /*
+ * The parser's interrupt check (path.h): a path of hundreds of megabytes
+ * takes a noticeable time to read, and a cancellation must not wait.
+ */
+static void
+path_check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * The path grammar's view of the database encoding (path.h), built on
+ * first use and kept for the life of the backend (a backend never changes
+ * database).  UTF-8 is built into path.c.  For any other encoding, the
+ * character lengths come from PostgreSQL's own table, and each
+ * white-space code point is converted from UTF-8 by the encoding's
+ * default conversion in pg_catalog (found by schema, never through the
+ * caller's search_path); a code point the encoding cannot represent is
+ * left out, without error.  SQL_ASCII has no conversion: only the ASCII
+ * white space, which every server encoding shares, is recognised there.
+ */
+const AssocPathEncoding *
+assoc_path_db_encoding(void)
+{
+	static AssocPathEncoding enc;
+	static bool              ready = false;
+	int                      db_encoding;
+	Oid                      proc = InvalidOid;
+	uint8                    lens[256];
+
+	if (ready)
+		return &enc;
+
+	db_encoding = GetDatabaseEncoding();
+	if (db_encoding == PG_UTF8)
+	{
+		assoc_path_encoding_utf8(&enc);
+		enc.check_interrupts = path_check_interrupts;
+		ready = true;
+		return &enc;
+	}
+
+	for (int b = 0; b < 256; b++)
+	{
+		char s[2] = {(char) b, '\0'};
+
+		lens[b] = (uint8) (b < 0x80 ? 1 : pg_encoding_mblen(db_encoding, s));
+	}
+	assoc_path_encoding_init(&enc, lens);
+	if (db_encoding != PG_SQL_ASCII)
+		proc =
+			FindDefaultConversion(PG_CATALOG_NAMESPACE, PG_UTF8, db_encoding);
+	for (int i = 0; i < ASSOC_PATH_NSPACES; i++)
+	{
+		pg_wchar      cp = assoc_path_space_code_points[i];
+		unsigned char utf8[8];
+		unsigned char out[32];
+		int           utf8len;
+
+		if (cp < 0x80)
+		{
+			out[0] = (unsigned char) cp;
+			(void) assoc_path_encoding_add_space(&enc, out, 1);
+			continue;
+		}
+		if (!OidIsValid(proc))
+			continue;
+		unicode_to_utf8(cp, utf8);
+		utf8len = pg_utf_mblen(utf8);
+		memset(out, 0, sizeof(out));
+		if (pg_do_encoding_conversion_buf(proc, PG_UTF8, db_encoding, utf8,
+										  utf8len, out, sizeof(out),
+										  true) == utf8len)
+			(void) assoc_path_encoding_add_space(&enc, out,
+												 strlen((char *) out));
+	}
+	enc.check_interrupts = path_check_interrupts;
+	ready = true;
+	return &enc;
+}
+
+/*
  * Parse a path, raising SQLSTATE 22023 with a message naming the path and
  * the offending piece when it is invalid or forbidden.  "where" (may be
  * NULL) says which argument the path came from, e.g. "patches[2]".  The
@@ -94,7 +182,8 @@ assoc_path_parse_or_error(const char *text, int len, const char *where,
 	path->text = text;
 	path->textlen = len;
 	path->tokens = palloc(sizeof(AssocPathToken) * Max(max_tokens, 1));
-	status = assoc_path_parse(text, len, path->tokens, max_tokens, &result);
+	status = assoc_path_parse(assoc_path_db_encoding(), text, len,
+							  path->tokens, max_tokens, &result);
 	path->ntokens = result.ntokens;
 	if (status == ASSOC_PATH_OK)
 		return;
@@ -356,8 +445,36 @@ node_new(bool is_object, int cap)
 	node->is_object = is_object;
 	node->n = 0;
 	node->cap = Max(cap, 4);
+	node->padded = 0;
 	node->slots = palloc(sizeof(Slot) * node->cap);
 	return node;
+}
+
+/*
+ * Free an expanded container that a later entry of the batch replaced or
+ * erased, with the containers expanded below it.  Without this, a batch
+ * that alternately pads an array and replaces it would keep every padded
+ * copy until the end of the call.  Keys and values are references into
+ * the inputs (or small copies of path keys) and stay.
+ */
+static void
+node_free(PatchNode *node)
+{
+	check_stack_depth();
+	for (int i = 0; i < node->n; i++)
+		if (node->slots[i].node != NULL)
+			node_free(node->slots[i].node);
+	pfree(node->slots);
+	pfree(node);
+}
+
+/* Drop the expanded container a slot holds, if any (see node_free). */
+static inline void
+slot_release(Slot *slot)
+{
+	if (slot->node != NULL)
+		node_free(slot->node);
+	slot->node = NULL;
 }
 
 /*
@@ -378,6 +495,9 @@ node_expand(const JsonbContainer *c)
 		JEntry entry = c->children[i];
 		uint32 next = offset;
 		Slot  *slot;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 
 		JBE_ADVANCE_OFFSET(next, entry);
 		if (is_object && i < n)
@@ -495,31 +615,57 @@ error_key_on_array(const AssocPath *path, const AssocPathToken *tok)
 /*
  * Element "index" of an expanded array, padding the array with nulls up
  * to it when create is true.  Returns NULL for an element past the end
- * when create is false.
+ * when create is false.  assoc.max_padding bounds the nulls one write
+ * adds to one array, over all the entries of its batch: a limit per entry
+ * would let a[1024], a[2048], ... build an array of any length.
  */
 static Slot *
 array_element(PatchNode *node, int32 index, bool create, const AssocPath *path)
 {
+	int64 pad;
+
 	if (index < node->n)
 		return &node->slots[index];
 	if (!create)
 		return NULL;
 
-	if (index - node->n > assoc_max_padding)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("path \"%s\" cannot be applied: index %d would "
-							   "pad an array of length %d with %d nulls",
-							   text_for_message(path->text, path->textlen),
-							   index, node->n, index - node->n),
-						errhint("At most %d nulls may be added by one write "
-								"(assoc.max_padding).",
-								assoc_max_padding)));
+	pad = (int64) index - node->n;
+	if (node->padded + pad > assoc_max_padding)
+	{
+		const char *shown = text_for_message(path->text, path->textlen);
+
+		if (node->padded == 0)
+			ereport(
+				ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("path \"%s\" cannot be applied: index %d would pad "
+						"an array of length %d with " INT64_FORMAT
+						" nulls, more than assoc.max_padding (%d)",
+						shown, index, node->n, pad, assoc_max_padding),
+				 errhint("assoc.max_padding limits the nulls one write "
+						 "(one path_set, patch, set, erase or set_multi "
+						 "call) may add to one array.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("path \"%s\" cannot be applied: index %d would pad "
+						"an array of length %d with " INT64_FORMAT
+						" nulls, " INT64_FORMAT
+						" in this write, more than assoc.max_padding (%d)",
+						shown, index, node->n, pad, node->padded + pad,
+						assoc_max_padding),
+				 errhint("assoc.max_padding limits the nulls one write "
+						 "(one path_set, patch, set, erase or set_multi "
+						 "call) may add to one array.")));
+	}
+	node->padded += pad;
 
 	node_grow(node, index + 1);
 	while (node->n <= index)
 	{
 		Slot *slot = &node->slots[node->n++];
 
+		if ((node->n & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 		slot->key = NULL;
 		slot->keylen = 0;
 		slot->value = null_value;
@@ -574,8 +720,8 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 	if (path->ntokens == 0)
 	{
 		/* The whole document: only set reaches here (checked by callers). */
+		slot_release(root);
 		root->value = entry->value;
-		root->node = NULL;
 		return;
 	}
 
@@ -594,11 +740,12 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 		if (!entry->erase)
 		{
 			slot = node_child(node, tok, true, path, &pos);
+			slot_release(slot);
 			slot->value = entry->value;
-			slot->node = NULL;
 		}
 		else if ((slot = node_child(node, tok, false, path, &pos)) != NULL)
 		{
+			slot_release(slot);
 			if (node->is_object)
 			{
 				memmove(&node->slots[pos], &node->slots[pos + 1],
@@ -606,10 +753,7 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 				node->n--;
 			}
 			else
-			{
 				slot->value = null_value;
-				slot->node = NULL;
-			}
 		}
 	}
 }
@@ -726,6 +870,8 @@ encode_node(StringInfo buf, const PatchNode *node, bool raw_scalar)
 		appendBinaryStringInfo(buf, slot->key, slot->keylen);
 		put_jentry(buf, jentry_pos, i, JENTRY_ISSTRING | slot->keylen,
 				   &totallen);
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	for (int i = 0; i < node->n; i++)
 	{
@@ -799,6 +945,8 @@ assoc_batch_apply(Jsonb *doc, const AssocBatch *batch)
 	assoc_value_from_jsonb(doc, &root.value);
 	for (int i = 0; i < batch->nentries; i++)
 	{
+		/* An entry may move a whole expanded object (an insertion). */
+		CHECK_FOR_INTERRUPTS();
 		apply_entry(&root, &batch->entries[i]);
 		if (!batch->entries[i].erase)
 			size_hint += batch->entries[i].value.len + 16;
@@ -902,12 +1050,14 @@ assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch)
  */
 
 /*
- * Search a binary container for an object key that is a forbidden
- * segment name.  Only containers are descended into; scalars are skipped
- * without decoding.
+ * Search a binary container for an object key that trims to a forbidden
+ * segment name (assoc_path_trims_to_forbidden: the white-space rule of
+ * paths, so " __proto__" is found as a path piece would be read).  Only
+ * containers are descended into; scalars are skipped without decoding.
  */
 static bool
-container_has_forbidden_keys(const JsonbContainer *c, const char **key,
+container_has_forbidden_keys(const AssocPathEncoding *enc,
+							 const JsonbContainer *c, const char **key,
 							 int *keylen)
 {
 	int         n = JsonContainerSize(c);
@@ -917,16 +1067,21 @@ container_has_forbidden_keys(const JsonbContainer *c, const char **key,
 	uint32      offset = 0;
 
 	check_stack_depth();
-	CHECK_FOR_INTERRUPTS();
 	for (int i = 0; i < nchildren; i++)
 	{
 		JEntry entry = c->children[i];
 		uint32 next = offset;
 
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 		JBE_ADVANCE_OFFSET(next, entry);
 		if (is_object && i < n)
 		{
-			if (assoc_path_is_forbidden_key(base + offset, next - offset))
+			size_t name_start;
+			size_t name_len;
+
+			if (assoc_path_trims_to_forbidden(
+					enc, base + offset, next - offset, &name_start, &name_len))
 			{
 				*key = base + offset;
 				*keylen = (int) (next - offset);
@@ -938,7 +1093,7 @@ container_has_forbidden_keys(const JsonbContainer *c, const char **key,
 			const JsonbContainer *child =
 				(const JsonbContainer *) (base + INTALIGN(offset));
 
-			if (container_has_forbidden_keys(child, key, keylen))
+			if (container_has_forbidden_keys(enc, child, key, keylen))
 				return true;
 		}
 		offset = next;
@@ -947,11 +1102,13 @@ container_has_forbidden_keys(const JsonbContainer *c, const char **key,
 }
 
 /*
- * Does any object key anywhere in doc equal __proto__, constructor or
- * prototype?  On true, *key and *keylen name the first one found.
+ * Does any object key anywhere in doc, trimmed of white space as path
+ * pieces are, equal __proto__, constructor or prototype?  On true, *key
+ * and *keylen name the first one found (untrimmed).
  */
 bool
 assoc_jsonb_has_forbidden_keys(Jsonb *doc, const char **key, int *keylen)
 {
-	return container_has_forbidden_keys(&doc->root, key, keylen);
+	return container_has_forbidden_keys(assoc_path_db_encoding(), &doc->root,
+										key, keylen);
 }

@@ -54,6 +54,7 @@ typedef struct AssocBatch
 	AssocPatchEntry *entries;
 } AssocBatch;
 
+extern const AssocPathEncoding *assoc_path_db_encoding(void);
 extern void   assoc_path_parse_or_error(const char *text, int len,
 										const char *where, AssocPath *path);
 extern void   assoc_value_from_jsonb(Jsonb *jb, AssocValue *value);

@@ -39,4 +39,4 @@ CREATE FUNCTION assoc.has_forbidden_keys(doc jsonb) RETURNS boolean
     AS 'MODULE_PATHNAME', 'assoc_has_forbidden_keys'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION assoc.has_forbidden_keys(jsonb) IS
-    'true if any object key anywhere in doc is __proto__, constructor or prototype';
+    'true if any object key anywhere in doc, trimmed of white space as JavaScript''s trim() does, is __proto__, constructor or prototype';

@@ -7,6 +7,13 @@
  * same parser links into the extension and into the libFuzzer target in
  * test/fuzz/.  Errors are reported by return value; patch.c turns them
  * into ereport(ERROR) with SQLSTATE 22023.
+ *
+ * White space is JavaScript's (what String.prototype.trim() removes), so
+ * a path means what a deepstream client computes.  The parser sees bytes
+ * in the database encoding: an AssocPathEncoding describes how long each
+ * character is and which byte sequences are the white-space code points
+ * in that encoding.  UTF-8 is built in (assoc_path_encoding_utf8); the
+ * extension describes any other server encoding once per backend.
  */
 #ifndef ASSOC_PATH_H
 #define ASSOC_PATH_H
@@ -17,6 +24,43 @@
 
 /* Largest array index a path may name (fits a JSONB element count). */
 #define ASSOC_PATH_MAX_INDEX 2147483647
+
+/* Number of code points in JavaScript's white-space set. */
+#define ASSOC_PATH_NSPACES 25
+
+/* Longest byte sequence of one white-space character in any encoding. */
+#define ASSOC_PATH_SPACE_MAXLEN 4
+
+/*
+ * The white-space code points (assoc_path_space_code_points, in path.c):
+ * U+0009-U+000D, U+0020, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029,
+ * U+202F, U+205F, U+3000, U+FEFF.
+ */
+extern const uint32_t assoc_path_space_code_points[ASSOC_PATH_NSPACES];
+
+/*
+ * How the parser reads text in one encoding: the byte length of a
+ * character from its first byte (every server encoding of PostgreSQL
+ * tells a character's length from its first byte, and none uses an
+ * ASCII byte inside a multibyte character), and the byte sequences of
+ * the white-space code points the encoding can represent.
+ */
+typedef struct AssocPathEncoding
+{
+	uint8_t char_len[256];   /* 1..ASSOC_PATH_SPACE_MAXLEN */
+	bool    space_lead[256]; /* some white space starts with this byte */
+	int     nspaces;
+	uint8_t space_len[ASSOC_PATH_NSPACES];
+	uint8_t space[ASSOC_PATH_NSPACES][ASSOC_PATH_SPACE_MAXLEN];
+
+	/*
+	 * Called (when not NULL) every 65536 steps of any loop over the input,
+	 * so that the extension can honour a cancellation while a path of
+	 * hundreds of megabytes is read.  It may leave by longjmp: the parser
+	 * holds no resources.
+	 */
+	void (*check_interrupts)(void);
+} AssocPathEncoding;
 
 /*
  * One token of a parsed path: a key (pointing into the parsed text, not
@@ -57,11 +101,24 @@ typedef struct AssocPathResult
 	size_t          err_len;
 } AssocPathResult;
 
-extern AssocPathStatus
-assoc_path_parse(const char *path, size_t len, AssocPathToken *tokens,
-				 int max_tokens, AssocPathResult *result);
+extern void assoc_path_encoding_utf8(AssocPathEncoding *enc);
+extern void
+assoc_path_encoding_init(AssocPathEncoding *enc, const uint8_t char_len[256]);
+extern bool assoc_path_encoding_add_space(AssocPathEncoding *enc,
+										  const uint8_t *bytes, size_t len);
 
-extern bool assoc_path_is_forbidden_key(const char *key, size_t len);
+extern size_t assoc_path_space_len(const AssocPathEncoding *enc, const char *p,
+								   const char *end);
+extern bool
+assoc_path_trims_to_forbidden(const AssocPathEncoding *enc, const char *key,
+							  size_t len, size_t *name_start,
+							  size_t *name_len);
+
+extern AssocPathStatus
+assoc_path_parse(const AssocPathEncoding *enc, const char *path, size_t len,
+				 AssocPathToken *tokens, int max_tokens,
+				 AssocPathResult *result);
+
 extern bool
 assoc_path_digits_to_index(const char *s, size_t len, int32_t *index);
 extern const char *assoc_path_status_text(AssocPathStatus status);

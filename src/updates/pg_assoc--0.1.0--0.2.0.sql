@@ -8,6 +8,64 @@
 \echo Use "ALTER EXTENSION pg_assoc UPDATE TO '0.2.0'" to load this file. \quit
 
 -- ---------------------------------------------------------------------
+-- Paths and keys trimmed of JavaScript's white space (README, Paths).
+--
+-- From 0.2.0 on, path pieces are trimmed of the white space JavaScript's
+-- String.prototype.trim() removes (0.1.0 trimmed ASCII white space only),
+-- and assoc.has_forbidden_keys, which the write functions and the CHECK
+-- on assoc.records use, treats an object key that trims to __proto__,
+-- constructor or prototype as forbidden (0.1.0 compared keys exactly).
+-- Data stored under 0.1.0 may hold such keys (E'\u00a0__proto__', ' constructor'):
+-- a deepstream client reading them back pollutes Object.prototype.  The
+-- upgrade stops while any record or kept history version holds one,
+-- naming them; this script runs with the new library, so
+-- assoc.has_forbidden_keys already applies the new rule.
+-- ---------------------------------------------------------------------
+
+DO $$
+DECLARE
+    nrecords bigint;
+    nhistory bigint;
+    listed   text[];
+BEGIN
+    WITH hits AS (
+        SELECT 0 AS kind, r.ns, r.id, NULL::bigint AS version
+          FROM assoc.records r
+         WHERE assoc.has_forbidden_keys(r.data)
+        UNION ALL
+        SELECT 1, h.ns, h.id, h.version
+          FROM assoc.history h
+         WHERE h.data IS NOT NULL AND assoc.has_forbidden_keys(h.data)
+    )
+    SELECT count(*) FILTER (WHERE kind = 0), count(*) FILTER (WHERE kind = 1),
+           (array_agg(CASE WHEN version IS NULL THEN format('(%L, %L)', ns, id)
+                           ELSE format('(%L, %L, %s)', ns, id, version) END
+                      ORDER BY kind, ns, id, version))[1:20]
+      INTO nrecords, nhistory, listed
+      FROM hits;
+    IF nrecords + nhistory > 0 THEN
+        RAISE EXCEPTION 'cannot update pg_assoc to 0.2.0: stored data holds object keys that are now forbidden (records: %, history versions: %)',
+                        nrecords, nhistory
+        USING ERRCODE = 'check_violation',
+              DETAIL = 'From 0.2.0 on, an object key that trims (as JavaScript''s String.prototype.trim() does) '
+                       || 'to __proto__, constructor or prototype is forbidden. Affected (namespace, id) and '
+                       || '(namespace, id, history version): ' || array_to_string(listed, ', ')
+                       || CASE WHEN nrecords + nhistory > 20
+                               THEN format(' and %s more', nrecords + nhistory - 20) ELSE '' END
+                       || '.',
+              HINT = 'As the extension owner, remove or rename those keys, e.g. '
+                     || 'UPDATE assoc.records SET data = data - E''\u00a0__proto__'' WHERE ns = ... AND id = ... '
+                     || '(or data #- ''{path,to,key}'' for a nested key), and likewise in assoc.history '
+                     || '(or DELETE those versions); assoc.has_forbidden_keys(data) finds them. '
+                     || 'Then run ALTER EXTENSION pg_assoc UPDATE again.';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION assoc.has_forbidden_keys(jsonb) IS
+    'true if any object key anywhere in doc, trimmed of white space as JavaScript''s trim() does, is __proto__, constructor or prototype';
+
+-- ---------------------------------------------------------------------
 -- The op_id ledger keeps no removed data (src/ledger.c; README,
 -- "Idempotent retries").  0.1.0 kept every row assoc.remove_by returned,
 -- data included, so a removed record lived on in assoc.ops until

@@ -88,9 +88,16 @@ const ADDRESSABLE_KEYS = [
   '__PROTO__', 'constructors', 'user_proto', 'Prototype', 'CONSTRUCTOR',
   'toString', 'hasOwnProperty', 'valueOf', 'length',
   'a-b', 'a_b', '$', '@id', '#', 'null', 'true', '"q"', 'back\\slash', 'tab\tin',
+  // characters that look like white space but are not JavaScript's
+  'nel\u0085', '\u200bzw', 'mvs\u180e', 'soft\u00adhy', '\u0085', 'in\u00a0side', 'x\u3000y',
 ];
 // Keys that can live in documents but cannot be written by a path.
-const UNADDRESSABLE_KEYS = [' lead', 'trail ', 'dot.ted', 'br[0]', 'x]', '', ' '];
+const UNADDRESSABLE_KEYS = [' lead', 'trail ', 'dot.ted', 'br[0]', 'x]', '', ' ',
+  '\u00a0lead', 'trail\u3000', '\ufeff', '\u2028x', 'y\u1680'];
+// Keys that trim (as JavaScript does) to a forbidden name: documents may
+// hold them (assoc.patch is pure), has_forbidden_keys must find them.
+const FORBIDDEN_DOC_KEYS = ['__proto__', ' constructor', 'prototype\t', '\u00a0__proto__',
+  'constructor\u3000', '\ufeffprototype\u2029', '\u2000\u200a__proto__\u205f'];
 const STRINGS = ['', 'str', 'Homer', 'ключ', '日本', '😀', 'a.b[1]', 'null', '0', ' spaced ', '\n', 'quote"', 'back\\',
   '\u0001\u001f', '\t', '€', 'x'.repeat(300), '\u2028', '<>&\''];
 
@@ -106,6 +113,7 @@ function genScalar() {
 }
 
 function genKey() {
+  if (chance(0.02)) return pick(FORBIDDEN_DOC_KEYS);
   if (chance(0.05)) return pick(UNADDRESSABLE_KEYS);
   if (chance(0.2)) return 'k' + int(0, 30);
   return pick(ADDRESSABLE_KEYS);
@@ -153,13 +161,16 @@ function genDoc() {
   return o;
 }
 
-const WS = [' ', '  ', '\t', '\n', '\r', '\f'];
+// JavaScript's white space (what String.prototype.trim() removes).
+const WS = [' ', '  ', '\t', '\n', '\r', '\f', '\v', '\u00a0', '\u1680', '\u2000', '\u2001', '\u2002',
+  '\u2003', '\u2004', '\u2005', '\u2006', '\u2007', '\u2008', '\u2009', '\u200a', '\u2028', '\u2029',
+  '\u202f', '\u205f', '\u3000', '\ufeff', ' \u00a0', '\u3000\t'];
 
 function renderIndex(n) {
   let s = String(n);
   if (chance(0.1)) s = '0'.repeat(int(1, 3)) + s;
-  const sp1 = chance(0.1) ? ' '.repeat(int(1, 2)) : '';
-  const sp2 = chance(0.1) ? ' '.repeat(int(1, 2)) : '';
+  const sp1 = chance(0.1) ? pick(WS) : '';
+  const sp2 = chance(0.1) ? pick(WS) : '';
   return `[${sp1}${s}${sp2}]`;
 }
 
@@ -206,16 +217,17 @@ function genTokens(doc) {
       // first token is always a key; on an array root use digit keys mostly
       tok = chance(0.8) ? String(int(0, node.length + 2)) : pick(['x', 'a', '01']);
     } else if (node !== null && typeof node === 'object') {
-      const keys = Object.keys(node).filter((k) => !UNADDRESSABLE_KEYS.includes(k) && !/[.[\]]/.test(k) && k.trim() === k);
+      const keys = Object.keys(node).filter((k) => !UNADDRESSABLE_KEYS.includes(k) && !FORBIDDEN_DOC_KEYS.includes(k)
+        && !/[.[\]]/.test(k) && k.trim() === k);
       if (keys.length > 0 && chance(0.7)) tok = pick(keys);
       else tok = genKey();
-      if (UNADDRESSABLE_KEYS.includes(tok)) tok = 'k' + int(0, 30);
+      if (UNADDRESSABLE_KEYS.includes(tok) || FORBIDDEN_DOC_KEYS.includes(tok)) tok = 'k' + int(0, 30);
       // an index on an object addresses the key "n"
       if (!first && /^[0-9]+$/.test(tok) && tok.length < 10 && chance(0.4)) tok = Number(tok);
     } else {
       // absent, scalar or null: created on write
       tok = first || chance(0.6) ? genKey() : int(0, 4);
-      if (UNADDRESSABLE_KEYS.includes(tok)) tok = 'k' + int(0, 30);
+      if (UNADDRESSABLE_KEYS.includes(tok) || FORBIDDEN_DOC_KEYS.includes(tok)) tok = 'k' + int(0, 30);
     }
     tokens.push(tok);
     // descend
@@ -249,7 +261,9 @@ function genPath(doc) {
     const tokens = genTokens(doc).filter((t) => typeof t === 'string' || chance(0.5));
     const keysAt = tokens.map((t, i) => (typeof t === 'string' ? i : -1)).filter((i) => i >= 0);
     const pos = keysAt.length > 0 && chance(0.7) ? pick(keysAt) : -1;
-    const seg = pick(FORBIDDEN);
+    let seg = pick(FORBIDDEN);
+    // white space around it, as a client could send it (trimmed, so forbidden)
+    if (chance(0.4)) seg = (chance(0.5) ? pick(WS) : '') + seg + (chance(0.5) ? pick(WS) : '');
     if (pos >= 0) tokens[pos] = seg; else tokens.push(seg);
     if (typeof tokens[0] !== 'string') tokens.unshift('a');
     return renderTokens(tokens);
@@ -266,7 +280,7 @@ function genPath(doc) {
   }
   if (r < 0.06) {
     // white space between a key and its index ('a [0]' is the key "a ")
-    return pick(['a [0]', 'a\t[1].b', 'items [2]', 'b [0][1]']);
+    return pick(['a [0]', 'a\t[1].b', 'items [2]', 'b [0][1]', 'a\u00a0[0]', 'items\u3000[1].x', 'b\ufeff[0][2]']);
   }
   const tokens = genTokens(doc);
   if (typeof tokens[0] !== 'string') tokens.unshift(genKey());
@@ -389,7 +403,7 @@ function describe(res) {
 function forbiddenIn(path) {
   if (typeof path !== 'string') return null;
   for (const raw of path.split('.')) {
-    const key = raw.replace(/\[.*$/s, '').replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
+    const key = raw.replace(/\[.*$/s, '').trim();
     if (FORBIDDEN.includes(key)) return key;
   }
   return null;
@@ -569,7 +583,15 @@ async function checkSingle(doc, path, value) {
   ok = compare('path_erase', { doc, path },
     await db('SELECT assoc.path_erase($1::jsonb, $2)::text AS r', [J(doc), path]),
     runRef(() => ref.erase(doc, path === null ? undefined : path, refOptions)), [path]);
-  return ok;
+  if (!ok) return false;
+  return checkForbiddenKeys(doc);
+}
+
+/* has_forbidden_keys against the model: keys trimmed as path pieces are. */
+async function checkForbiddenKeys(doc) {
+  return compare('has_forbidden_keys', { doc },
+    await db('SELECT assoc.has_forbidden_keys($1::jsonb)::text AS r', [J(doc)]),
+    runRef(() => (doc === undefined ? undefined : ref.hasForbiddenKeys(doc))), []);
 }
 
 /* Directed cases: everything the spec or the agreed decisions fix. */
@@ -628,6 +650,21 @@ function directedCases() {
     }
   }
   for (const k of ['__PROTO__', 'constructors', 'user_proto']) S({}, `${k}.x`, 1);
+  for (const c of WS) {
+    S({ a: [1, 2] }, `${c}a${c}[${c}1${c}]${c}`, 'x');
+    S({ a: { b: 1 } }, `a.${c}${pick(FORBIDDEN)}${c}`, 1);
+    S({}, `a${c}[0]`, 1);
+    P({ a: 1 }, [{ path: 'a', data: 2 }, { path: `${c}__proto__[0]`, data: 1 }]);
+  }
+  for (const k of FORBIDDEN_DOC_KEYS) {
+    const doc = {};
+    Object.defineProperty(doc, k, { value: { x: 1 }, enumerable: true, writable: true, configurable: true });
+    cases.push({ kind: 'forbidden_keys', doc });
+    cases.push({ kind: 'forbidden_keys', doc: { a: [doc] } });
+  }
+  for (const k of ['\u0085__proto__', '__proto__\u200b', 'proto\u00a0type', 'a constructor']) {
+    cases.push({ kind: 'forbidden_keys', doc: { [k]: 1 } });
+  }
   P({}, [{ path: 'a' }]);
   P({ a: 1 }, [{ path: 'a', data: null }]);
   P({ a: 1 }, [{ path: 'a', value: 1 }]);
@@ -664,7 +701,9 @@ const PROBES_LIST = [
   ["newline inside brackets 'a[1\\n]'", 'parse_path', ['a[1\n]']],
   ["vertical tab inside brackets 'a[\\v1]'", 'parse_path', [`a[${VT}1]`]],
   ["vertical tab trimmed around a piece '\\va\\v'", 'parse_path', [`${VT}a${VT}`]],
-  ["NBSP (non-ASCII space) not trimmed '\\u00a0a'", 'parse_path', ['\u00a0a']],
+  ["NBSP (U+00A0) trimmed as JavaScript's trim() does '\\u00a0a'", 'parse_path', ['\u00a0a']],
+  ["NEL (U+0085) is not JavaScript white space '\\u0085__proto__'", 'parse_path', ['\u0085__proto__']],
+  ["U+180E is not JavaScript white space", 'parse_path', ['\u180e__proto__']],
   ["fullwidth digit index 'a[１]'", 'parse_path', ['a[１]']],
   ["forbidden key then space before index '__proto__ [0]'", 'parse_path', ['__proto__ [0]']],
   ["index with 11 digits but small value 'a[00000000001]'", 'parse_path', ['a[00000000001]']],
@@ -750,7 +789,9 @@ async function main() {
   let directed = 0;
   for (const c of directedCases()) {
     directed++;
-    const ok = c.kind === 'patch' ? await checkPatch(c.doc, c.batch) : await checkSingle(c.doc, c.path, c.value);
+    const ok = c.kind === 'patch' ? await checkPatch(c.doc, c.batch)
+      : c.kind === 'forbidden_keys' ? await checkForbiddenKeys(c.doc)
+        : await checkSingle(c.doc, c.path, c.value);
     if (!ok) { console.error('  (directed case)'); await client.end(); process.exit(1); }
   }
   console.log(`directed cases: ${directed} ok`);

@@ -24,8 +24,9 @@
 const DEFAULTS = Object.freeze({ maxPathDepth: 128, maxPadding: 1024, nullDocFirst: false });
 const INT32_MAX = 2147483647;
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
-// ASCII white space as C's isspace() in the "C" locale.
-const ASCII_WS = ' \t\n\v\f\r';
+// White space is JavaScript's own: String.prototype.trim() around pieces
+// and keys, and \s (the same set) inside brackets, as a deepstream client
+// reads a path.
 
 class PathError extends Error {
   constructor(message, code = '22023') {
@@ -79,14 +80,6 @@ function clone(v) {
   return v;
 }
 
-function trimAscii(s) {
-  let b = 0;
-  let e = s.length;
-  while (b < e && ASCII_WS.includes(s[b])) b++;
-  while (e > b && ASCII_WS.includes(s[e - 1])) e--;
-  return s.slice(b, e);
-}
-
 function invalid(path, why) {
   return new PathError(`invalid path ${JSON.stringify(path)}: ${why}`);
 }
@@ -101,7 +94,7 @@ function digitsValue(d) {
 }
 
 const DIGITS_RE = /^[0-9]+$/;
-const INDEX_RE = /^\[[ \t\n\v\f\r]*([0-9]+)[ \t\n\v\f\r]*\]/; // ASCII white space, as trimmed around pieces
+const INDEX_RE = /^\[\s*([0-9]+)\s*\]/; // \s is the white space trim() removes
 
 /**
  * parsePath(text) -> array of tokens: strings for keys, numbers for indexes.
@@ -112,14 +105,14 @@ function parsePath(text, options) {
   if (typeof text !== 'string') throw invalid(text, 'path must be a string');
   const tokens = [];
   for (const raw of text.split('.')) {
-    const piece = trimAscii(raw);
+    const piece = raw.trim();
     if (piece.length === 0) continue;
     const lb = piece.indexOf('[');
     const key = lb < 0 ? piece : piece.slice(0, lb);
     if (key.length === 0) throw invalid(text, 'empty key');
     if (key.includes(']')) throw invalid(text, 'stray "]"');
-    if (FORBIDDEN.has(trimAscii(key))) {
-      throw new PathError(`invalid path ${JSON.stringify(text)}: forbidden segment "${trimAscii(key)}"`);
+    if (FORBIDDEN.has(key.trim())) {
+      throw new PathError(`invalid path ${JSON.stringify(text)}: forbidden segment "${key.trim()}"`);
     }
     tokens.push(key);
     let rest = lb < 0 ? '' : piece.slice(lb);
@@ -185,13 +178,17 @@ function newContainerFor(tok) {
 }
 
 /* Ensure array `arr` has a slot at `index`, padding with nulls; enforce
- * maxPadding. Returns nothing; afterwards arr.length > index. */
-function padTo(arr, index, o, path) {
+ * maxPadding: the nulls one call (set, erase or a whole patch batch) pads
+ * into one array, counted in `padded` (a WeakMap per call), may not exceed
+ * it. Returns nothing; afterwards arr.length > index. */
+function padTo(arr, index, o, path, padded) {
   if (index >= arr.length) {
     const pad = index - arr.length;
-    if (pad > o.maxPadding) {
-      throw new PathError(`invalid path ${JSON.stringify(path)}: padding ${pad} nulls exceeds max_padding ${o.maxPadding}`);
+    const total = (padded.get(arr) || 0) + pad;
+    if (total > o.maxPadding) {
+      throw new PathError(`invalid path ${JSON.stringify(path)}: padding ${pad} nulls (${total} in this write) exceeds max_padding ${o.maxPadding}`);
     }
+    padded.set(arr, total);
     while (arr.length <= index) arr.push(null);
   }
 }
@@ -199,7 +196,7 @@ function padTo(arr, index, o, path) {
 /* Walk `tokens` on the (already cloned, mutable) root holder, creating
  * intermediates as set does; returns {container, addr} for the last token.
  * `holder` is {v: root}, so the root can be replaced like any other node. */
-function walkForWrite(holder, tokens, o, path) {
+function walkForWrite(holder, tokens, o, path, padded) {
   if (!isContainer(holder.v)) holder.v = newContainerFor(tokens[0]);
   let node = holder.v;
   for (let i = 0; i < tokens.length - 1; i++) {
@@ -215,7 +212,7 @@ function walkForWrite(holder, tokens, o, path) {
     } else {
       child = a.index < node.length ? node[a.index] : undefined;
       if (!isContainer(child)) {
-        padTo(node, a.index, o, path);
+        padTo(node, a.index, o, path, padded);
         child = newContainerFor(tokens[i + 1]);
         node[a.index] = child;
       }
@@ -227,18 +224,18 @@ function walkForWrite(holder, tokens, o, path) {
   return { container: node, addr: last };
 }
 
-function setTokens(holder, tokens, value, o, path) {
-  const { container, addr } = walkForWrite(holder, tokens, o, path);
+function setTokens(holder, tokens, value, o, path, padded) {
+  const { container, addr } = walkForWrite(holder, tokens, o, path, padded);
   if (addr.kind === 'key') {
     putKey(container, addr.key, clone(value));
   } else {
-    padTo(container, addr.index, o, path);
+    padTo(container, addr.index, o, path, padded);
     container[addr.index] = clone(value);
   }
 }
 
-function eraseTokens(holder, tokens, o, path) {
-  const { container, addr } = walkForWrite(holder, tokens, o, path);
+function eraseTokens(holder, tokens, o, path, padded) {
+  const { container, addr } = walkForWrite(holder, tokens, o, path, padded);
   if (addr.kind === 'key') {
     delete container[addr.key];
   } else if (addr.index < container.length) {
@@ -261,7 +258,7 @@ function set(doc, path, value, options) {
   const tokens = parsePath(path, o);
   if (doc === undefined) return undefined;
   const holder = { v: clone(doc) };
-  setTokens(holder, tokens, value, o, path);
+  setTokens(holder, tokens, value, o, path, new WeakMap());
   return holder.v;
 }
 
@@ -276,7 +273,7 @@ function erase(doc, path, options) {
   const tokens = parsePath(path, o);
   if (doc === undefined) return undefined;
   const holder = { v: clone(doc) };
-  eraseTokens(holder, tokens, o, path);
+  eraseTokens(holder, tokens, o, path, new WeakMap());
   return holder.v;
 }
 
@@ -308,18 +305,20 @@ function patch(doc, patches, options) {
   const entries = validatePatches(patches, o);
   if (doc === undefined) return undefined;
   const holder = { v: clone(doc) };
+  const padded = new WeakMap(); // one write: padding counts across entries
   for (const e of entries) {
-    if (e.erase) eraseTokens(holder, e.tokens, o, e.path);
-    else setTokens(holder, e.tokens, e.data, o, e.path);
+    if (e.erase) eraseTokens(holder, e.tokens, o, e.path, padded);
+    else setTokens(holder, e.tokens, e.data, o, e.path, padded);
   }
   return holder.v;
 }
 
-/** True if any object key anywhere in doc is a forbidden segment name. */
+/** True if any object key anywhere in doc, trimmed as path pieces are, is a
+ * forbidden segment name. */
 function hasForbiddenKeys(doc) {
   if (Array.isArray(doc)) return doc.some(hasForbiddenKeys);
   if (isContainer(doc)) {
-    return Object.keys(doc).some((k) => FORBIDDEN.has(k) || hasForbiddenKeys(doc[k]));
+    return Object.keys(doc).some((k) => FORBIDDEN.has(k.trim()) || hasForbiddenKeys(doc[k]));
   }
   return false;
 }

@@ -42,8 +42,44 @@ test('parse_path: SPEC example and grammar', () => {
   assert.deepEqual(parsePath('personalData.firstname'), ['personalData', 'firstname']);
   assert.deepEqual(parsePath('a b.c'), ['a b', 'c']);
   assert.deepEqual(parsePath('ключ.日本[0]'), ['ключ', '日本', 0]);
-  // non-ASCII white space is not trimmed
-  assert.deepEqual(parsePath('\u00a0a'), ['\u00a0a']);
+});
+
+// JavaScript's white space: what String.prototype.trim() removes.
+const JS_WS = ['\t', '\n', '\v', '\f', '\r', ' ', '\u00a0', '\u1680',
+  '\u2000', '\u2001', '\u2002', '\u2003', '\u2004', '\u2005', '\u2006', '\u2007', '\u2008', '\u2009', '\u200a',
+  '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff'];
+// Look-alikes that trim() keeps.
+const NOT_WS = ['\u0085', '\u001f', '\u180e', '\u200b', '\u2060', '\u00ad'];
+
+test('white space is exactly what trim() removes', () => {
+  assert.equal(JS_WS.length, 25);
+  for (const c of JS_WS) assert.equal(`${c}x${c}`.trim(), 'x', `U+${c.codePointAt(0).toString(16)}`);
+  for (const c of NOT_WS) assert.equal(`${c}x${c}`.trim(), `${c}x${c}`);
+});
+
+test('parse_path: every white-space character, every place the grammar trims', () => {
+  for (const c of JS_WS) {
+    const u = `U+${c.codePointAt(0).toString(16)}`;
+    assert.deepEqual(parsePath(`${c}a${c}.${c}${c}b[1]${c}.${c}`), ['a', 'b', 1], u);
+    assert.deepEqual(parsePath(`a${c}[0]`), [`a${c}`, 0], u); // the key keeps it before "["
+    assert.deepEqual(parsePath(`a[${c}7${c}${c}]`), ['a', 7], u);
+    rejects(() => parsePath(`a[${c}]`), /^invalid path/);
+    rejects(() => parsePath(`${c}.${c}`), /^invalid path/);
+    rejects(() => parsePath(`${c}__proto__`), /forbidden segment "__proto__"/);
+    rejects(() => parsePath(`a.constructor${c}`), /forbidden segment "constructor"/);
+    rejects(() => parsePath(`x[0].${c}prototype${c}${c}.y`), /forbidden segment "prototype"/);
+    rejects(() => parsePath(`__proto__${c}[0]`), /forbidden segment "__proto__"/);
+    rejects(() => patch({}, [{ path: 'a', data: 1 }, { path: `b.${c}constructor[1]` }]), /constructor/);
+    assert.equal(ref.hasForbiddenKeys(JSON.parse(JSON.stringify({ a: [{ [`${c}__proto__`]: 1 }] }))), true, u);
+    assert.equal(ref.hasForbiddenKeys({ [`constructor${c}`]: 1 }), true, u);
+    assert.equal(ref.hasForbiddenKeys({ x: { [`${c}${c}prototype${c}`]: null } }), true, u);
+    assert.equal(ref.hasForbiddenKeys({ [`__pro${c}to__`]: 1, [`a${c}prototype`]: 2 }), false, u);
+  }
+  for (const c of NOT_WS) {
+    assert.deepEqual(parsePath(`${c}__proto__.constructor${c}`), [`${c}__proto__`, `constructor${c}`]);
+    rejects(() => parsePath(`a[${c}1]`), /^invalid path/);
+    assert.equal(ref.hasForbiddenKeys({ [`${c}prototype${c}`]: 1 }), false);
+  }
 });
 
 test('parse_path: every rejected form of SPEC §1', () => {
@@ -209,8 +245,20 @@ test('padding limit', () => {
   assert.equal(set({}, 'a[0]', 1, { maxPadding: 0 }).a.length, 1);
   // erase past the end does not pad, so it is never a padding error
   assert.deepEqual(erase({ a: [] }, 'a[100000]'), { a: [] });
-  // per entry in a batch
-  assert.equal(patch({}, [{ path: 'a[1000]', data: 1 }, { path: 'a[2000]', data: 2 }]).a.length, 2001);
+  // per array per write: what one batch pads into one array counts together
+  rejects(() => patch({}, [{ path: 'a[1000]', data: 1 }, { path: 'a[2000]', data: 2 }]), /padding/);
+  rejects(() => patch({}, [{ path: 'a[500]', data: 1 }, { path: 'b', data: 1 }, { path: 'a[1026]', data: 2 }]), /padding/);
+  rejects(() => patch({}, [{ path: 'x.a[1000].b' }, { path: 'x.a[1030]', data: 2 }]), /padding/); // erase pads on its way
+  assert.equal(patch({}, [{ path: 'a[1000]', data: 1 }, { path: 'a[1025]', data: 2 }]).a.length, 1026); // 1000 + 24
+  rejects(() => patch({}, [{ path: 'a[1000]', data: 1 }, { path: 'a[1026]', data: 2 }]), /padding/); // 1000 + 25
+  // each array has its own count; a replaced array is a new array
+  assert.equal(patch({}, [{ path: 'a[1024]', data: 1 }, { path: 'b[1024]', data: 2 }]).b.length, 1025);
+  assert.equal(patch({}, [{ path: 'a[1000]', data: 1 }, { path: 'a', data: [] }, { path: 'a[1000]', data: 2 }]).a.length, 1001);
+  // separate calls are separate writes
+  assert.equal(set(set({}, 'a[1000]', 1), 'a[2000]', 2).a.length, 2001);
+  // appending at the end pads nothing, however many entries
+  const many = Array.from({ length: 3000 }, (_, i) => ({ path: `a[${i}]`, data: i }));
+  assert.equal(patch({}, many).a.length, 3000);
 });
 
 test('erase', () => {
@@ -298,6 +346,7 @@ test('documents carrying a __proto__ key are handled as data', () => {
   assert.equal(ref.hasForbiddenKeys(doc), true);
   assert.equal(ref.hasForbiddenKeys({ a: [{ constructor: 1 }] }), true);
   assert.equal(ref.hasForbiddenKeys({ a: [{ __PROTO__: 1 }] }), false);
+  assert.equal(ref.hasForbiddenKeys({ a: [{ ' __proto__': 1 }] }), true);
 });
 
 test('NULL document: other arguments are validated first (default), or not (nullDocFirst)', () => {
