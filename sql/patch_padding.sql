@@ -1,6 +1,7 @@
 -- assoc.max_padding (README, Settings and Document functions): the nulls
--- one write pads into one array, over all the entries of its batch (one
--- path_set, patch, set, erase or set_multi call), may not exceed it.
+-- one write pads into arrays, over all the entries of its batch and all
+-- their arrays (one path_set, patch, set, erase or set_multi call), may
+-- not exceed it.
 \set VERBOSITY default
 
 -- Per entry: 1024 nulls are allowed, 1025 are not.
@@ -17,11 +18,17 @@ SELECT jsonb_array_length(assoc.patch('{}', '[{"path": "a[1000]", "data": 1}, {"
 -- Padding on the way to a deeper place counts too, for set and erase.
 SELECT jsonb_array_length(assoc.patch('{}', '[{"path": "x.a[1000].b"}, {"path": "x.a[1030]", "data": 1}]') #> '{x,a}') AS len;
 SELECT jsonb_array_length(assoc.patch('{"a": [0]}', '[{"path": "a[600].x", "data": 1}, {"path": "a[1200][0]", "data": 2}]') -> 'a') AS len;
--- Each array has its own count: nested arrays, siblings, a replaced array.
-SELECT jsonb_array_length(assoc.path_set('{}', 'a[1024][1024]', '1') #> '{a,1024}') AS nested;
+-- All the arrays of one write share the count: nested arrays, siblings, a
+-- replaced array.  A count per array let a small batch (k1[1024],
+-- k2[1024], ...) build a document of any size.
+SELECT jsonb_array_length(assoc.path_set('{}', 'a[1000][24]', '1') #> '{a,1000}') AS nested;
+SELECT assoc.path_set('{}', 'a[1024][1]', '1');
 SELECT jsonb_array_length(p -> 'a') AS a, jsonb_array_length(p -> 'b') AS b
-  FROM assoc.patch('{}', '[{"path": "a[1024]", "data": 1}, {"path": "b[1024]", "data": 2}]') AS p;
-SELECT jsonb_array_length(assoc.patch('{}', '[{"path": "a[1000]", "data": 1}, {"path": "a", "data": []}, {"path": "a[1000]", "data": 2}]') -> 'a') AS replaced;
+  FROM assoc.patch('{}', '[{"path": "a[512]", "data": 1}, {"path": "b[512]", "data": 2}]') AS p;
+SELECT assoc.patch('{}', '[{"path": "a[1024]", "data": 1}, {"path": "b[1]", "data": 2}]');
+SELECT assoc.patch('{}', '[{"path": "a[1000]", "data": 1}, {"path": "a", "data": []}, {"path": "a[1000]", "data": 2}]');
+SELECT assoc.patch('{}', (SELECT jsonb_agg(jsonb_build_object('path', format('k%s[1024]', i), 'data', i))
+                            FROM generate_series(1, 10000) AS i));
 -- Separate calls are separate writes.
 SELECT jsonb_array_length(assoc.path_set(assoc.path_set('{}', 'a[1000]', '1'), 'a[2000]', '2') -> 'a') AS two_calls;
 

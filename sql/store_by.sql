@@ -74,7 +74,8 @@ SELECT jsonb_array_length(result) AS rows_kept,
 SELECT assoc.create('by', '{"n": 0}', '{room:R}', 'r001') AS created_again;
 CREATE TEMP TABLE replayed AS
   SELECT * FROM assoc.remove_by('by', '{room:R}', 'rm-1') WITH ORDINALITY;
-SELECT ns, id, keys, data, version FROM replayed ORDER BY ordinality LIMIT 3;
+SELECT p.ordinality, p.id = r.id AS same_id, p.keys, p.data, p.version
+  FROM replayed p JOIN removed r USING (ordinality) ORDER BY ordinality LIMIT 3;
 SELECT count(*) AS replayed, count(p.data) AS with_data,
        count(*) FILTER (WHERE (p.ns, p.id, p.keys, p.version, p.created_at,
                                p.updated_at)

@@ -50,16 +50,13 @@ typedef struct Slot
 } Slot;
 
 /*
- * An expanded object (members sorted in JSONB key order) or array.  A node
- * lives for one application of a batch (one write), so "padded" counts the
- * nulls that write has padded into this array, for assoc.max_padding.
+ * An expanded object (members sorted in JSONB key order) or array.
  */
 struct PatchNode
 {
 	bool  is_object;
 	int   n;
 	int   cap;
-	int64 padded;
 	Slot *slots;
 };
 
@@ -445,7 +442,6 @@ node_new(bool is_object, int cap)
 	node->is_object = is_object;
 	node->n = 0;
 	node->cap = Max(cap, 4);
-	node->padded = 0;
 	node->slots = palloc(sizeof(Slot) * node->cap);
 	return node;
 }
@@ -616,11 +612,14 @@ error_key_on_array(const AssocPath *path, const AssocPathToken *tok)
  * Element "index" of an expanded array, padding the array with nulls up
  * to it when create is true.  Returns NULL for an element past the end
  * when create is false.  assoc.max_padding bounds the nulls one write
- * adds to one array, over all the entries of its batch: a limit per entry
- * would let a[1024], a[2048], ... build an array of any length.
+ * pads, over all the entries of its batch and all their arrays (*padded
+ * counts them): a limit per entry would let a[1024], a[2048], ... build an
+ * array of any length, and one per array would let k1[1024], k2[1024], ...
+ * turn a small batch into a document of any size.
  */
 static Slot *
-array_element(PatchNode *node, int32 index, bool create, const AssocPath *path)
+array_element(PatchNode *node, int32 index, bool create, const AssocPath *path,
+			  int64 *padded)
 {
 	int64 pad;
 
@@ -630,11 +629,11 @@ array_element(PatchNode *node, int32 index, bool create, const AssocPath *path)
 		return NULL;
 
 	pad = (int64) index - node->n;
-	if (node->padded + pad > assoc_max_padding)
+	if (*padded + pad > assoc_max_padding)
 	{
 		const char *shown = text_for_message(path->text, path->textlen);
 
-		if (node->padded == 0)
+		if (*padded == 0)
 			ereport(
 				ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -644,20 +643,20 @@ array_element(PatchNode *node, int32 index, bool create, const AssocPath *path)
 						shown, index, node->n, pad, assoc_max_padding),
 				 errhint("assoc.max_padding limits the nulls one write "
 						 "(one path_set, patch, set, erase or set_multi "
-						 "call) may add to one array.")));
+						 "call) may pad into arrays.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("path \"%s\" cannot be applied: index %d would pad "
 						"an array of length %d with " INT64_FORMAT
 						" nulls, " INT64_FORMAT
 						" in this write, more than assoc.max_padding (%d)",
-						shown, index, node->n, pad, node->padded + pad,
+						shown, index, node->n, pad, *padded + pad,
 						assoc_max_padding),
 				 errhint("assoc.max_padding limits the nulls one write "
 						 "(one path_set, patch, set, erase or set_multi "
-						 "call) may add to one array.")));
+						 "call) may pad into arrays.")));
 	}
-	node->padded += pad;
+	*padded += pad;
 
 	node_grow(node, index + 1);
 	while (node->n <= index)
@@ -676,11 +675,12 @@ array_element(PatchNode *node, int32 index, bool create, const AssocPath *path)
 
 /*
  * The child slot a token addresses in an expanded container, created
- * (for objects) or padded to (for arrays) when create is true.
+ * (for objects) or padded to (for arrays, counted in *padded) when create
+ * is true.
  */
 static Slot *
 node_child(PatchNode *node, const AssocPathToken *tok, bool create,
-		   const AssocPath *path, int *pos)
+		   const AssocPath *path, int *pos, int64 *padded)
 {
 	if (node->is_object)
 	{
@@ -698,7 +698,7 @@ node_child(PatchNode *node, const AssocPathToken *tok, bool create,
 		if (!token_array_index(tok, &index))
 			error_key_on_array(path, tok);
 		*pos = index;
-		return array_element(node, index, create, path);
+		return array_element(node, index, create, path, padded);
 	}
 }
 
@@ -707,10 +707,11 @@ node_child(PatchNode *node, const AssocPathToken *tok, bool create,
  * the last descends, creating or replacing containers as needed; set
  * stores the value at the last token; erase removes an object member or
  * nulls an array element (an element past the end is left alone).  Erase
- * creates the containers on its way exactly like set.
+ * creates the containers on its way exactly like set.  *padded counts the
+ * nulls the write has padded so far (array_element).
  */
 static void
-apply_entry(Slot *root, const AssocPatchEntry *entry)
+apply_entry(Slot *root, const AssocPatchEntry *entry, int64 *padded)
 {
 	const AssocPath *path = &entry->path;
 	Slot            *slot = root;
@@ -730,7 +731,7 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 		PatchNode *node = slot_container(slot, path->tokens[i].is_index);
 
 		CHECK_FOR_INTERRUPTS();
-		slot = node_child(node, &path->tokens[i], true, path, &pos);
+		slot = node_child(node, &path->tokens[i], true, path, &pos, padded);
 	}
 
 	{
@@ -739,11 +740,12 @@ apply_entry(Slot *root, const AssocPatchEntry *entry)
 
 		if (!entry->erase)
 		{
-			slot = node_child(node, tok, true, path, &pos);
+			slot = node_child(node, tok, true, path, &pos, padded);
 			slot_release(slot);
 			slot->value = entry->value;
 		}
-		else if ((slot = node_child(node, tok, false, path, &pos)) != NULL)
+		else if ((slot = node_child(node, tok, false, path, &pos, padded)) !=
+				 NULL)
 		{
 			slot_release(slot);
 			if (node->is_object)
@@ -939,15 +941,16 @@ assoc_value_to_jsonb(const AssocValue *value)
 Jsonb *
 assoc_batch_apply(Jsonb *doc, const AssocBatch *batch)
 {
-	Slot root = {NULL, 0, {0, NULL, 0}, NULL};
-	Size size_hint = VARSIZE(doc);
+	Slot  root = {NULL, 0, {0, NULL, 0}, NULL};
+	Size  size_hint = VARSIZE(doc);
+	int64 padded = 0;
 
 	assoc_value_from_jsonb(doc, &root.value);
 	for (int i = 0; i < batch->nentries; i++)
 	{
 		/* An entry may move a whole expanded object (an insertion). */
 		CHECK_FOR_INTERRUPTS();
-		apply_entry(&root, &batch->entries[i]);
+		apply_entry(&root, &batch->entries[i], &padded);
 		if (!batch->entries[i].erase)
 			size_hint += batch->entries[i].value.len + 16;
 	}

@@ -179,16 +179,16 @@ function newContainerFor(tok) {
 
 /* Ensure array `arr` has a slot at `index`, padding with nulls; enforce
  * maxPadding: the nulls one call (set, erase or a whole patch batch) pads
- * into one array, counted in `padded` (a WeakMap per call), may not exceed
- * it. Returns nothing; afterwards arr.length > index. */
+ * into all its arrays, counted in `padded.n` (one counter per call), may not
+ * exceed it. Returns nothing; afterwards arr.length > index. */
 function padTo(arr, index, o, path, padded) {
   if (index >= arr.length) {
     const pad = index - arr.length;
-    const total = (padded.get(arr) || 0) + pad;
+    const total = padded.n + pad;
     if (total > o.maxPadding) {
       throw new PathError(`invalid path ${JSON.stringify(path)}: padding ${pad} nulls (${total} in this write) exceeds max_padding ${o.maxPadding}`);
     }
-    padded.set(arr, total);
+    padded.n = total;
     while (arr.length <= index) arr.push(null);
   }
 }
@@ -258,7 +258,7 @@ function set(doc, path, value, options) {
   const tokens = parsePath(path, o);
   if (doc === undefined) return undefined;
   const holder = { v: clone(doc) };
-  setTokens(holder, tokens, value, o, path, new WeakMap());
+  setTokens(holder, tokens, value, o, path, { n: 0 });
   return holder.v;
 }
 
@@ -273,7 +273,7 @@ function erase(doc, path, options) {
   const tokens = parsePath(path, o);
   if (doc === undefined) return undefined;
   const holder = { v: clone(doc) };
-  eraseTokens(holder, tokens, o, path, new WeakMap());
+  eraseTokens(holder, tokens, o, path, { n: 0 });
   return holder.v;
 }
 
@@ -305,7 +305,7 @@ function patch(doc, patches, options) {
   const entries = validatePatches(patches, o);
   if (doc === undefined) return undefined;
   const holder = { v: clone(doc) };
-  const padded = new WeakMap(); // one write: padding counts across entries
+  const padded = { n: 0 }; // one write: padding counts across entries
   for (const e of entries) {
     if (e.erase) eraseTokens(holder, e.tokens, o, e.path, padded);
     else setTokens(holder, e.tokens, e.data, o, e.path, padded);

@@ -235,8 +235,8 @@ test('padding limit', () => {
   rejects(() => set({}, 'a[1025]', 1), /padding/);
   assert.equal(set({ a: [1] }, 'a[1025]', 1).a.length, 1026);
   rejects(() => set({ a: [1] }, 'a[1026]', 1));
-  assert.equal(set({}, 'a[1024][1024]', 1).a[1024].length, 1025); // per array
-  rejects(() => set({}, 'a[1024][1025]', 1));
+  assert.equal(set({}, 'a[1000][24]', 1).a[1000].length, 25); // all arrays of one write together
+  rejects(() => set({}, 'a[1024][1]', 1), /padding/);
   rejects(() => set({}, 'a[1025].b', 1));
   rejects(() => erase({}, 'a[1025].b'));
   rejects(() => set([], '1025', 1));
@@ -245,15 +245,16 @@ test('padding limit', () => {
   assert.equal(set({}, 'a[0]', 1, { maxPadding: 0 }).a.length, 1);
   // erase past the end does not pad, so it is never a padding error
   assert.deepEqual(erase({ a: [] }, 'a[100000]'), { a: [] });
-  // per array per write: what one batch pads into one array counts together
+  // per write: what one batch pads into its arrays counts together
   rejects(() => patch({}, [{ path: 'a[1000]', data: 1 }, { path: 'a[2000]', data: 2 }]), /padding/);
   rejects(() => patch({}, [{ path: 'a[500]', data: 1 }, { path: 'b', data: 1 }, { path: 'a[1026]', data: 2 }]), /padding/);
   rejects(() => patch({}, [{ path: 'x.a[1000].b' }, { path: 'x.a[1030]', data: 2 }]), /padding/); // erase pads on its way
   assert.equal(patch({}, [{ path: 'a[1000]', data: 1 }, { path: 'a[1025]', data: 2 }]).a.length, 1026); // 1000 + 24
   rejects(() => patch({}, [{ path: 'a[1000]', data: 1 }, { path: 'a[1026]', data: 2 }]), /padding/); // 1000 + 25
-  // each array has its own count; a replaced array is a new array
-  assert.equal(patch({}, [{ path: 'a[1024]', data: 1 }, { path: 'b[1024]', data: 2 }]).b.length, 1025);
-  assert.equal(patch({}, [{ path: 'a[1000]', data: 1 }, { path: 'a', data: [] }, { path: 'a[1000]', data: 2 }]).a.length, 1001);
+  // sibling arrays and a replaced array share the write's count
+  assert.equal(patch({}, [{ path: 'a[512]', data: 1 }, { path: 'b[512]', data: 2 }]).b.length, 513);
+  rejects(() => patch({}, [{ path: 'a[1024]', data: 1 }, { path: 'b[1]', data: 2 }]), /padding/);
+  rejects(() => patch({}, [{ path: 'a[1000]', data: 1 }, { path: 'a', data: [] }, { path: 'a[1000]', data: 2 }]), /padding/);
   // separate calls are separate writes
   assert.equal(set(set({}, 'a[1000]', 1), 'a[2000]', 2).a.length, 2001);
   // appending at the end pads nothing, however many entries
