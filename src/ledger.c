@@ -13,9 +13,10 @@
  *
  * The result of update_by and remove_by is the set of rows they returned:
  * a jsonb array with one object per row, in the form to_jsonb gives a row
- * of assoc.records, built row by row (ledger_rows_add).  A removal's rows
- * are kept without their data (README, Idempotent retries): a removed
- * record does not live on in the ledger, and a replay returns data NULL.
+ * of assoc.records, built row by row (ledger_rows_add), without the data
+ * (README, Idempotent retries): no record's data lives on in the ledger
+ * after the record is removed.  A replay of update_by gives every row the
+ * call's data, a replay of remove_by data NULL (emit_prior_rows, store.c).
  */
 #include "postgres.h"
 
@@ -115,6 +116,7 @@ ledger_claim(StoreCall *call, Jsonb **result)
 	TupleDesc desc;
 	char     *fn;
 	bytea    *args;
+	Datum     datum;
 
 	if (call->op_id == NULL)
 		return false;
@@ -152,11 +154,17 @@ ledger_claim(StoreCall *call, Jsonb **result)
 								  "repeat the same call.",
 								  fn)));
 
-	*result = DatumGetJsonbP(SPI_getbinval(row, desc, 3, &isnull));
+	datum = SPI_getbinval(row, desc, 3, &isnull);
 	if (isnull)
-		elog(ERROR, "op_id \"%s\" has no recorded result",
-			 text_to_cstring(call->op_id));
-	*result = (Jsonb *) SPI_datumTransfer(PointerGetDatum(*result), false, -1);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("op_id \"%s\" in namespace \"%s\" has no recorded "
+						"result",
+						text_to_cstring(call->op_id), call->ns_name),
+				 errhint("Its row in assoc.ops was changed by hand; delete it "
+						 "to use the op_id again.")));
+	*result = (Jsonb *) SPI_datumTransfer(
+		PointerGetDatum(DatumGetJsonbP(datum)), false, -1);
 	return true;
 }
 
@@ -263,11 +271,11 @@ push_keys(JsonbParseState **state, Datum keys)
 /*
  * One row of assoc.records as the jsonb object to_jsonb makes of it (the
  * ledger's format since 0.1.0, read back by SP_ROWS_FROM_JSONB); without
- * the "data" member unless with_data.  values and nulls are the table's
+ * the "data" member (see emit_prior_rows in store.c).  values and nulls are the table's
  * seven columns in order.  Allocated in the current memory context.
  */
 static Jsonb *
-row_to_jsonb(const Datum *values, const bool *nulls, bool with_data)
+row_to_jsonb(const Datum *values, const bool *nulls)
 {
 	static const char *const names[] = {
 		"ns", "id", "keys", "data", "version", "created_at", "updated_at"};
@@ -280,8 +288,8 @@ row_to_jsonb(const Datum *values, const bool *nulls, bool with_data)
 		Jsonb     *data;
 		text      *text_value;
 
-		if (i == 3 && !with_data)
-			continue;
+		if (i == 3)
+			continue; /* data */
 		push_string(&state, WJB_KEY, names[i], strlen(names[i]));
 		if (nulls[i])
 		{
@@ -326,7 +334,7 @@ row_to_jsonb(const Datum *values, const bool *nulls, bool with_data)
 
 /*
  * Add one row returned by the call (the seven columns of assoc.records),
- * with or without its data.  The row is encoded at once and its bytes
+ * without its data.  The row is encoded at once and its bytes
  * appended as the next element of a JSONB array (see ledger_rows_end), so
  * the rows cost about their encoded size, not a tree of every value; the
  * work is done in the current memory context, which the caller may reset
@@ -334,11 +342,10 @@ row_to_jsonb(const Datum *values, const bool *nulls, bool with_data)
  * bytes (54000 otherwise).
  */
 void
-ledger_rows_add(LedgerRows *rows, const Datum *values, const bool *nulls,
-				bool with_data)
+ledger_rows_add(LedgerRows *rows, const Datum *values, const bool *nulls)
 {
 	static const char zeros[sizeof(uint32)] = {0};
-	Jsonb            *row = row_to_jsonb(values, nulls, with_data);
+	Jsonb            *row = row_to_jsonb(values, nulls);
 	uint32            len = VARSIZE(row) - VARHDRSZ;
 	int               start = rows->data.len;
 	int               pad = INTALIGN(start) - start;

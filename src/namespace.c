@@ -18,7 +18,6 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
@@ -26,6 +25,7 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_rewrite.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
@@ -624,6 +624,25 @@ store_tables_changed(Datum arg, Oid relid)
 			store_tables_checked = false;
 }
 
+/* Does the relation have rules (pg_rewrite rows)? */
+static bool
+has_rules(Oid relid)
+{
+	Relation    rel = table_open(RewriteRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool        found;
+
+	ScanKeyInit(&key, Anum_pg_rewrite_ev_class, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, RewriteRelRulenameIndexId, true, NULL, 1,
+							  &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 /* Has Citus distributed the relation (a pg_dist_partition row)? */
 static bool
 is_distributed(Oid dist_partition, Oid relid)
@@ -650,7 +669,9 @@ is_distributed(Oid dist_partition, Oid relid)
  * these tables directly (rowaccess.c) and through fixed statements, so on
  * such a table a write could land elsewhere, or a lookup could miss a row
  * that an insert then finds.  Checked at the first write of a backend and
- * again after a table changes.
+ * again after a table changes, from the catalogs: no lock is taken on the
+ * tables themselves, so a maintenance command holding one (VACUUM FULL of
+ * assoc.ops) holds back only the writers that use that table.
  */
 static void
 store_check_tables(void)
@@ -670,9 +691,10 @@ store_check_tables(void)
 	dist = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
 	for (int i = 0; i < lengthof(store_tables); i++)
 	{
-		Oid         relid = get_relname_relid(store_tables[i], nsp);
-		Relation    rel;
-		const char *cause = NULL;
+		Oid           relid = get_relname_relid(store_tables[i], nsp);
+		HeapTuple     tuple;
+		Form_pg_class form;
+		const char   *cause = NULL;
 
 		if (!OidIsValid(relid))
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
@@ -680,19 +702,23 @@ store_check_tables(void)
 								   store_tables[i]),
 							errhint("Drop and create extension pg_assoc "
 									"again, or restore it from a dump.")));
-		rel = relation_open(relid, AccessShareLock);
-		if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "cache lookup failed for relation %u", relid);
+		form = (Form_pg_class) GETSTRUCT(tuple);
+		if (form->relkind == RELKIND_PARTITIONED_TABLE)
 			cause = "it is partitioned";
-		else if (rel->rd_rel->relkind != RELKIND_RELATION)
+		else if (form->relkind != RELKIND_RELATION)
 			cause = "it is not an ordinary table";
-		else if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+		else if (form->relam != HEAP_TABLE_AM_OID)
 			cause = psprintf("it uses access method \"%s\" instead of heap",
-							 get_am_name(rel->rd_rel->relam));
-		else if (rel->rd_rules != NULL)
+							 get_am_name(form->relam));
+		ReleaseSysCache(tuple);
+		if (cause == NULL && has_rules(relid))
 			cause = "it has rules";
-		else if (OidIsValid(dist) && is_distributed(dist, relid))
+		else if (cause == NULL && OidIsValid(dist) &&
+				 is_distributed(dist, relid))
 			cause = "it is distributed by Citus";
-		relation_close(rel, AccessShareLock);
 		if (cause != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

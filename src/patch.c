@@ -88,16 +88,45 @@ path_check_interrupts(void)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/* The conversion from the database encoding to UTF-8 (db_char_is_space). */
+static Oid db_to_utf8 = InvalidOid;
+
+/*
+ * AssocPathEncoding.is_space for a database encoding other than UTF-8:
+ * decode the character of len bytes at p to its code point, through the
+ * encoding's default conversion to UTF-8, and test it against the rule.
+ * Decoding rather than comparing bytes finds every way an encoding writes
+ * a code point: EUC_TW writes U+3000 both as A1A1 and as 8EA1A1A1.  A
+ * character the conversion cannot map is not white space.
+ */
+static bool
+db_char_is_space(const uint8_t *p, size_t len)
+{
+	unsigned char utf8[4 * ASSOC_PATH_SPACE_MAXLEN + 8];
+
+	if (len == 0 || len > ASSOC_PATH_SPACE_MAXLEN)
+		return false;
+	memset(utf8, 0, sizeof(utf8));
+	if (pg_do_encoding_conversion_buf(db_to_utf8, GetDatabaseEncoding(),
+									  PG_UTF8, (unsigned char *) p, (int) len,
+									  utf8, sizeof(utf8), true) != (int) len)
+		return false;
+	return pg_utf_mblen(utf8) == (int) strlen((char *) utf8) &&
+		   assoc_path_is_space_code_point(utf8_to_unicode(utf8));
+}
+
 /*
  * The path grammar's view of the database encoding (path.h), built on
  * first use and kept for the life of the backend (a backend never changes
  * database).  UTF-8 is built into path.c.  For any other encoding, the
- * character lengths come from PostgreSQL's own table, and each
- * white-space code point is converted from UTF-8 by the encoding's
- * default conversion in pg_catalog (found by schema, never through the
- * caller's search_path); a code point the encoding cannot represent is
- * left out, without error.  SQL_ASCII has no conversion: only the ASCII
- * white space, which every server encoding shares, is recognised there.
+ * character lengths come from PostgreSQL's own table, ASCII white space
+ * is shared by every encoding, and a character from 0x80 on is decoded to
+ * its code point (db_char_is_space) by the encoding's default conversion
+ * to UTF-8 in pg_catalog (found by schema, never through the caller's
+ * search_path).  SQL_ASCII has no conversion and takes each byte as a
+ * character; clients store UTF-8 there unchanged and read it back as
+ * UTF-8, so the UTF-8 sequences of the white-space code points count as
+ * white space there too.
  */
 const AssocPathEncoding *
 assoc_path_db_encoding(void)
@@ -105,54 +134,39 @@ assoc_path_db_encoding(void)
 	static AssocPathEncoding enc;
 	static bool              ready = false;
 	int                      db_encoding;
-	Oid                      proc = InvalidOid;
 	uint8                    lens[256];
 
 	if (ready)
 		return &enc;
 
 	db_encoding = GetDatabaseEncoding();
-	if (db_encoding == PG_UTF8)
+	if (db_encoding == PG_UTF8 || db_encoding == PG_SQL_ASCII)
 	{
 		assoc_path_encoding_utf8(&enc);
-		enc.check_interrupts = path_check_interrupts;
-		ready = true;
-		return &enc;
+		if (db_encoding == PG_SQL_ASCII)
+			memset(enc.char_len, 1, sizeof(enc.char_len));
 	}
-
-	for (int b = 0; b < 256; b++)
+	else
 	{
-		char s[2] = {(char) b, '\0'};
-
-		lens[b] = (uint8) (b < 0x80 ? 1 : pg_encoding_mblen(db_encoding, s));
-	}
-	assoc_path_encoding_init(&enc, lens);
-	if (db_encoding != PG_SQL_ASCII)
-		proc =
-			FindDefaultConversion(PG_CATALOG_NAMESPACE, PG_UTF8, db_encoding);
-	for (int i = 0; i < ASSOC_PATH_NSPACES; i++)
-	{
-		pg_wchar      cp = assoc_path_space_code_points[i];
-		unsigned char utf8[8];
-		unsigned char out[32];
-		int           utf8len;
-
-		if (cp < 0x80)
+		for (int b = 0; b < 256; b++)
 		{
-			out[0] = (unsigned char) cp;
-			(void) assoc_path_encoding_add_space(&enc, out, 1);
-			continue;
+			char s[2] = {(char) b, '\0'};
+
+			lens[b] =
+				(uint8) (b < 0x80 ? 1 : pg_encoding_mblen(db_encoding, s));
 		}
-		if (!OidIsValid(proc))
-			continue;
-		unicode_to_utf8(cp, utf8);
-		utf8len = pg_utf_mblen(utf8);
-		memset(out, 0, sizeof(out));
-		if (pg_do_encoding_conversion_buf(proc, PG_UTF8, db_encoding, utf8,
-										  utf8len, out, sizeof(out),
-										  true) == utf8len)
-			(void) assoc_path_encoding_add_space(&enc, out,
-												 strlen((char *) out));
+		assoc_path_encoding_init(&enc, lens);
+		for (int i = 0; i < ASSOC_PATH_NSPACES; i++)
+		{
+			uint8 c = (uint8) assoc_path_space_code_points[i];
+
+			if (assoc_path_space_code_points[i] < 0x80)
+				(void) assoc_path_encoding_add_space(&enc, &c, 1);
+		}
+		db_to_utf8 =
+			FindDefaultConversion(PG_CATALOG_NAMESPACE, db_encoding, PG_UTF8);
+		if (OidIsValid(db_to_utf8))
+			enc.is_space = db_char_is_space;
 	}
 	enc.check_interrupts = path_check_interrupts;
 	ready = true;

@@ -129,6 +129,29 @@ assoc_path_encoding_utf8(AssocPathEncoding *enc)
 }
 
 /*
+ * The byte length of the character at p, never beyond end (input that is
+ * not valid in the encoding is cut at the end, not read past it).
+ */
+static size_t
+char_len(const AssocPathEncoding *enc, const char *p, const char *end)
+{
+	size_t n = enc->char_len[(uint8_t) *p];
+	size_t avail = (size_t) (end - p);
+
+	return n < avail ? n : avail;
+}
+
+/* Is cp one of the white-space code points (the rule, file header)? */
+bool
+assoc_path_is_space_code_point(uint32_t cp)
+{
+	for (int i = 0; i < ASSOC_PATH_NSPACES; i++)
+		if (assoc_path_space_code_points[i] == cp)
+			return true;
+	return false;
+}
+
+/*
  * The white-space rule: the byte length of the white-space character at
  * p (which must be the start of a character), or 0 when the character
  * there is not white space.  Never reads at or past end.
@@ -140,7 +163,15 @@ assoc_path_space_len(const AssocPathEncoding *enc, const char *p,
 	const uint8_t *s = (const uint8_t *) p;
 	size_t         avail;
 
-	if (p >= end || !enc->space_lead[s[0]])
+	if (p >= end)
+		return 0;
+	if (s[0] >= 0x80 && enc->is_space != NULL)
+	{
+		size_t n = char_len(enc, p, end);
+
+		return enc->is_space(s, n) ? n : 0;
+	}
+	if (!enc->space_lead[s[0]])
 		return 0;
 	avail = (size_t) (end - p);
 	for (int i = 0; i < enc->nspaces; i++)
@@ -152,19 +183,6 @@ assoc_path_space_len(const AssocPathEncoding *enc, const char *p,
 			return n;
 	}
 	return 0;
-}
-
-/*
- * The byte length of the character at p, never beyond end (input that is
- * not valid in the encoding is cut at the end, not read past it).
- */
-static size_t
-char_len(const AssocPathEncoding *enc, const char *p, const char *end)
-{
-	size_t n = enc->char_len[(uint8_t) *p];
-	size_t avail = (size_t) (end - p);
-
-	return n < avail ? n : avail;
 }
 
 /* Skip white-space characters from p, not beyond end. */

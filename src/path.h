@@ -42,8 +42,11 @@ extern const uint32_t assoc_path_space_code_points[ASSOC_PATH_NSPACES];
  * How the parser reads text in one encoding: the byte length of a
  * character from its first byte (every server encoding of PostgreSQL
  * tells a character's length from its first byte, and none uses an
- * ASCII byte inside a multibyte character), and the byte sequences of
- * the white-space code points the encoding can represent.
+ * ASCII byte inside a multibyte character), and which characters are
+ * white space: the byte sequences of the white-space code points, or for
+ * characters from 0x80 on, when is_space is set, that function, which
+ * decodes the character to its code point (an encoding may write one
+ * code point in more than one way, as EUC_TW does).
  */
 typedef struct AssocPathEncoding
 {
@@ -60,6 +63,12 @@ typedef struct AssocPathEncoding
 	 * holds no resources.
 	 */
 	void (*check_interrupts)(void);
+
+	/*
+	 * When not NULL: is the character of len bytes at p (its first byte
+	 * 0x80 or more) one of the white-space code points?
+	 */
+	bool (*is_space)(const uint8_t *p, size_t len);
 } AssocPathEncoding;
 
 /*
@@ -102,6 +111,7 @@ typedef struct AssocPathResult
 } AssocPathResult;
 
 extern void assoc_path_encoding_utf8(AssocPathEncoding *enc);
+extern bool assoc_path_is_space_code_point(uint32_t cp);
 extern void
 assoc_path_encoding_init(AssocPathEncoding *enc, const uint8_t char_len[256]);
 extern bool assoc_path_encoding_add_space(AssocPathEncoding *enc,

@@ -41,7 +41,7 @@ _PG_init(void)
 
 	DefineCustomIntVariable(
 		"assoc.max_padding",
-		"Largest number of nulls one write may pad into one array.",
+		"Largest number of nulls one write may pad into arrays, in all.",
 		"Counted over all entries of a batch; writing far past the end of "
 		"an array is rejected with SQLSTATE 22023.",
 		&assoc_max_padding, 1024, 0, 100000000, PGC_SUSET, 0, NULL, NULL,

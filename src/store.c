@@ -648,6 +648,9 @@ assoc_create(PG_FUNCTION_ARGS)
 /* Columns of assoc.records in a result row starting at column first. */
 #define RECORD_NATTS 7
 
+/* The data column's index among them. */
+#define RECORD_DATA 3
+
 /* Rows fetched from a statement's cursor at a time. */
 #define ROWS_PER_FETCH 100
 
@@ -678,11 +681,11 @@ row_end(void)
 /*
  * Put one row of assoc.records (columns first .. first + 6 of an SPI row)
  * into the function's result and, with an op_id, into the rows kept for
- * the ledger (with or without its data).
+ * the ledger, without its data (emit_prior_rows).
  */
 static void
 emit_row(ReturnSetInfo *rsinfo, HeapTuple row, TupleDesc desc, int first,
-		 LedgerRows *ledger, bool with_data)
+		 LedgerRows *ledger)
 {
 	Datum values[RECORD_NATTS];
 	bool  nulls[RECORD_NATTS];
@@ -691,16 +694,20 @@ emit_row(ReturnSetInfo *rsinfo, HeapTuple row, TupleDesc desc, int first,
 		values[i] = SPI_getbinval(row, desc, first + i, &nulls[i]);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	if (ledger != NULL)
-		ledger_rows_add(ledger, values, nulls, with_data);
+		ledger_rows_add(ledger, values, nulls);
 }
 
 /*
  * Replay a ledger result of rows into the function's result, reading the
- * array through a cursor a batch at a time.  A removal's rows were kept
- * without data: their data is NULL.
+ * array through a cursor a batch at a time.  The ledger keeps rows without
+ * their data, so that no record's data outlives it there (a record updated
+ * under an op_id may be removed later).  An update_by replay gives every
+ * row the data of the call, which its arguments' digest proves equal to
+ * the first call's and which the first call wrote to every row it
+ * returned; a removal's replay gives data NULL.
  */
 static void
-emit_prior_rows(ReturnSetInfo *rsinfo, Jsonb *prior)
+emit_prior_rows(ReturnSetInfo *rsinfo, Jsonb *prior, Jsonb *data)
 {
 	Datum  values[1];
 	Portal portal;
@@ -721,6 +728,11 @@ emit_prior_rows(ReturnSetInfo *rsinfo, Jsonb *prior)
 			for (int c = 0; c < RECORD_NATTS; c++)
 				cols[c] = SPI_getbinval(batch->vals[i], batch->tupdesc, c + 1,
 										&nulls[c]);
+			if (data != NULL)
+			{
+				cols[RECORD_DATA] = JsonbPGetDatum(data);
+				nulls[RECORD_DATA] = false;
+			}
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, cols,
 								 nulls);
 		}
@@ -774,9 +786,9 @@ update_row(StoreCall *call, ReturnSetInfo *rsinfo, HeapTuple row,
 	record_store(call, id, &rec, data, rec.keys, "update", (Datum) 0,
 				 &conflict, &written, &written_desc);
 	if (written)
-		emit_row(rsinfo, written, written_desc, 1, ledger, true);
+		emit_row(rsinfo, written, written_desc, 1, ledger);
 	else
-		emit_row(rsinfo, row, desc, 2, ledger, true);
+		emit_row(rsinfo, row, desc, 2, ledger);
 }
 
 PG_FUNCTION_INFO_V1(assoc_update_by);
@@ -816,7 +828,7 @@ assoc_update_by(PG_FUNCTION_ARGS)
 	store_open(&call, fcinfo, "update_by", 0, 4);
 	if (ledger_claim(&call, &prior))
 	{
-		emit_prior_rows(rsinfo, prior);
+		emit_prior_rows(rsinfo, prior, data);
 		store_close(&call);
 		return (Datum) 0;
 	}
@@ -874,7 +886,7 @@ assoc_update_by(PG_FUNCTION_ARGS)
 		if (conflict)
 			elog(ERROR, "generated record id \"%s\" already exists",
 				 text_to_cstring(id));
-		emit_row(rsinfo, written, written_desc, 1, ledger, true);
+		emit_row(rsinfo, written, written_desc, 1, ledger);
 	}
 
 	ledger_finish(&call, ledger != NULL ? ledger_rows_end(ledger) : NULL);
@@ -895,7 +907,7 @@ remove_row(StoreCall *call, ReturnSetInfo *rsinfo, HeapTuple row,
 	text *id = DatumGetTextPP(SPI_getbinval(row, desc, 2, &isnull));
 	int64 version = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull));
 
-	emit_row(rsinfo, row, desc, 1, ledger, false);
+	emit_row(rsinfo, row, desc, 1, ledger);
 	values[0] = PointerGetDatum(call->ns);
 	values[1] = PointerGetDatum(id);
 	store_exec(SP_HIST_DELETE, values, NULL, false, 0);
@@ -930,7 +942,7 @@ assoc_remove_by(PG_FUNCTION_ARGS)
 	store_open(&call, fcinfo, "remove_by", 0, 2);
 	if (ledger_claim(&call, &prior))
 	{
-		emit_prior_rows(rsinfo, prior);
+		emit_prior_rows(rsinfo, prior, NULL);
 		store_close(&call);
 		return (Datum) 0;
 	}

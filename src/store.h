@@ -172,11 +172,11 @@ rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
 extern void rows_close(StoreCall *call);
 
 /* ledger.c */
-extern bool   ledger_claim(StoreCall *call, Jsonb **result);
-extern void   ledger_finish(StoreCall *call, Jsonb *result);
-extern void   ledger_rows_begin(LedgerRows *rows, const char *fn);
-extern void   ledger_rows_add(LedgerRows *rows, const Datum *values,
-							  const bool *nulls, bool with_data);
+extern bool ledger_claim(StoreCall *call, Jsonb **result);
+extern void ledger_finish(StoreCall *call, Jsonb *result);
+extern void ledger_rows_begin(LedgerRows *rows, const char *fn);
+extern void
+ledger_rows_add(LedgerRows *rows, const Datum *values, const bool *nulls);
 extern Jsonb *ledger_rows_end(LedgerRows *rows);
 
 /* Convert between the few result types and the ledger's jsonb. */

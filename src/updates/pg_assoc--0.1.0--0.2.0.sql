@@ -66,11 +66,12 @@ COMMENT ON FUNCTION assoc.has_forbidden_keys(jsonb) IS
     'true if any object key anywhere in doc, trimmed of white space as JavaScript''s trim() does, is __proto__, constructor or prototype';
 
 -- ---------------------------------------------------------------------
--- The op_id ledger keeps no removed data (src/ledger.c; README,
--- "Idempotent retries").  0.1.0 kept every row assoc.remove_by returned,
--- data included, so a removed record lived on in assoc.ops until
--- assoc.op_retention.  Its entries keep their rows without "data", as
--- 0.2.0 writes them: a replay returns data NULL.  No object changes.
+-- The op_id ledger keeps no record's data (src/ledger.c; README,
+-- "Idempotent retries").  0.1.0 kept every row assoc.update_by and
+-- assoc.remove_by returned, data included, so a removed record lived on in
+-- assoc.ops until assoc.op_retention.  Their entries keep their rows
+-- without "data", as 0.2.0 writes them: a replay of update_by gives the
+-- rows the call's data, one of remove_by data NULL.  No object changes.
 -- ---------------------------------------------------------------------
 UPDATE assoc.ops AS o
    SET result = (SELECT COALESCE(pg_catalog.jsonb_agg(
@@ -79,6 +80,42 @@ UPDATE assoc.ops AS o
                                  '[]'::jsonb)
                    FROM pg_catalog.jsonb_array_elements(o.result)
                         WITH ORDINALITY AS e (value, ordinality))
- WHERE o.fn OPERATOR(pg_catalog.=) 'remove_by'
+ WHERE o.fn OPERATOR(pg_catalog.=) ANY (ARRAY['update_by', 'remove_by'])
    AND pg_catalog.jsonb_typeof(o.result) OPERATOR(pg_catalog.=) 'array'
    AND pg_catalog.jsonb_path_exists(o.result, '$[*].data');
+
+-- ---------------------------------------------------------------------
+-- Feed entries whose paths 0.2.0 refuses (README, Paths).  A feed entry
+-- lists the paths its write touched, and a deepstream client replays
+-- them: a path 0.1.0 accepted and 0.2.0's grammar refuses is one whose
+-- piece trims, as JavaScript trims, to a forbidden name.  Such an entry
+-- keeps its place and op with paths NULL, which tells clients the whole
+-- record changed, as for whole-record writes: they read the record again
+-- (which the check above found clean).  Only entries naming a forbidden
+-- word are parsed; their paths parsed 0.1.0's grammar, so a parse error
+-- now is the forbidden segment.
+-- ---------------------------------------------------------------------
+DO $$
+DECLARE
+    entry record;
+    p     text;
+BEGIN
+    FOR entry IN
+        SELECT f.ns, f.xid, f.seq, f.paths FROM assoc.feed f
+         WHERE f.paths IS NOT NULL
+           AND (pg_catalog.strpos(f.paths::text, '__proto__') > 0
+                OR pg_catalog.strpos(f.paths::text, 'constructor') > 0
+                OR pg_catalog.strpos(f.paths::text, 'prototype') > 0)
+    LOOP
+        FOREACH p IN ARRAY entry.paths LOOP
+            BEGIN
+                PERFORM assoc.parse_path(p);
+            EXCEPTION WHEN invalid_parameter_value THEN
+                UPDATE assoc.feed f SET paths = NULL
+                 WHERE f.ns = entry.ns AND f.xid = entry.xid AND f.seq = entry.seq;
+                EXIT;
+            END;
+        END LOOP;
+    END LOOP;
+END
+$$;

@@ -4,7 +4,12 @@
 # other high byte is an ordinary character.  In an EUC_JP database U+3000
 # is the two bytes A1 A1, and a three-byte character whose last two bytes
 # are A1 A1 must not be mistaken for it (characters are walked from their
-# start).  SQL_ASCII has no conversion: only ASCII white space there.
+# start).  In an EUC_TW database U+3000 has two forms, A1 A1 and the
+# four bytes 8E A1 A1 A1 (CNS plane 1 written with its plane prefix):
+# characters are decoded to their code points, so both are white space.
+# SQL_ASCII has no conversion and takes each byte as a character, but
+# clients store and read UTF-8 there: the UTF-8 sequences of the white
+# space count too, and a lone byte 0xA0 does not.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -41,7 +46,7 @@ $$;
 SELECT assoc.create_namespace('enc');
 };
 
-foreach my $enc ('LATIN1', 'EUC_JP', 'SQL_ASCII')
+foreach my $enc ('LATIN1', 'EUC_JP', 'EUC_TW', 'SQL_ASCII')
 {
 	my $db = lc $enc;
 	$node->safe_psql('postgres',
@@ -200,6 +205,38 @@ is( q1(
 	'ERROR 22023: invalid path "a[<8FA1A1>1]": index is not a decimal number in "[<8FA1A1>1]"',
 	'EUC_JP: nor inside brackets');
 
+# --- EUC_TW -------------------------------------------------------------
+
+my $euctw = q{
+  CREATE TEMP VIEW ch AS
+  SELECT convert_from('\xa1a1', 'EUC_TW') AS sp2, convert_from('\x8ea1a1a1', 'EUC_TW') AS sp4;
+};
+is( q1(
+		'euc_tw',
+		$euctw
+		  . q{SELECT try(format('SELECT assoc.parse_path(%L)::text', sp2 || '__proto__')),
+		            try(format('SELECT assoc.parse_path(%L)::text', sp4 || '__proto__.polluted')),
+		            try(format('SELECT assoc.parse_path(%L)::text', 'a' || sp4 || '.' || sp4 || 'b[' || sp4 || '1' || sp2 || ']')),
+		            assoc.has_forbidden_keys(jsonb_build_object(sp4 || 'constructor', 1)),
+		            assoc.has_forbidden_keys(jsonb_build_object('constructor' || sp2, 1))
+		       FROM ch}
+	),
+	'ERROR 22023: invalid path "<A1A1>__proto__": forbidden segment "__proto__"|'
+	  . 'ERROR 22023: invalid path "<8EA1A1A1>__proto__.polluted": forbidden segment "__proto__"|'
+	  . '["a", "b", 1]|t|t',
+	'EUC_TW: both forms of U+3000 are white space');
+is( q1(
+		'euc_tw',
+		$euctw
+		  . q{SELECT try(format('SELECT assoc.set(%L, %L, %L, %L)', 'enc', 'r', sp4 || '__proto__.polluted', 'true')),
+		            try(format('SELECT assoc.set(%L, %L, NULL, %L)', 'enc', 'r',
+		                       jsonb_build_object(sp4 || 'prototype', 1)))
+		       FROM ch}
+	),
+	'ERROR 22023: invalid path "<8EA1A1A1>__proto__.polluted": forbidden segment "__proto__"|'
+	  . 'ERROR 22023: value contains forbidden key "<8EA1A1A1>prototype"',
+	'EUC_TW: the write functions refuse both');
+
 # --- SQL_ASCII ----------------------------------------------------------
 
 is( q1(
@@ -209,7 +246,18 @@ is( q1(
 		         assoc.has_forbidden_keys(jsonb_build_object(' __proto__' || chr(13), 1))}
 	),
 	'["a", "<A0>b"]|f|t',
-	'SQL_ASCII: only ASCII white space is trimmed');
+	'SQL_ASCII: a lone byte 0xA0 is an ordinary character');
+is( q1(
+		'sql_ascii',
+		q{SELECT try(format('SELECT assoc.parse_path(%L)::text', E'\\xc2\\xa0__proto__.polluted')),
+		         try(format('SELECT assoc.parse_path(%L)::text', E'a\\xe3\\x80\\x80.\\xef\\xbb\\xbfb')),
+		         assoc.has_forbidden_keys(jsonb_build_object(E'\\xe2\\x80\\xa8constructor', 1)),
+		         try(format('SELECT assoc.set(%L, %L, %L, %L)', 'enc', 'r', E'\\xc2\\xa0__proto__.polluted', 'true'))}
+	),
+	'ERROR 22023: invalid path "<C2><A0>__proto__.polluted": forbidden segment "__proto__"|'
+	  . '["a", "b"]|t|'
+	  . 'ERROR 22023: invalid path "<C2><A0>__proto__.polluted": forbidden segment "__proto__"',
+	'SQL_ASCII: the UTF-8 sequences of the white space are trimmed');
 
 $node->stop;
 done_testing();
