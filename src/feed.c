@@ -310,65 +310,106 @@ assoc_head(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The names of all namespaces, copied out of SPI's result (which is freed)
+ * into the current memory context.
+ */
+static Datum *
+prune_namespaces(uint64 *nns)
+{
+	Datum *names;
+
+	*nns = store_exec(SP_FEED_PRUNE_NAMESPACES, NULL, NULL, false, 0);
+	names = palloc(sizeof(Datum) * Max(*nns, 1));
+	for (uint64 i = 0; i < *nns; i++)
+	{
+		bool isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		names[i] = PointerGetDatum(DatumGetTextPCopy(SPI_getbinval(
+			SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return names;
+}
+
+/*
+ * Prune one namespace's feed: delete the prefix, in feed order, of entries
+ * older than cutoff of finished transactions, and remember the last
+ * position deleted.  Each statement's result is freed once read.  Returns
+ * the number of entries deleted.
+ */
+static int64
+prune_namespace(Datum ns, TimestampTz cutoff)
+{
+	Datum     values[4];
+	FeedPos   stop = {PG_UINT64_MAX, PG_INT64_MAX};
+	bool      isnull;
+	HeapTuple tuple;
+	TupleDesc desc;
+	int64     deleted;
+
+	/* The first entry to keep: the end of the prunable prefix. */
+	values[0] = ns;
+	values[1] = TimestampTzGetDatum(cutoff);
+	if (store_exec(SP_FEED_FIRST_KEPT, values, NULL, false, 1) == 1)
+	{
+		stop.xid = DatumGetUInt64(SPI_getbinval(
+			SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		stop.seq = DatumGetInt64(SPI_getbinval(
+			SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	values[1] = UInt64GetDatum(stop.xid);
+	values[2] = Int64GetDatum(stop.seq);
+	values[3] = TimestampTzGetDatum(cutoff);
+	store_exec(SP_FEED_PRUNE, values, NULL, false, 0);
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	deleted = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+	/* The last position deleted: xid8 and int8, passed by value. */
+	values[1] = SPI_getbinval(tuple, desc, 2, &isnull);
+	values[2] = SPI_getbinval(tuple, desc, 3, &isnull);
+	SPI_freetuptable(SPI_tuptable);
+	if (deleted > 0)
+	{
+		store_exec(SP_FEED_SET_PRUNED, values, NULL, false, 0);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	return deleted;
+}
+
+/*
  * Delete the feed entries older than assoc.feed_retention, namespace by
  * namespace, and remember the last position deleted so that older
  * cursors are refused.  Only a prefix in feed order is deleted, and only
  * entries of finished transactions: an entry is kept while any entry
  * before it is kept.  Runs as the extension owner inside SPI; returns the
- * number of entries deleted.
+ * number of entries deleted.  Memory stays bounded by the number of
+ * namespaces: each namespace's work runs in a context reset after it.
  */
 int64
 feed_prune(void)
 {
 	TimestampTz cutoff =
 		GetCurrentTimestamp() - (int64) assoc_feed_retention * USECS_PER_SEC;
-	int64  total = 0;
-	uint64 nns;
-	Datum *names;
+	int64         total = 0;
+	uint64        nns;
+	Datum        *names = prune_namespaces(&nns);
+	MemoryContext round_cxt =
+		AllocSetContextCreate(CurrentMemoryContext, "pg_assoc prune namespace",
+							  ALLOCSET_SMALL_SIZES);
 
-	nns = store_exec(SP_FEED_PRUNE_NAMESPACES, NULL, NULL, false, 0);
-	names = palloc(sizeof(Datum) * Max(nns, 1));
 	for (uint64 i = 0; i < nns; i++)
 	{
-		bool isnull;
-
-		names[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-								 1, &isnull);
-	}
-	for (uint64 i = 0; i < nns; i++)
-	{
-		Datum     values[4];
-		FeedPos   stop = {PG_UINT64_MAX, PG_INT64_MAX};
-		bool      isnull;
-		HeapTuple tuple;
-		TupleDesc desc;
-		int64     deleted;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		/* The first entry to keep: the end of the prunable prefix. */
-		values[0] = names[i];
-		values[1] = TimestampTzGetDatum(cutoff);
-		if (store_exec(SP_FEED_FIRST_KEPT, values, NULL, false, 1) == 1)
-		{
-			stop.xid = DatumGetUInt64(SPI_getbinval(
-				SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			stop.seq = DatumGetInt64(SPI_getbinval(
-				SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		}
-		values[1] = UInt64GetDatum(stop.xid);
-		values[2] = Int64GetDatum(stop.seq);
-		values[3] = TimestampTzGetDatum(cutoff);
-		store_exec(SP_FEED_PRUNE, values, NULL, false, 0);
-		tuple = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		deleted = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
-		if (deleted > 0)
-		{
-			values[1] = SPI_getbinval(tuple, desc, 2, &isnull);
-			values[2] = SPI_getbinval(tuple, desc, 3, &isnull);
-			store_exec(SP_FEED_SET_PRUNED, values, NULL, false, 0);
-		}
-		total += deleted;
+		old = MemoryContextSwitchTo(round_cxt);
+		total += prune_namespace(names[i], cutoff);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(round_cxt);
 	}
+	MemoryContextDelete(round_cxt);
+	pfree(names);
 	return total;
 }

@@ -64,7 +64,7 @@ extern int64 feed_prune(void);
 
 /* rowaccess.c, for the notification worker */
 extern bool rows_installed(void);
-extern void
+extern bool
 rows_scan_notify(Snapshot snapshot, const uint64 *pending, int npending,
 				 FeedPos after, NotifyEntryFn fn, void *arg);
 

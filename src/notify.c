@@ -24,8 +24,17 @@
  * visible it is announced and no later batch selects it again.  The state
  * lives in shared memory, so a worker that exits when idle (letting its
  * database be dropped) is followed by one that continues where it left
- * off.  It is advanced before the batch commits: notifications are at
- * most once, the feed is the truth.
+ * off.  It is advanced only once the batch's transaction has committed:
+ * a batch that fails (a lock timeout, a relation rebuilt under it) is
+ * rolled back, its notifications with it, and tried again from the same
+ * place, so no committed entry is skipped.  Notifications stay at most
+ * once: the feed is the truth.
+ *
+ * The worker's loop catches the errors of a batch and of pruning as
+ * PostgreSQL's own workers do (worker_step), waits NOTIFY_RETRY_MS and
+ * tries again; after NOTIFY_MAX_FAILURES failures in a row it exits and
+ * the next commit starts another.  It exits quietly when the extension is
+ * dropped, also when the drop happens while it waits for a lock.
  *
  * Without the preloaded library, feed_append NOTIFYs in the writing
  * transaction itself (notify_entry) and warns once per session.
@@ -34,6 +43,7 @@
 
 #include "access/twophase.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "common/hmac.h"
@@ -42,6 +52,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "pgstat.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
@@ -87,6 +98,12 @@
 /* How often a running worker prunes the feed and the op_id ledger. */
 #define NOTIFY_PRUNE_MS 60000
 
+/* After a failed batch, the worker waits this long before trying again. */
+#define NOTIFY_RETRY_MS 1000
+
+/* A worker whose batches failed this many times in a row exits. */
+#define NOTIFY_MAX_FAILURES 10
+
 /* A requested worker that has not started after this is requested again. */
 #define NOTIFY_START_RETRY_MS 10000
 
@@ -126,6 +143,12 @@ static NotifySlot   *my_slot = NULL; /* this backend's database's slot */
 static bool          xact_wrote = false;
 static bool          warned_direct = false;
 static bool          warned_full = false;
+
+/*
+ * The worker's memory between transactions (a batch's result until the
+ * slot has it), reset every round of its loop.
+ */
+static MemoryContext worker_cxt = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -590,133 +613,296 @@ uint64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/*
- * One batch: in one transaction, announce the entries that became visible
- * since the last batch (file header) and advance the slot's state.
- * Returns the number announced, or -1 when the extension is not installed
- * in the database.  The entries are found by index scans (rowaccess.c).
- */
-static int
-notify_batch(NotifySlot *slot)
+/* One batch of the worker: where it started, what it found and did. */
+typedef struct Batch
 {
-	Snapshot          snapshot;
-	FullTransactionId next;
-	uint64            xmin, xmax;
-	uint64           *running;
-	int               nrunning;
-	FeedPos           horizon;
-	int               npending;
-	uint64           *pending;
-	BatchCounts       counts = {0, 0};
+	NotifySlot *slot;
+	uint64      seen;      /* commits counted before its snapshot */
+	bool        installed; /* false: the extension is gone */
+	BatchCounts counts;
+	uint64      xmax;     /* its snapshot's xmax: the next horizon */
+	uint64     *running;  /* the xids it saw running: the next pending */
+	int         nrunning; /* (running lives in worker_cxt) */
+} Batch;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (!rows_installed())
-	{
-		CommitTransactionCommand();
-		return -1;
-	}
-	PushActiveSnapshot(GetTransactionSnapshot());
-	snapshot = GetActiveSnapshot();
-	pgstat_report_activity(STATE_RUNNING, "announcing feed entries");
+/*
+ * Read a batch's snapshot: its xmax and the transactions it sees running
+ * become the slot's horizon and pending once the batch has committed
+ * (batch_publish), so they are kept in worker_cxt.  Returns its xmin.
+ */
+static uint64
+batch_read_snapshot(Batch *b, Snapshot snapshot)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
 
-	next = ReadNextFullTransactionId();
-	xmin = widen_xid(next, snapshot->xmin);
-	xmax = widen_xid(next, snapshot->xmax);
-	nrunning = snapshot->xcnt;
-	if (nrunning > shared->maxpending)
+	if (snapshot->xcnt > shared->maxpending)
 		elog(ERROR, "snapshot has %d running transactions, more than %d",
-			 nrunning, shared->maxpending);
-	running = palloc(sizeof(uint64) * Max(nrunning, 1));
-	for (int i = 0; i < nrunning; i++)
-		running[i] = widen_xid(next, snapshot->xip[i]);
+			 snapshot->xcnt, shared->maxpending);
+	b->xmax = widen_xid(next, snapshot->xmax);
+	b->nrunning = snapshot->xcnt;
+	b->running =
+		MemoryContextAlloc(worker_cxt, sizeof(uint64) * Max(b->nrunning, 1));
+	for (int i = 0; i < b->nrunning; i++)
+		b->running[i] = widen_xid(next, snapshot->xip[i]);
+	return widen_xid(next, snapshot->xmin);
+}
+
+/*
+ * Where a batch starts: the slot's horizon, and its pending xids sorted
+ * into *pending (current context).  Before the slot's first batch there
+ * are none, and the horizon is the lowest writer's xid or xmin.
+ */
+static FeedPos
+batch_start(NotifySlot *slot, uint64 xmin, uint64 **pending, int *npending)
+{
+	FeedPos horizon;
+	int     n;
 
 	LWLockAcquire(shared->lock, LW_SHARED);
 	horizon = slot->horizon;
-	npending = slot->positioned ? slot->npending : 0;
-	pending = palloc(sizeof(uint64) * Max(npending, 1));
-	memcpy(pending, slot_pending(slot), sizeof(uint64) * npending);
+	n = slot->positioned ? slot->npending : 0;
+	*pending = palloc(sizeof(uint64) * Max(n, 1));
+	memcpy(*pending, slot_pending(slot), sizeof(uint64) * n);
 	if (!slot->positioned && (horizon.xid == 0 || horizon.xid > xmin))
 	{
-		/* First batch: from the lowest writer or the snapshot's xmin. */
 		horizon.xid = xmin;
 		horizon.seq = 0;
 	}
 	LWLockRelease(shared->lock);
+	*npending = n;
+	qsort(*pending, n, sizeof(uint64), uint64_cmp);
+	return horizon;
+}
 
-	qsort(pending, npending, sizeof(uint64), uint64_cmp);
-	rows_scan_notify(snapshot, pending, npending, horizon, batch_entry,
-					 &counts);
+/*
+ * One batch (a worker_step; arg is its Batch): in one transaction,
+ * announce the entries that became visible since the last batch (file
+ * header), found by index scans (rowaccess.c).  The slot is left as it
+ * was: batch_publish advances it once this has committed, so a batch that
+ * fails is tried again from the same place.  b->installed is false when
+ * the extension is not installed in the database, or was dropped while
+ * the batch waited for a lock.
+ */
+static void
+notify_batch(void *arg)
+{
+	Batch *b = (Batch *) arg;
 
-	/* Everything before xmax is now announced, but what was running. */
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	slot->horizon.xid = xmax;
-	slot->horizon.seq = 0;
-	memcpy(slot_pending(slot), running, sizeof(uint64) * nrunning);
-	slot->npending = nrunning;
-	slot->positioned = true;
-	LWLockRelease(shared->lock);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	b->installed = rows_installed();
+	if (b->installed)
+	{
+		Snapshot snapshot;
+		FeedPos  horizon;
+		uint64  *pending;
+		int      npending;
 
-	PopActiveSnapshot();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		snapshot = GetActiveSnapshot();
+		pgstat_report_activity(STATE_RUNNING, "announcing feed entries");
+		horizon = batch_start(b->slot, batch_read_snapshot(b, snapshot),
+							  &pending, &npending);
+		b->installed = rows_scan_notify(snapshot, pending, npending, horizon,
+										batch_entry, &b->counts);
+		PopActiveSnapshot();
+	}
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	if (counts.skipped > 0)
+}
+
+/*
+ * After a batch's transaction has committed: everything before its
+ * snapshot's xmax but what was running is announced, and so is every
+ * commit counted before the batch (what assoc.wait_notified waits for).
+ */
+static void
+batch_publish(const Batch *b)
+{
+	NotifySlot *slot = b->slot;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	slot->horizon.xid = b->xmax;
+	slot->horizon.seq = 0;
+	memcpy(slot_pending(slot), b->running, sizeof(uint64) * b->nrunning);
+	slot->npending = b->nrunning;
+	slot->positioned = true;
+	if (b->seen > slot->announced)
+		slot->announced = b->seen;
+	LWLockRelease(shared->lock);
+	ConditionVariableBroadcast(&slot->cv);
+	if (b->counts.skipped > 0)
 		ereport(LOG, (errmsg("pg_assoc announced %d feed entries and left "
 							 "%d to the feed",
-							 counts.announced, counts.skipped),
+							 b->counts.announced, b->counts.skipped),
 					  errdetail("One batch announces at most %d entries.",
 								NOTIFY_BATCH_MAX)));
-	return counts.announced;
+}
+
+/*
+ * Lock the tables the prune writes or reads, in the order of the install
+ * script (the order DROP EXTENSION locks them in, so the two wait for each
+ * other instead of deadlocking), each looked up by name again after its
+ * lock: false when one of them is gone.
+ */
+static bool
+prune_lock_tables(void)
+{
+	static const char *const names[] = {"namespaces", "feed", "feed_pruned",
+										"ops"};
+
+	for (int i = 0; i < lengthof(names); i++)
+	{
+		RangeVar *rv = makeRangeVar("assoc", (char *) names[i], -1);
+
+		if (!OidIsValid(RangeVarGetRelidExtended(
+				rv, i == 0 ? AccessShareLock : RowExclusiveLock,
+				RVR_MISSING_OK, NULL, NULL)))
+			return false;
+	}
+	return true;
 }
 
 /*
  * Prune the feed and the op_id ledger (store_prune) in a transaction of
- * its own.  A failure (a lock timeout, a deadlock with a drop) is logged
- * and the worker goes on: pruning is tried again a minute later.
+ * its own (a worker_step).  Skipped when the extension is not installed,
+ * or was dropped while this waited for the locks of its tables.
  */
 static void
-notify_prune(void)
+notify_prune(void *arg)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	PG_TRY();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (rows_installed() && prune_lock_tables())
 	{
-		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "pruning the feed");
 		(void) store_prune();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
 	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-	}
-	PG_END_TRY();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/*
- * The notification worker of one database (main_arg: its slot).  Runs
- * batches while commits wake it (at most one per NOTIFY_MIN_INTERVAL_MS
- * while they keep coming), prunes every minute, and exits after
- * NOTIFY_IDLE_MS without commits so that its database can be dropped.
- */
-void
-assoc_notify_worker_main(Datum main_arg)
+/* Error context callback of a worker_step: what the worker was doing. */
+static void
+worker_step_context(void *arg)
 {
-	int         index = DatumGetInt32(main_arg);
+	errcontext("%s", (const char *) arg);
+}
+
+/*
+ * Run step(arg), a unit of the worker's work in its own transaction, the
+ * way PostgreSQL's own background workers run theirs (autovacuum's loop
+ * over tables): an error is written to the server log, its transaction is
+ * aborted and the error state flushed, with interrupts held meanwhile, and
+ * the worker goes on.  Returns false when step failed.  Leaves the worker
+ * in the memory context it was called in.
+ */
+static bool
+worker_step(void (*step)(void *), void *arg, const char *what)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		ErrorContextCallback errcb;
+
+		errcb.callback = worker_step_context;
+		errcb.arg = (void *) what;
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
+		step(arg);
+		error_context_stack = errcb.previous;
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		RESUME_INTERRUPTS();
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	return ok;
+}
+
+/*
+ * Leave the slot if no commit was counted since seen was read (under the
+ * lock a committing writer takes to decide whether to start a worker, so
+ * none is missed).  True when left: the caller exits.
+ */
+static bool
+worker_leave(NotifySlot *slot, uint64 seen)
+{
+	bool idle;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	idle = pg_atomic_read_u64(&slot->committed) == seen;
+	if (idle)
+	{
+		slot->running = false;
+		slot->latch = NULL;
+	}
+	LWLockRelease(shared->lock);
+	return idle;
+}
+
+/* Wait ms milliseconds, answering interrupts (SIGTERM) meanwhile. */
+static void
+worker_sleep(long ms)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+	long        left;
+
+	while ((left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+												   end)) > 0)
+	{
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Wait for the next batch: after one that announced something (gather),
+ * let commits gather for NOTIFY_MIN_INTERVAL_MS; then wait for a commit,
+ * and exit after NOTIFY_IDLE_MS without one, so that the database can be
+ * dropped.
+ */
+static void
+worker_wait(NotifySlot *slot, uint64 seen, bool gather)
+{
+	int rc;
+
+	if (gather)
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 NOTIFY_MIN_INTERVAL_MS, PG_WAIT_EXTENSION);
+	rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+				   NOTIFY_IDLE_MS, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET) && worker_leave(slot, seen))
+		proc_exit(0);
+}
+
+/*
+ * Connect to the database of slot index and take the slot, or exit when
+ * another worker has it (or it was given to another database meanwhile).
+ * The worker's transactions change nothing durable, and it runs as a
+ * superuser, so no database default may redirect its names.
+ */
+static NotifySlot *
+worker_attach(int index)
+{
 	NotifySlot *slot = &shared->slots[index];
 	Oid         dboid;
-	TimestampTz last_prune = 0;
-
-	pqsignal(SIGTERM, die);
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	BackgroundWorkerUnblockSignals();
 
 	LWLockAcquire(shared->lock, LW_SHARED);
 	dboid = slot->dboid;
@@ -737,20 +923,38 @@ assoc_notify_worker_main(Datum main_arg)
 	LWLockRelease(shared->lock);
 	before_shmem_exit(notify_worker_exit, Int32GetDatum(index));
 
-	/*
-	 * Its transactions change nothing durable; it runs as a superuser, so
-	 * no database default may redirect its names.
-	 */
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET,
 					PGC_S_OVERRIDE);
 	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	return slot;
+}
+
+/*
+ * The notification worker of one database (main_arg: its slot).  Runs
+ * batches while commits wake it (at most one per NOTIFY_MIN_INTERVAL_MS
+ * while they keep coming), prunes every minute, and exits after
+ * NOTIFY_IDLE_MS without commits, when the extension is dropped, or after
+ * NOTIFY_MAX_FAILURES failed batches in a row.
+ */
+void
+assoc_notify_worker_main(Datum main_arg)
+{
+	NotifySlot *slot;
+	TimestampTz last_prune = 0;
+	int         failures = 0;
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	slot = worker_attach(DatumGetInt32(main_arg));
+	worker_cxt = AllocSetContextCreate(TopMemoryContext, "pg_assoc notify",
+									   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(worker_cxt);
 
 	for (;;)
 	{
-		uint64 seen;
-		int    rc;
-		int    announced;
+		Batch b;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -758,48 +962,45 @@ assoc_notify_worker_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-
+		MemoryContextReset(worker_cxt);
+		memset(&b, 0, sizeof(b));
+		b.slot = slot;
 		/* Read before the batch's snapshot: these commits are visible. */
-		seen = pg_atomic_read_u64(&slot->committed);
-		announced = notify_batch(slot);
-		if (announced < 0)
-			proc_exit(0);
-		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-		if (seen > slot->announced)
-			slot->announced = seen;
-		LWLockRelease(shared->lock);
-		ConditionVariableBroadcast(&slot->cv);
-
-		if (TimestampDifferenceExceeds(last_prune, GetCurrentTimestamp(),
-									   NOTIFY_PRUNE_MS))
+		b.seen = pg_atomic_read_u64(&slot->committed);
+		if (!worker_step(notify_batch, &b, "pg_assoc announcing feed entries"))
 		{
-			last_prune = GetCurrentTimestamp();
-			notify_prune();
-		}
-
-		/* Let commits gather after a batch that had something to do. */
-		if (announced > 0)
-			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 NOTIFY_MIN_INTERVAL_MS, PG_WAIT_EXTENSION);
-		rc =
-			WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					  NOTIFY_IDLE_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET))
-		{
-			bool idle;
-
-			LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-			idle = pg_atomic_read_u64(&slot->committed) == seen;
-			if (idle)
+			if (++failures >= NOTIFY_MAX_FAILURES)
 			{
-				slot->running = false;
-				slot->latch = NULL;
+				ereport(LOG,
+						(errmsg("pg_assoc notification worker stops after %d "
+								"failed batches",
+								failures),
+						 errdetail("The next commit of a write starts "
+								   "another.")));
+				proc_exit(0);
 			}
-			LWLockRelease(shared->lock);
-			if (idle)
+			worker_sleep(NOTIFY_RETRY_MS);
+			continue;
+		}
+		failures = 0;
+		if (!b.installed)
+		{
+			if (worker_leave(slot, b.seen))
 				proc_exit(0);
 		}
+		else
+		{
+			batch_publish(&b);
+			if (TimestampDifferenceExceeds(last_prune, GetCurrentTimestamp(),
+										   NOTIFY_PRUNE_MS))
+			{
+				last_prune = GetCurrentTimestamp();
+				(void) worker_step(notify_prune, NULL,
+								   "pg_assoc pruning the feed and the op_id "
+								   "ledger");
+			}
+		}
+		worker_wait(slot, b.seen, b.counts.announced > 0);
 	}
 }
 

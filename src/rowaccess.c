@@ -36,12 +36,14 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/relation.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
@@ -55,6 +57,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
@@ -98,13 +101,28 @@ enum
 	FEED_NATTS = FEED_AT
 };
 
-/* The relations used, looked up once per backend (see rows_forget). */
-static Oid  namespaces_oid = InvalidOid;
-static Oid  namespaces_pkey_oid;
-static Oid  records_oid;
-static Oid  records_pkey_oid;
-static Oid  feed_oid;
-static Oid  feed_notify_idx_oid;
+/*
+ * The relations used, looked up by name once per backend and again after
+ * an invalidation of one of them (rows_forget).  The primary key indexes
+ * are not cached: they are taken from the opened table's relcache entry
+ * (RelationGetPrimaryKeyIndex), so they always belong to it.
+ */
+enum
+{
+	REL_NAMESPACES,
+	REL_RECORDS,
+	REL_FEED,
+	REL_FEED_NOTIFY_IDX,
+	REL_COUNT
+};
+static const char *const rel_names[REL_COUNT] = {
+	[REL_NAMESPACES] = "namespaces",
+	[REL_RECORDS] = "records",
+	[REL_FEED] = "feed",
+	[REL_FEED_NOTIFY_IDX] = "feed_notify_idx",
+};
+static Oid  rel_oids[REL_COUNT];
+static bool rels_valid = false; /* rel_oids are as the names say */
 static bool callback_registered = false;
 
 /* The feed position of this transaction's last entry. */
@@ -112,46 +130,129 @@ static FullTransactionId feed_xid;
 static int64             feed_seq;
 
 /*
- * Relcache callback: forget the cached OIDs when one of the relations is
- * invalidated (dropped with the extension, renamed, ...) or on a full
- * reset.
+ * Relcache callback: when one of the relations is invalidated (dropped
+ * with the extension, renamed, rebuilt by REINDEX CONCURRENTLY, ...) or on
+ * a full reset, the names are looked up again at the next use.  Only the
+ * flag changes: an invalidation is taken in whenever a lock is acquired,
+ * so in the middle of a use of the OIDs, and a use goes on with the OIDs
+ * it copied (rows_open).
  */
 static void
 rows_forget(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == namespaces_oid ||
-		relid == records_oid || relid == feed_oid)
-		namespaces_oid = InvalidOid;
+	if (relid == InvalidOid)
+		rels_valid = false;
+	for (int i = 0; i < REL_COUNT; i++)
+		if (relid == rel_oids[i])
+			rels_valid = false;
 }
 
-/* A relation of schema assoc by name; an error when it is missing. */
-static Oid
-assoc_relid(const char *name)
-{
-	Oid relid = get_relname_relid(name, get_namespace_oid("assoc", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation assoc.%s does not exist", name);
-	return relid;
-}
-
-/* Look up the relations' OIDs unless known. */
+/*
+ * The error of a call whose relations are gone: the extension was dropped
+ * while it ran (it waited for a lock the drop held).  55000, not an
+ * internal error: the caller can tell what happened.
+ */
 static void
-rows_lookup_oids(void)
+error_not_installed(const char *relname)
 {
-	if (OidIsValid(namespaces_oid))
-		return;
+	ereport(
+		ERROR,
+		(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		 errmsg("extension \"pg_assoc\" is not installed in this database"),
+		 errdetail("Relation assoc.%s does not exist: the extension was "
+				   "dropped while the call was running.",
+				   relname)));
+}
+
+/*
+ * Look the relations up by name unless they are known.  When the schema or
+ * one of them is missing: false with missing_ok, else error_not_installed.
+ * A lookup may take in invalidations (rows_forget) of the OIDs it has just
+ * found: it is then repeated, a few times at most (a backend flooded with
+ * cache resets keeps the last answer, checked at the next use).
+ */
+static bool
+rows_refresh(bool missing_ok)
+{
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(rows_forget, (Datum) 0);
 		callback_registered = true;
 	}
-	namespaces_pkey_oid = assoc_relid("namespaces_pkey");
-	records_oid = assoc_relid("records");
-	records_pkey_oid = assoc_relid("records_pkey");
-	feed_oid = assoc_relid("feed");
-	feed_notify_idx_oid = assoc_relid("feed_notify_idx");
-	namespaces_oid = assoc_relid("namespaces");
+	for (int round = 0; !rels_valid && round < 4; round++)
+	{
+		Oid nsp;
+
+		CHECK_FOR_INTERRUPTS();
+		rels_valid = true; /* cleared by rows_forget during the lookups */
+		nsp = get_namespace_oid("assoc", true);
+		for (int i = 0; i < REL_COUNT; i++)
+		{
+			rel_oids[i] = OidIsValid(nsp)
+							  ? get_relname_relid(rel_names[i], nsp)
+							  : InvalidOid;
+			if (!OidIsValid(rel_oids[i]))
+			{
+				rels_valid = false;
+				if (missing_ok)
+					return false;
+				error_not_installed(rel_names[i]);
+			}
+		}
+	}
+	return true;
+}
+
+/*
+ * Open relation which of the extension with lockmode, the way PostgreSQL
+ * opens a relation named by the user: lock it, then check that it still
+ * exists.  A relation dropped while this backend waited for the lock (DROP
+ * EXTENSION, or DROP and CREATE EXTENSION in one transaction) is looked up
+ * by name again.  NULL with missing_ok when the extension is gone, else
+ * error_not_installed.  The OID is copied before the lock is taken, so an
+ * invalidation taken in by locking cannot change it under the caller.
+ */
+static Relation
+rows_open(int which, LOCKMODE lockmode, bool missing_ok)
+{
+	for (int round = 0;; round++)
+	{
+		Oid      relid;
+		Relation rel;
+
+		if (!rows_refresh(missing_ok))
+			return NULL;
+		relid = rel_oids[which];
+		rel = (which == REL_FEED_NOTIFY_IDX)
+				  ? try_relation_open(relid, lockmode)
+				  : try_table_open(relid, lockmode);
+		if (rel != NULL)
+		{
+			if (which == REL_FEED_NOTIFY_IDX &&
+				rel->rd_rel->relkind != RELKIND_INDEX)
+				elog(ERROR, "assoc.%s is not an index", rel_names[which]);
+			return rel;
+		}
+		rels_valid = false; /* dropped meanwhile: the names again */
+		if (round == 2)
+		{
+			if (missing_ok)
+				return NULL;
+			error_not_installed(rel_names[which]);
+		}
+	}
+}
+
+/* The primary key index of rel (namespaces, records). */
+static Oid
+primary_key(Relation rel)
+{
+	Oid index = RelationGetPrimaryKeyIndex(rel);
+
+	if (!OidIsValid(index))
+		elog(ERROR, "table %s has no primary key",
+			 RelationGetRelationName(rel));
+	return index;
 }
 
 /*
@@ -161,35 +262,19 @@ rows_lookup_oids(void)
 bool
 rows_installed(void)
 {
-	Oid nsp;
-
-	if (OidIsValid(namespaces_oid))
+	if (rels_valid)
 		return true;
 	if (!OidIsValid(get_extension_oid("pg_assoc", true)))
 		return false;
-	nsp = get_namespace_oid("assoc", true);
-	if (!OidIsValid(nsp) ||
-		!OidIsValid(get_relname_relid("namespaces", nsp)) ||
-		!OidIsValid(get_relname_relid("feed_notify_idx", nsp)))
-		return false;
-	rows_lookup_oids();
-	return true;
+	return rows_refresh(true);
 }
 
 /* The OID of assoc.records, for the extension owner's lookup. */
 Oid
 rows_records_oid(void)
 {
-	rows_lookup_oids();
-	return records_oid;
-}
-
-/* The OID of assoc.namespaces, the class of namespace locks. */
-Oid
-rows_namespaces_oid(void)
-{
-	rows_lookup_oids();
-	return namespaces_oid;
+	rows_refresh(false);
+	return rel_oids[REL_RECORDS];
 }
 
 /*
@@ -255,13 +340,12 @@ rows_namespace(StoreCall *call)
 	Datum           key = PointerGetDatum(call->ns);
 	bool            found;
 
-	rows_lookup_oids();
-	rel = table_open(namespaces_oid, AccessShareLock);
+	rel = rows_open(REL_NAMESPACES, AccessShareLock, false);
 	check_natts(rel, NS_NATTS);
 	slot = table_slot_create(rel, NULL);
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	found = fetch_by_key(rel, namespaces_pkey_oid, snapshot, &key, 1, slot);
+	found = fetch_by_key(rel, primary_key(rel), snapshot, &key, 1, slot);
 	if (found)
 	{
 		bool isnull;
@@ -322,14 +406,18 @@ call_slot(StoreCall *call, TupleTableSlot **slot, Relation rel,
 	return *slot;
 }
 
-/* Open a relation for direct writes, with its indexes. */
+/*
+ * Open relation which (REL_RECORDS, REL_FEED) for direct writes, with its
+ * indexes.  A relation dropped while the call waited for its lock (DROP
+ * EXTENSION) is a clean error (rows_open).
+ */
 static ResultRelInfo *
-open_for_write(StoreCall *call, Oid relid, int natts)
+open_for_write(StoreCall *call, int which, int natts)
 {
 	EState        *estate = call_estate(call);
 	MemoryContext  old = MemoryContextSwitchTo(estate->es_query_cxt);
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	Relation       rel = table_open(relid, RowExclusiveLock);
+	Relation       rel = rows_open(which, RowExclusiveLock, false);
 
 	check_natts(rel, natts);
 	InitResultRelInfo(rri, rel, 0, NULL, 0);
@@ -379,9 +467,8 @@ serialization_failure_or(TM_Result res)
 void
 rows_open_records(StoreCall *call)
 {
-	rows_lookup_oids();
 	if (call->records_rri == NULL)
-		call->records_rri = open_for_write(call, records_oid, REC_NATTS);
+		call->records_rri = open_for_write(call, REL_RECORDS, REC_NATTS);
 }
 
 /*
@@ -412,7 +499,7 @@ rows_fetch_record(StoreCall *call, text *id, Record *rec, bool lock)
 		if (round > STORE_MAX_ROUNDS)
 			store_error_rounds(call, "lock a record");
 		snapshot = statement_snapshot();
-		if (!fetch_by_key(rel, records_pkey_oid, snapshot, keys, 2, slot))
+		if (!fetch_by_key(rel, primary_key(rel), snapshot, keys, 2, slot))
 		{
 			UnregisterSnapshot(snapshot);
 			return;
@@ -518,7 +605,7 @@ rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
 	FullTransactionId top = GetTopFullTransactionId();
 
 	if (call->feed_rri == NULL)
-		call->feed_rri = open_for_write(call, feed_oid, FEED_NATTS);
+		call->feed_rri = open_for_write(call, REL_FEED, FEED_NATTS);
 	if (!FullTransactionIdEquals(top, feed_xid))
 	{
 		feed_xid = top;
@@ -559,7 +646,7 @@ notify_namespace(Relation nsrel, Snapshot snapshot, const char *ns,
 	Datum           key = CStringGetTextDatum(ns);
 	bool            found, isnull;
 
-	found = fetch_by_key(nsrel, namespaces_pkey_oid, snapshot, &key, 1, slot);
+	found = fetch_by_key(nsrel, primary_key(nsrel), snapshot, &key, 1, slot);
 	if (found)
 	{
 		*incarnation =
@@ -571,30 +658,75 @@ notify_namespace(Relation nsrel, Snapshot snapshot, const char *ns,
 	return found;
 }
 
+/* The relations rows_scan_notify reads. */
+typedef struct NotifyRels
+{
+	Relation nsrel;
+	Relation feed;
+	Relation index;
+} NotifyRels;
+
+/*
+ * Open the relations rows_scan_notify reads, in the order in which DROP
+ * EXTENSION locks them (the order of the install script), so that a drop
+ * and a batch wait for each other instead of deadlocking.  The index is
+ * looked up after the feed is locked: a REINDEX CONCURRENTLY that replaced
+ * it has then been taken in.  False, with nothing left open, when the
+ * extension is gone (dropped while the batch waited for a lock).
+ */
+static bool
+open_notify_rels(NotifyRels *rels)
+{
+	rels->nsrel = rows_open(REL_NAMESPACES, AccessShareLock, true);
+	if (rels->nsrel == NULL)
+		return false;
+	rels->feed = rows_open(REL_FEED, AccessShareLock, true);
+	if (rels->feed == NULL)
+	{
+		table_close(rels->nsrel, AccessShareLock);
+		return false;
+	}
+	rels->index = rows_open(REL_FEED_NOTIFY_IDX, AccessShareLock, true);
+	if (rels->index == NULL)
+	{
+		table_close(rels->feed, AccessShareLock);
+		table_close(rels->nsrel, AccessShareLock);
+		return false;
+	}
+	check_natts(rels->feed, FEED_NATTS);
+	return true;
+}
+
 /*
  * Call fn for each feed entry to announce (notify set) that snapshot sees
  * and that belongs to one of the transactions pending[] (sorted, all
  * below after.xid) or lies after position after, in feed order, with its
  * namespace's channel secret.  Index scans of feed_notify_idx: one probe
  * per pending transaction, then one range.  Each call of fn runs in a
- * memory context reset after it.
+ * memory context reset after it.  Returns false, having called nothing,
+ * when the extension is not installed (any more).
  */
-void
+bool
 rows_scan_notify(Snapshot snapshot, const uint64 *pending, int npending,
 				 FeedPos after, NotifyEntryFn fn, void *arg)
 {
-	Relation        feed = table_open(feed_oid, AccessShareLock);
-	Relation        index = index_open(feed_notify_idx_oid, AccessShareLock);
-	Relation        nsrel = table_open(namespaces_oid, AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(feed, NULL);
-	MemoryContext   entry_cxt = AllocSetContextCreate(
-		  CurrentMemoryContext, "pg_assoc notify entry", ALLOCSET_DEFAULT_SIZES);
-	char   ns_name[NAMEDATALEN] = "";
-	int64  incarnation = 0;
-	bytea *secret = NULL;
-	bool   ns_found = false;
+	NotifyRels      rels;
+	Relation        feed, index, nsrel;
+	TupleTableSlot *slot;
+	MemoryContext   entry_cxt;
+	char            ns_name[NAMEDATALEN] = "";
+	int64           incarnation = 0;
+	bytea          *secret = NULL;
+	bool            ns_found = false;
 
-	check_natts(feed, FEED_NATTS);
+	if (!open_notify_rels(&rels))
+		return false;
+	feed = rels.feed;
+	index = rels.index;
+	nsrel = rels.nsrel;
+	slot = table_slot_create(feed, NULL);
+	entry_cxt = AllocSetContextCreate(
+		CurrentMemoryContext, "pg_assoc notify entry", ALLOCSET_DEFAULT_SIZES);
 	for (int probe = 0; probe <= npending; probe++)
 	{
 		bool          range = (probe == npending);
@@ -654,7 +786,8 @@ rows_scan_notify(Snapshot snapshot, const uint64 *pending, int npending,
 	}
 	MemoryContextDelete(entry_cxt);
 	ExecDropSingleTupleTableSlot(slot);
-	table_close(nsrel, AccessShareLock);
 	index_close(index, AccessShareLock);
 	table_close(feed, AccessShareLock);
+	table_close(nsrel, AccessShareLock);
+	return true;
 }

@@ -159,7 +159,6 @@ extern uint64 store_cursor_fetch(Portal portal, long count);
 
 /* rowaccess.c */
 extern Oid  rows_records_oid(void);
-extern Oid  rows_namespaces_oid(void);
 extern void rows_open_records(StoreCall *call);
 extern bool rows_namespace(StoreCall *call);
 extern void
