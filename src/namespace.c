@@ -612,16 +612,24 @@ become_owner(Oid *caller, int *caller_sec)
 /* The tables of the store, as store_check_tables checks them. */
 static const char *const store_tables[] = {
 	"namespaces", "records", "history", "feed", "feed_pruned", "ops"};
-static Oid  store_table_oids[lengthof(store_tables)];
-static bool store_tables_checked = false;
+static Oid    store_table_oids[lengthof(store_tables)];
+static bool   store_tables_checked = false;
+static uint64 store_tables_changes = 0; /* invalidations seen */
 
-/* Relcache callback: a change to one of the tables is checked again. */
+/*
+ * Relcache callback: a change to one of the tables is checked again.  The
+ * count lets a check that absorbed an invalidation while it ran (in its
+ * own catalog reads) know that it may have looked too early.
+ */
 static void
 store_tables_changed(Datum arg, Oid relid)
 {
 	for (int i = 0; i < lengthof(store_tables); i++)
 		if (!OidIsValid(relid) || relid == store_table_oids[i])
+		{
 			store_tables_checked = false;
+			store_tables_changes++;
+		}
 }
 
 /* Does the relation have rules (pg_rewrite rows)? */
@@ -679,6 +687,7 @@ store_check_tables(void)
 	static bool registered = false;
 	Oid         nsp;
 	Oid         dist;
+	uint64      changes = store_tables_changes;
 
 	if (store_tables_checked)
 		return;
@@ -730,7 +739,8 @@ store_check_tables(void)
 					 errhint("See \"Limits\" in the pg_assoc README.")));
 		store_table_oids[i] = relid;
 	}
-	store_tables_checked = true;
+	/* A table changed while it was checked: check again next time. */
+	store_tables_checked = (changes == store_tables_changes);
 }
 
 /*
@@ -791,9 +801,14 @@ store_open_locked(StoreCall *call, FunctionCallInfo fcinfo, const char *fn,
 	call->cxt = CurrentMemoryContext;
 	become_owner(&call->caller, &call->caller_sec);
 
+	/*
+	 * assoc.namespaces before assoc.records: the order DROP EXTENSION locks
+	 * them in, so that a write and a drop of the extension wait for each
+	 * other instead of deadlocking.
+	 */
 	store_check_tables();
-	rows_open_records(call);
 	read_namespace(call);
+	rows_open_records(call);
 	for (int round = 1;; round++)
 	{
 		int64 locked = call->incarnation;

@@ -820,7 +820,7 @@ worker_step(void (*step)(void *), void *arg, const char *what)
 	{
 		HOLD_INTERRUPTS();
 		EmitErrorReport();
-		AbortCurrentTransaction();
+		AbortOutOfAnyTransaction();
 		MemoryContextSwitchTo(cxt);
 		FlushErrorState();
 		pgstat_report_activity(STATE_IDLE, NULL);
@@ -853,6 +853,19 @@ worker_leave(NotifySlot *slot, uint64 seen)
 	return idle;
 }
 
+/*
+ * Answer interrupts between batches: SIGTERM ends the worker.  A query
+ * cancel is meant for a batch (one waiting for a lock, say), and between
+ * batches there is no error handler to catch it: raised here it would end
+ * the worker with an error, so it is dropped.
+ */
+static void
+worker_check_interrupts(void)
+{
+	QueryCancelPending = false;
+	CHECK_FOR_INTERRUPTS();
+}
+
 /* Wait ms milliseconds, answering interrupts (SIGTERM) meanwhile. */
 static void
 worker_sleep(long ms)
@@ -867,7 +880,7 @@ worker_sleep(long ms)
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		worker_check_interrupts();
 	}
 }
 
@@ -896,7 +909,8 @@ worker_wait(NotifySlot *slot, uint64 seen, bool gather)
  * Connect to the database of slot index and take the slot, or exit when
  * another worker has it (or it was given to another database meanwhile).
  * The worker's transactions change nothing durable, and it runs as a
- * superuser, so no database default may redirect its names.
+ * superuser, so no database default may redirect its names, nor make its
+ * batches read-only, of another isolation level or cut short.
  */
 static NotifySlot *
 worker_attach(int index)
@@ -927,6 +941,11 @@ worker_attach(int index)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET,
 					PGC_S_OVERRIDE);
 	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET,
+					PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 	return slot;
 }
 
@@ -956,7 +975,7 @@ assoc_notify_worker_main(Datum main_arg)
 	{
 		Batch b;
 
-		CHECK_FOR_INTERRUPTS();
+		worker_check_interrupts();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;

@@ -360,7 +360,8 @@ rows_namespace(StoreCall *call)
 	}
 	UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, AccessShareLock);
+	/* Locked to the end of the transaction, as a statement would keep it. */
+	table_close(rel, NoLock);
 	return found;
 }
 
@@ -463,7 +464,7 @@ serialization_failure_or(TM_Result res)
 						res == TM_Updated ? "update" : "delete")));
 }
 
-/* Open assoc.records for writing (store_open does it first; see there). */
+/* Open assoc.records for writing, once per call. */
 void
 rows_open_records(StoreCall *call)
 {

@@ -28,7 +28,8 @@ DECLARE
     nhistory bigint;
     listed   text[];
 BEGIN
-    WITH hits AS (
+    -- Counted in full, listed 20 at most (a top-N sort, whatever the count).
+    WITH hits AS MATERIALIZED (
         SELECT 0 AS kind, r.ns, r.id, NULL::bigint AS version
           FROM assoc.records r
          WHERE assoc.has_forbidden_keys(r.data)
@@ -37,12 +38,12 @@ BEGIN
           FROM assoc.history h
          WHERE h.data IS NOT NULL AND assoc.has_forbidden_keys(h.data)
     )
-    SELECT count(*) FILTER (WHERE kind = 0), count(*) FILTER (WHERE kind = 1),
-           (array_agg(CASE WHEN version IS NULL THEN format('(%L, %L)', ns, id)
-                           ELSE format('(%L, %L, %s)', ns, id, version) END
-                      ORDER BY kind, ns, id, version))[1:20]
-      INTO nrecords, nhistory, listed
-      FROM hits;
+    SELECT (SELECT count(*) FROM hits WHERE kind = 0),
+           (SELECT count(*) FROM hits WHERE kind = 1),
+           ARRAY(SELECT CASE WHEN version IS NULL THEN format('(%L, %L)', ns, id)
+                             ELSE format('(%L, %L, %s)', ns, id, version) END
+                   FROM hits ORDER BY kind, ns, id, version LIMIT 20)
+      INTO nrecords, nhistory, listed;
     IF nrecords + nhistory > 0 THEN
         RAISE EXCEPTION 'cannot update pg_assoc to 0.2.0: stored data holds object keys that are now forbidden (records: %, history versions: %)',
                         nrecords, nhistory

@@ -156,7 +156,16 @@ $heard      = '';
 my $writer = $node->background_psql('postgres');
 my $locker = $node->background_psql('postgres');
 $writer->query_safe("BEGIN; SELECT assoc.set('m', 'retried', 'n', '1')");
-$locker->query_safe('BEGIN; LOCK TABLE assoc.namespaces');
+# The writer keeps its lock on assoc.namespaces until it commits: the
+# locker's lock is queued first, so that it is granted at the commit, before
+# the worker the commit wakes asks for the table.
+$locker->query_until(qr/queued/,
+	"\\echo queued\nBEGIN;\nLOCK TABLE assoc.namespaces;\n");
+$node->poll_query_until(
+	'postgres', q{SELECT count(*) = 1 FROM pg_locks
+	WHERE relation = 'assoc.namespaces'::regclass
+	AND mode = 'AccessExclusiveLock' AND NOT granted})
+  or die 'the lock was not queued';
 $writer->query_safe('COMMIT');
 ok( $node->poll_query_until(
 		'postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
@@ -190,6 +199,23 @@ like(
 	qr/ERROR:  canceling statement due to user request\n.*CONTEXT:  pg_assoc announcing feed entries/,
 	'the failed batch is in the server log');
 unlike($log, qr/exited with exit code 1/, 'the worker did not exit');
+
+# A cancel that reaches the worker between batches is dropped: it is meant
+# for a batch, and outside one it would end the worker with an error.
+$node->safe_psql('postgres',
+	"SELECT assoc.set('m', 'idle-cancel', 'a', '1'); SELECT assoc.wait_notified(30000)");
+my $worker_pid = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_assoc notify'");
+isnt($worker_pid, '', 'a worker runs');
+$node->safe_psql('postgres', "SELECT pg_cancel_backend($worker_pid)");
+usleep(500_000);
+is( $node->safe_psql(
+		'postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE pid = $worker_pid"),
+	'1',
+	'a cancel between batches leaves the worker running');
+$log = slurp_file($node->logfile, $log_offset);
+unlike($log, qr/exited with exit code 1/, 'and it did not exit with an error');
 $writer->quit;
 $locker->quit;
 $l_in .= "\\q\n";
