@@ -292,13 +292,13 @@ store_assockey_type(void)
 {
 	if (!OidIsValid(assockey_oid) || assockey_stale)
 	{
-		Oid nsp = get_namespace_oid("assoc", false);
+		Oid nsp = get_namespace_oid("assoc", true);
 		Oid current = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 									  CStringGetDatum("assockey"),
 									  ObjectIdGetDatum(nsp));
 
 		if (!OidIsValid(current))
-			elog(ERROR, "type assoc.assockey does not exist");
+			rows_error_not_installed("type assoc.assockey");
 		if (OidIsValid(assockey_oid) && current != assockey_oid)
 		{
 			for (int i = 0; i < SP_COUNT; i++)

@@ -148,25 +148,27 @@ rows_forget(Datum arg, Oid relid)
 }
 
 /*
- * The error of a call whose relations are gone: the extension was dropped
+ * The error of a call whose objects are gone: the extension was dropped
  * while it ran (it waited for a lock the drop held).  55000, not an
- * internal error: the caller can tell what happened.
+ * internal error: the caller can tell what happened.  what names the
+ * missing object ("relation assoc.records").
  */
-static void
-error_not_installed(const char *relname)
+void
+rows_error_not_installed(const char *what)
 {
 	ereport(
 		ERROR,
 		(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		 errmsg("extension \"pg_assoc\" is not installed in this database"),
-		 errdetail("Relation assoc.%s does not exist: the extension was "
-				   "dropped while the call was running.",
-				   relname)));
+		 errdetail("The %s does not exist: the extension was dropped while "
+				   "the call was running.",
+				   what)));
 }
 
 /*
  * Look the relations up by name unless they are known.  When the schema or
- * one of them is missing: false with missing_ok, else error_not_installed.
+ * one of them is missing: false with missing_ok, else
+ * rows_error_not_installed.
  * A lookup may take in invalidations (rows_forget) of the OIDs it has just
  * found: it is then repeated, a few times at most (a backend flooded with
  * cache resets keeps the last answer, checked at the next use).
@@ -196,7 +198,8 @@ rows_refresh(bool missing_ok)
 				rels_valid = false;
 				if (missing_ok)
 					return false;
-				error_not_installed(rel_names[i]);
+				rows_error_not_installed(
+					psprintf("relation assoc.%s", rel_names[i]));
 			}
 		}
 	}
@@ -209,7 +212,7 @@ rows_refresh(bool missing_ok)
  * exists.  A relation dropped while this backend waited for the lock (DROP
  * EXTENSION, or DROP and CREATE EXTENSION in one transaction) is looked up
  * by name again.  NULL with missing_ok when the extension is gone, else
- * error_not_installed.  The OID is copied before the lock is taken, so an
+ * rows_error_not_installed.  The OID is copied before the lock is taken, so an
  * invalidation taken in by locking cannot change it under the caller.
  */
 static Relation
@@ -238,7 +241,8 @@ rows_open(int which, LOCKMODE lockmode, bool missing_ok)
 		{
 			if (missing_ok)
 				return NULL;
-			error_not_installed(rel_names[which]);
+			rows_error_not_installed(
+				psprintf("relation assoc.%s", rel_names[which]));
 		}
 	}
 }

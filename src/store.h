@@ -159,6 +159,7 @@ extern uint64 store_cursor_fetch(Portal portal, long count);
 
 /* rowaccess.c */
 extern Oid  rows_records_oid(void);
+extern void rows_error_not_installed(const char *what) pg_attribute_noreturn();
 extern void rows_open_records(StoreCall *call);
 extern bool rows_namespace(StoreCall *call);
 extern void
