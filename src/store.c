@@ -678,6 +678,47 @@ row_end(void)
 		elog(ERROR, "SPI_finish failed");
 }
 
+/* What the work on each row of update_by or remove_by needs (each_row). */
+typedef struct RowWork
+{
+	StoreCall     *call;
+	ReturnSetInfo *rsinfo;
+	LedgerRows    *ledger; /* with an op_id, else NULL */
+	Jsonb         *data;   /* update_by: the data every row gets */
+} RowWork;
+
+/* The work on one row a statement of each_row returned. */
+typedef void (*RowFn)(RowWork *work, HeapTuple row, TupleDesc desc);
+
+/*
+ * Run statement id with values as a cursor and do fn's work on every row
+ * it returns: ROWS_PER_FETCH rows fetched at a time, each row's work in
+ * an SPI level of its own (row_begin).  Returns the number of rows.
+ */
+static uint64
+each_row(RowWork *work, StorePlanId id, Datum *values, RowFn fn)
+{
+	Portal portal = store_cursor_open(id, values, NULL, false);
+	uint64 total = 0;
+	uint64 n;
+
+	while ((n = store_cursor_fetch(portal, ROWS_PER_FETCH)) > 0)
+	{
+		SPITupleTable *batch = SPI_tuptable;
+
+		for (uint64 i = 0; i < n; i++)
+		{
+			row_begin();
+			fn(work, batch->vals[i], batch->tupdesc);
+			row_end();
+		}
+		total += n;
+		SPI_freetuptable(batch);
+	}
+	SPI_cursor_close(portal);
+	return total;
+}
+
 /*
  * Put one row of assoc.records (columns first .. first + 6 of an SPI row)
  * into the function's result and, with an op_id, into the rows kept for
@@ -764,8 +805,7 @@ keys_arg(FunctionCallInfo fcinfo, int argno, bool allow_empty)
  * return the row as it is now.
  */
 static void
-update_row(StoreCall *call, ReturnSetInfo *rsinfo, HeapTuple row,
-		   TupleDesc desc, Jsonb *data, LedgerRows *ledger)
+update_row(RowWork *work, HeapTuple row, TupleDesc desc)
 {
 	Record    rec = {0};
 	HeapTuple written;
@@ -783,12 +823,12 @@ update_row(StoreCall *call, ReturnSetInfo *rsinfo, HeapTuple row,
 		PG_DETOAST_DATUM(SPI_getbinval(row, desc, 4, &isnull)));
 	rec.data = DatumGetJsonbP(SPI_getbinval(row, desc, 5, &isnull));
 	rec.version = DatumGetInt64(SPI_getbinval(row, desc, 6, &isnull));
-	record_store(call, id, &rec, data, rec.keys, "update", (Datum) 0,
-				 &conflict, &written, &written_desc);
+	record_store(work->call, id, &rec, work->data, rec.keys, "update",
+				 (Datum) 0, &conflict, &written, &written_desc);
 	if (written)
-		emit_row(rsinfo, written, written_desc, 1, ledger);
+		emit_row(work->rsinfo, written, written_desc, 1, work->ledger);
 	else
-		emit_row(rsinfo, row, desc, 2, ledger);
+		emit_row(work->rsinfo, row, desc, 2, work->ledger);
 }
 
 PG_FUNCTION_INFO_V1(assoc_update_by);
@@ -812,11 +852,8 @@ assoc_update_by(PG_FUNCTION_ARGS)
 	bool           upsert;
 	Jsonb         *prior;
 	LedgerRows     rows;
-	LedgerRows    *ledger = NULL;
+	RowWork        work = {0};
 	Datum          values[2];
-	Portal         portal;
-	uint64         n;
-	uint64         matched = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	keys = keys_arg(fcinfo, 1, false);
@@ -834,32 +871,19 @@ assoc_update_by(PG_FUNCTION_ARGS)
 	}
 	if (upsert)
 		store_lock_keys(&call, keys);
+	work.call = &call;
+	work.rsinfo = rsinfo;
+	work.data = data;
 	if (call.op_id != NULL)
 	{
 		ledger_rows_begin(&rows, call.fn);
-		ledger = &rows;
+		work.ledger = &rows;
 	}
 
 	values[0] = PointerGetDatum(call.ns);
 	values[1] = keys;
-	portal = store_cursor_open(SP_REC_BY_KEYS_LOCK, values, NULL, false);
-	while ((n = store_cursor_fetch(portal, ROWS_PER_FETCH)) > 0)
-	{
-		SPITupleTable *batch = SPI_tuptable;
-
-		for (uint64 i = 0; i < n; i++)
-		{
-			row_begin();
-			update_row(&call, rsinfo, batch->vals[i], batch->tupdesc, data,
-					   ledger);
-			row_end();
-		}
-		matched += n;
-		SPI_freetuptable(batch);
-	}
-	SPI_cursor_close(portal);
-
-	if (matched == 0 && upsert)
+	if (each_row(&work, SP_REC_BY_KEYS_LOCK, values, update_row) == 0 &&
+		upsert)
 	{
 		Record    rec = {0};
 		HeapTuple written;
@@ -886,10 +910,11 @@ assoc_update_by(PG_FUNCTION_ARGS)
 		if (conflict)
 			elog(ERROR, "generated record id \"%s\" already exists",
 				 text_to_cstring(id));
-		emit_row(rsinfo, written, written_desc, 1, ledger);
+		emit_row(rsinfo, written, written_desc, 1, work.ledger);
 	}
 
-	ledger_finish(&call, ledger != NULL ? ledger_rows_end(ledger) : NULL);
+	ledger_finish(&call,
+				  work.ledger != NULL ? ledger_rows_end(work.ledger) : NULL);
 	store_close(&call);
 	return (Datum) 0;
 }
@@ -899,19 +924,18 @@ assoc_update_by(PG_FUNCTION_ARGS)
  * return it, delete its history and add its feed entry.
  */
 static void
-remove_row(StoreCall *call, ReturnSetInfo *rsinfo, HeapTuple row,
-		   TupleDesc desc, LedgerRows *ledger)
+remove_row(RowWork *work, HeapTuple row, TupleDesc desc)
 {
 	Datum values[2];
 	bool  isnull;
 	text *id = DatumGetTextPP(SPI_getbinval(row, desc, 2, &isnull));
 	int64 version = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull));
 
-	emit_row(rsinfo, row, desc, 1, ledger);
-	values[0] = PointerGetDatum(call->ns);
+	emit_row(work->rsinfo, row, desc, 1, work->ledger);
+	values[0] = PointerGetDatum(work->call->ns);
 	values[1] = PointerGetDatum(id);
 	store_exec(SP_HIST_DELETE, values, NULL, false, 0);
-	feed_append(call, id, version + 1, "remove", (Datum) 0);
+	feed_append(work->call, id, version + 1, "remove", (Datum) 0);
 }
 
 PG_FUNCTION_INFO_V1(assoc_remove_by);
@@ -932,10 +956,8 @@ assoc_remove_by(PG_FUNCTION_ARGS)
 	Datum          keys;
 	Jsonb         *prior;
 	LedgerRows     rows;
-	LedgerRows    *ledger = NULL;
+	RowWork        work = {0};
 	Datum          values[2];
-	Portal         portal;
-	uint64         n;
 
 	InitMaterializedSRF(fcinfo, 0);
 	keys = keys_arg(fcinfo, 1, true);
@@ -946,34 +968,23 @@ assoc_remove_by(PG_FUNCTION_ARGS)
 		store_close(&call);
 		return (Datum) 0;
 	}
+	work.call = &call;
+	work.rsinfo = rsinfo;
 	if (call.op_id != NULL)
 	{
 		ledger_rows_begin(&rows, call.fn);
-		ledger = &rows;
+		work.ledger = &rows;
 	}
 
 	if (DatumGetInt32(DirectFunctionCall1(assockey_size, keys)) > 0)
 	{
 		values[0] = PointerGetDatum(call.ns);
 		values[1] = keys;
-		portal = store_cursor_open(SP_REC_REMOVE_BY, values, NULL, false);
-		while ((n = store_cursor_fetch(portal, ROWS_PER_FETCH)) > 0)
-		{
-			SPITupleTable *batch = SPI_tuptable;
-
-			for (uint64 i = 0; i < n; i++)
-			{
-				row_begin();
-				remove_row(&call, rsinfo, batch->vals[i], batch->tupdesc,
-						   ledger);
-				row_end();
-			}
-			SPI_freetuptable(batch);
-		}
-		SPI_cursor_close(portal);
+		(void) each_row(&work, SP_REC_REMOVE_BY, values, remove_row);
 	}
 
-	ledger_finish(&call, ledger != NULL ? ledger_rows_end(ledger) : NULL);
+	ledger_finish(&call,
+				  work.ledger != NULL ? ledger_rows_end(work.ledger) : NULL);
 	store_close(&call);
 	return (Datum) 0;
 }
