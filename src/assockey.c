@@ -14,6 +14,7 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
+#include "compat.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"

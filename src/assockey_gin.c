@@ -25,6 +25,7 @@
 #include "access/gin.h"
 #include "access/stratnum.h"
 
+#include "compat.h"
 #include "assockey.h"
 
 /* Strategy numbers, as for the core array_ops GIN opclass. */

@@ -33,6 +33,7 @@
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/vacuum.h"
+#include "compat.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
@@ -178,7 +179,7 @@ ak_compute_stats(VacAttrStats *stats, AnalyzeAttrFetchFunc fetchfunc,
 	old = MemoryContextSwitchTo(stats->anl_context);
 
 	/* MCELEM: the most frequent associations, stored in element order. */
-	num_mcelem = Min(ndistinct, stats->attr->attstattarget * 10);
+	num_mcelem = Min(ndistinct, compat_stattarget(stats) * 10);
 	slot = ak_first_free_slot(stats);
 	if (num_mcelem > 0 && slot >= 0)
 	{
@@ -222,7 +223,7 @@ ak_compute_stats(VacAttrStats *stats, AnalyzeAttrFetchFunc fetchfunc,
 	slot = ak_first_free_slot(stats);
 	if (slot >= 0)
 	{
-		int     num_hist = Min(nonnull, stats->attr->attstattarget + 1);
+		int     num_hist = Min(nonnull, compat_stattarget(stats) + 1);
 		float4 *hist;
 		double  sum = 0;
 

@@ -32,6 +32,7 @@
 #include "common/hashfn.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "compat.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"

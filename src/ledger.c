@@ -24,6 +24,7 @@
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
+#include "compat.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/json.h"

@@ -46,6 +46,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "feed.h"
 #include "pg_assoc.h"
 #include "store.h"
@@ -321,32 +322,16 @@ store_assockey_type(void)
 }
 
 /*
- * The search path every store statement is parsed and run with: pg_catalog
- * only.  The statements name their own objects with the schema; pinning
- * keeps a caller's search_path (or a database's default one, for the
- * notification worker) from resolving any other name to objects of its
- * choosing.  The plan cache re-analyses a statement whose path differs
- * from the one it was prepared with, so the same path is pushed around
- * every execution (store_exec) as around the preparation.
- */
-static OverrideSearchPath *
-store_search_path(void)
-{
-	static OverrideSearchPath *path = NULL;
-
-	if (path == NULL)
-	{
-		path = MemoryContextAllocZero(TopMemoryContext,
-									  sizeof(OverrideSearchPath));
-		path->schemas = NIL;
-		path->addCatalog = true;
-		path->addTemp = false;
-	}
-	return path;
-}
-
-/*
- * The saved plan of a statement, prepared on first use.  Its generic plan
+ * The saved plan of a statement, prepared on first use, like every
+ * execution, under the pinned search path (compat_push_search_path): the
+ * statements name their own objects with the schema, and pinning keeps a
+ * caller's search_path (or a database's default one, for the notification
+ * worker) from resolving any other name to objects of its choosing.  The
+ * plan cache re-analyses a statement whose path differs from the one it
+ * was prepared with, so the path is pinned around every execution as
+ * around the preparation.
+ *
+ * Its generic plan
  * is made at once with enable_seqscan off: a plan made while a table is
  * still small would otherwise scan it sequentially for as long as it is
  * kept.  (Plans are remade after invalidations, such as an ANALYZE, by
@@ -364,6 +349,7 @@ store_plan(StorePlanId id)
 		SPIPlanPtr  plan;
 		CachedPlan *cplan;
 		int         nest = NewGUCNestLevel();
+		int         path;
 
 		for (int i = 0; i < p->nargs; i++)
 			types[i] = OidIsValid(p->argtypes[i]) ? p->argtypes[i]
@@ -371,7 +357,7 @@ store_plan(StorePlanId id)
 		(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
 								 false);
-		PushOverrideSearchPath(store_search_path());
+		path = compat_push_search_path();
 		plan = SPI_prepare_cursor(p->sql, p->nargs, types,
 								  CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL)
@@ -380,7 +366,7 @@ store_plan(StorePlanId id)
 		SPI_keepplan(plan);
 		cplan = SPI_plan_get_cached_plan(plan);
 		ReleaseCachedPlan(cplan, CurrentResourceOwner);
-		PopOverrideSearchPath();
+		compat_pop_search_path(path);
 		AtEOXact_GUC(true, nest);
 		p->plan = plan;
 	}
@@ -388,7 +374,7 @@ store_plan(StorePlanId id)
 }
 
 /*
- * Execute a store statement with the pinned search path (store_search_path)
+ * Execute a store statement with the pinned search path (compat_push_search_path)
  * and return SPI_processed.  This is the one way the C code runs SQL: a
  * statement executed under the caller's search path would be analysed again
  * under it by the plan cache, and a caller's operator or function could then
@@ -401,14 +387,15 @@ store_exec_snapshot(StorePlanId id, Datum *values, const char *nulls,
 {
 	SPIPlanPtr plan = store_plan(id);
 	int        rc;
+	int        path;
 
-	PushOverrideSearchPath(store_search_path());
+	path = compat_push_search_path();
 	if (snapshot != InvalidSnapshot)
 		rc = SPI_execute_snapshot(plan, values, nulls, snapshot,
 								  InvalidSnapshot, read_only, false, count);
 	else
 		rc = SPI_execute_plan(plan, values, nulls, read_only, count);
-	PopOverrideSearchPath();
+	compat_pop_search_path(path);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", plans[id].sql,
 			 SPI_result_code_string(rc));
@@ -440,10 +427,11 @@ store_cursor_open(StorePlanId id, Datum *values, const char *nulls,
 {
 	SPIPlanPtr plan = store_plan(id);
 	Portal     portal;
+	int        path;
 
-	PushOverrideSearchPath(store_search_path());
+	path = compat_push_search_path();
 	portal = SPI_cursor_open(NULL, plan, values, nulls, read_only);
-	PopOverrideSearchPath();
+	compat_pop_search_path(path);
 	if (portal == NULL)
 		elog(ERROR, "SPI_cursor_open failed for \"%s\": %s", plans[id].sql,
 			 SPI_result_code_string(SPI_result));
@@ -458,9 +446,11 @@ store_cursor_open(StorePlanId id, Datum *values, const char *nulls,
 uint64
 store_cursor_fetch(Portal portal, long count)
 {
-	PushOverrideSearchPath(store_search_path());
+	int path;
+
+	path = compat_push_search_path();
 	SPI_cursor_fetch(portal, true, count);
-	PopOverrideSearchPath();
+	compat_pop_search_path(path);
 	return SPI_processed;
 }
 

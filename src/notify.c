@@ -49,6 +49,7 @@
 #include "common/hmac.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
+#include "compat.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"

@@ -23,6 +23,7 @@
 
 #include "catalog/pg_conversion.h"
 #include "catalog/pg_namespace.h"
+#include "compat.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"

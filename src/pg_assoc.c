@@ -11,6 +11,7 @@
 
 #include <limits.h>
 
+#include "compat.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 

@@ -62,6 +62,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
+#include "compat.h"
 #include "feed.h"
 #include "store.h"
 
@@ -534,8 +535,8 @@ rows_fetch_record(StoreCall *call, text *id, Record *rec, bool lock)
 
 		rec->exists = true;
 		ItemPointerCopy(&slot->tts_tid, &rec->tid);
-		rec->data = DatumGetJsonbP(
-			PG_DETOAST_DATUM_COPY(slot_getattr(slot, REC_DATA, &isnull)));
+		rec->data = (Jsonb *) PG_DETOAST_DATUM_COPY(
+			slot_getattr(slot, REC_DATA, &isnull));
 		rec->keys = PointerGetDatum(
 			PG_DETOAST_DATUM_COPY(slot_getattr(slot, REC_KEYS, &isnull)));
 		rec->version = DatumGetInt64(slot_getattr(slot, REC_VERSION, &isnull));
@@ -554,15 +555,15 @@ bool
 rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
 				   int64 version)
 {
-	EState         *estate = call_estate(call);
-	ResultRelInfo  *rri = call->records_rri;
-	Relation        rel = rri->ri_RelationDesc;
-	TupleTableSlot *newslot;
-	ItemPointerData tid = rec->tid;
-	TM_FailureData  tmfd;
-	TM_Result       res;
-	LockTupleMode   lockmode;
-	bool            update_indexes;
+	EState           *estate = call_estate(call);
+	ResultRelInfo    *rri = call->records_rri;
+	Relation          rel = rri->ri_RelationDesc;
+	TupleTableSlot   *newslot;
+	ItemPointerData   tid = rec->tid;
+	TM_FailureData    tmfd;
+	TM_Result         res;
+	LockTupleMode     lockmode;
+	CompatIndexUpdate indexes;
 
 	newslot = call_slot(call, &call->new_slot, rel, &TTSOpsVirtual);
 	slot_getallattrs(rec->slot);
@@ -580,9 +581,8 @@ rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
 	ExecStoreVirtualTuple(newslot);
 
 	estate->es_output_cid = GetCurrentCommandId(true);
-	res = table_tuple_update(rel, &tid, newslot, estate->es_output_cid,
-							 GetActiveSnapshot(), InvalidSnapshot, true, &tmfd,
-							 &lockmode, &update_indexes);
+	res = compat_tuple_update(rel, &tid, newslot, estate->es_output_cid,
+							  GetActiveSnapshot(), &tmfd, &lockmode, &indexes);
 	if (res == TM_Updated || res == TM_Deleted)
 	{
 		serialization_failure_or(res);
@@ -590,9 +590,7 @@ rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
 	}
 	if (res != TM_Ok)
 		elog(ERROR, "could not update a record: result %d", (int) res);
-	if (update_indexes && rri->ri_NumIndices > 0)
-		list_free(ExecInsertIndexTuples(rri, newslot, estate, true, false,
-										NULL, NIL));
+	compat_insert_index_tuples(rri, newslot, estate, true, indexes);
 	return true;
 }
 
