@@ -40,7 +40,6 @@ CREATE TABLE assoc.records (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (ns, id)
 );
-ALTER TABLE assoc.records ALTER COLUMN data SET COMPRESSION lz4;
 CREATE INDEX records_keys_idx ON assoc.records USING gin (keys);
 COMMENT ON TABLE assoc.records IS
     'every record of every namespace; written only through the assoc write functions';
@@ -55,7 +54,16 @@ CREATE TABLE assoc.history (
     at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (ns, id, version)
 );
-ALTER TABLE assoc.history ALTER COLUMN data SET COMPRESSION lz4;
+-- Documents compress with lz4 where the server has it (Debian's and most
+-- builds do), with PostgreSQL's pglz otherwise (README, Limits).
+DO $$
+BEGIN
+    ALTER TABLE assoc.records ALTER COLUMN data SET COMPRESSION lz4;
+    ALTER TABLE assoc.history ALTER COLUMN data SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL;
+END
+$$;
 COMMENT ON TABLE assoc.history IS
     'the last history_depth + 1 versions of each record of namespaces that keep history';
 
