@@ -4,6 +4,7 @@
 #   make install
 #   make installcheck-regress | installcheck-isolation | installcheck-tap
 #   make fuzz FUZZ_SECONDS=60      (libFuzzer targets, clang-14)
+#   make sqlsmith | valgrind       (long checks on source-built servers, as root)
 #   make format | format-check
 
 EXTENSION  = pg_assoc
@@ -74,6 +75,15 @@ fuzz: fuzz-build
 	  echo "$$name: exit $$status, $$(grep -o 'number_of_executed_units: *[0-9]*' tmp_fuzz/$$name.log)"; \
 	  if [ $$status -ne 0 ]; then tail -n 40 tmp_fuzz/$$name.log; exit 1; fi; \
 	done
+
+# Long checks on demand (test/ondemand.sh): SQLsmith on the assertion and
+# sanitizer server, and the regress suite under Valgrind's memcheck.
+SQLSMITH_QUERIES ?= 200000
+.PHONY: sqlsmith valgrind
+sqlsmith:
+	bash test/ondemand.sh sqlsmith $(SQLSMITH_QUERIES)
+valgrind:
+	bash test/ondemand.sh valgrind
 
 # Formatting with the repository's .clang-format.
 CLANG_FORMAT ?= clang-format

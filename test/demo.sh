@@ -16,7 +16,7 @@ export PGPORT=${PGPORT:-54330} PGHOST=$RUN_DIR PGUSER=$PG_USER PGDATABASE=postgr
 
 install_packages
 reset_run_dir
-build_and_install "$TOP"
+build_and_install "$TOP" || die "building pg_assoc failed"
 start_cluster
 
 echo "== demo session"

@@ -45,20 +45,25 @@ install_packages() {
 	id "$PG_USER" >/dev/null 2>&1 || die "user $PG_USER missing after install"
 }
 
-# Stop a cluster left behind in RUN_DIR by a killed run, then start afresh.
+# Stop every cluster a killed run left under RUN_DIR (test/run.sh keeps one
+# per server in RUN_DIR/<server>/data), then start afresh.
 reset_run_dir() {
-	if [ -f "$RUN_DIR/data/postmaster.pid" ]; then
-		echo "== stopping a stale cluster in $RUN_DIR"
-		as_user "$PG_BIN/pg_ctl" -D "$RUN_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-		pkill -f -- "-D $RUN_DIR/data" 2>/dev/null || true
-	fi
+	local pidfile pid i
+	for pidfile in $(find "$RUN_DIR" -maxdepth 3 -name postmaster.pid 2>/dev/null); do
+		pid=$(head -n 1 "$pidfile")
+		echo "== stopping a stale cluster in $(dirname "$pidfile")"
+		kill -QUIT "$pid" 2>/dev/null || true # immediate shutdown
+		for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
 	rm -rf "$RUN_DIR"
 	mkdir -p "$RUN_DIR"
 	chown "$PG_USER" "$RUN_DIR"
 }
 
 # Copy the tree (without .git or build output) to RUN_DIR/src, build it
-# there as the unprivileged user and install it as root.
+# there as the unprivileged user and install it as root.  On failure shows
+# the log and returns non-zero.
 build_and_install() {
 	local src="$1"
 	rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.so' \
@@ -68,9 +73,9 @@ build_and_install() {
 	chown -R "$PG_USER" "$RUN_DIR/src"
 	echo "== building"
 	(cd "$RUN_DIR/src" && as_user make -s PG_CONFIG="$PG_CONFIG" >"$RUN_DIR/build.log" 2>&1) ||
-		{ cat "$RUN_DIR/build.log"; die "build failed"; }
+		{ cat "$RUN_DIR/build.log"; echo "build failed"; return 1; }
 	(cd "$RUN_DIR/src" && make -s install PG_CONFIG="$PG_CONFIG" >>"$RUN_DIR/build.log" 2>&1) ||
-		{ cat "$RUN_DIR/build.log"; die "install failed"; }
+		{ cat "$RUN_DIR/build.log"; echo "install failed"; return 1; }
 }
 
 # initdb and start a cluster in RUN_DIR/data on PGPORT, socket in RUN_DIR.

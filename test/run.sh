@@ -1,59 +1,103 @@
 #!/usr/bin/env bash
 # The test command: bash test/run.sh  (as root; .ci/run calls it)
 #
-# Installs what it needs, builds and installs pg_assoc, starts a throwaway
-# cluster, runs every suite as its own step (regress, isolation, TAP,
-# fuzz, format, clients), shows the diff or log of each failure, stops the cluster
-# on any exit and ends with "N passed, M failed".  Exits non-zero on any
-# failure.  Safe to re-run; a cluster left by a killed run is stopped.
+# Installs what it needs, builds (or takes from the cache) the source-built
+# servers of test/servers.sh, and then, on each server in turn -- Debian's
+# PostgreSQL 15, PostgreSQL 15 with assertions and sanitizers, and
+# PostgreSQL 17 -- builds and installs pg_assoc, starts a throwaway
+# cluster and runs every suite as its own step (regress, isolation, TAP,
+# clients; SQLsmith on the assertion server), showing the diff or log of
+# each failure.  Fuzz and format run once.  Any assertion failure in a
+# server log, any sanitizer report, or a suite that counts no test fails
+# the run.  Ends with a timing table and "N passed, M failed"; exits
+# non-zero on any failure.  Safe to re-run; a cluster left by a killed run
+# is stopped.
 #
 # Environment: RUN_DIR (default /tmp/pg_assoc-test), PGPORT (default
-# 54329), FUZZ_SECONDS (default 15 per fuzz target).
+# 54329), SERVERS (default "debian15 asan15 pg17"), SUITES (default
+# "regress isolation tap clients sqlsmith fuzz format"), FUZZ_SECONDS (default
+# 15 per fuzz target), SQLSMITH_QUERIES (default 15000), PG_ASSOC_CACHE
+# (default /var/cache/pg_assoc).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$TOP/test/lib.sh"
+. "$TOP/test/servers.sh"
 
-RUN_DIR=${RUN_DIR:-/tmp/pg_assoc-test}
-export PGPORT=${PGPORT:-54329} PGHOST=$RUN_DIR PGUSER=$PG_USER PGDATABASE=postgres
+BASE_RUN_DIR=${RUN_DIR:-/tmp/pg_assoc-test}
+export PGPORT=${PGPORT:-54329} PGUSER=$PG_USER PGDATABASE=postgres
+SERVERS=${SERVERS:-debian15 asan15 pg17}
+SUITES=${SUITES:-regress isolation tap clients sqlsmith fuzz format}
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+SQLSMITH_QUERIES=${SQLSMITH_QUERIES:-15000}
+PACKAGES="$PACKAGES $SERVER_PACKAGES"
 
-install_packages
+TIMINGS=""
+# Run a command and add a row "label: seconds" to the timing table.
+timed() {
+	local label=$1 start status
+	shift
+	start=$(date +%s)
+	"$@"
+	status=$?
+	TIMINGS="$TIMINGS$(printf '%-34s %5d s' "$label" $(($(date +%s) - start)))
+"
+	return $status
+}
+
+timed "package install" install_packages
+RUN_DIR=$BASE_RUN_DIR
 reset_run_dir
-build_and_install "$TOP"
-trap stop_cluster EXIT
-start_cluster
+for s in $SERVERS; do
+	[ "$s" = debian15 ] && continue
+	timed "server build: $s" server_build "$s"
+done
 
 PASSED=0
 FAILED=0
 FAILED_SUITES=""
+SERVER="" # the server the suites run on, in suite names and counts
+SERVER_PASSED=0
+SERVER_FAILED=0
+SERVER_COUNTS=""
 
-# Record the counts of one suite; $3 is the suite's exit status.
+# Record the counts of one suite; $4 is the suite's exit status.  A suite
+# that failed without a countable failure, or counted no test at all,
+# counts one failure.
 tally() {
 	local suite=$1 passed=$2 failed=$3 status=$4
+	[ -n "$SERVER" ] && suite="$SERVER/$suite"
 	if [ "$status" != 0 ] && [ "$failed" = 0 ]; then
-		failed=1 # the suite failed without a countable test failure
+		failed=1
+	fi
+	if [ "$passed" = 0 ] && [ "$failed" = 0 ]; then
+		echo "   no test was counted"
+		failed=1
 	fi
 	PASSED=$((PASSED + passed))
 	FAILED=$((FAILED + failed))
+	SERVER_PASSED=$((SERVER_PASSED + passed))
+	SERVER_FAILED=$((SERVER_FAILED + failed))
 	[ "$failed" = 0 ] || FAILED_SUITES="$FAILED_SUITES $suite"
 	echo "== $suite: $passed passed, $failed failed"
 }
 
-# pg_regress and pg_isolation_regress (PostgreSQL 15 output format).
+# pg_regress and pg_isolation_regress.  Up to 15 a test's line reads
+# "test name ... ok"; from 16 on the output is TAP: "ok 1 - name",
+# "not ok 2 - name".
 run_pg_regress() {
 	local suite=$1 target=$2 diffs=$3 log="$RUN_DIR/$1.log" status
-	echo "== $suite"
+	echo "== $SERVER/$suite"
 	(cd "$RUN_DIR/src" && as_user make -s "$target" PG_CONFIG="$PG_CONFIG") >"$log" 2>&1
 	status=$?
-	grep -E '\.\.\. ' "$log" | sed 's/^/   /'
+	grep -E '(\.\.\. |^(not )?ok [0-9])' "$log" | sed 's/^/   /'
 	[ "$status" = 0 ] || { [ -f "$diffs" ] && cat "$diffs"; tail -n 20 "$log"; }
-	tally "$suite" "$(grep -cE '\.\.\. ok' "$log")" \
-		"$(grep -cE '\.\.\. (FAILED|failed)' "$log")" "$status"
+	tally "$suite" "$(grep -cE '(\.\.\. ok|^ok [0-9])' "$log")" \
+		"$(grep -cE '(\.\.\. (FAILED|failed)|^not ok [0-9])' "$log")" "$status"
 }
 
 run_tap() {
 	local log="$RUN_DIR/tap.log" status
-	echo "== tap"
+	echo "== $SERVER/tap"
 	(cd "$RUN_DIR/src" && as_user make -s installcheck-tap PG_CONFIG="$PG_CONFIG" \
 		PROVE_FLAGS=--verbose) >"$log" 2>&1
 	status=$?
@@ -64,14 +108,18 @@ run_tap() {
 			[ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }
 		done
 	fi
-	tally tap "$(grep -cE '^ok ' "$log")" "$(grep -cE '^not ok ' "$log")" "$status"
+	# A script that died outside a test counts one failure more.
+	tally tap "$(grep -cE '^ok ' "$log")" \
+		"$(($(grep -cE '^not ok ' "$log") + $(grep -cE '^test/t/.*Wstat: [1-9].*Failed: 0\)' "$log")))" \
+		"$status"
 }
 
 # A short libFuzzer pass over each parser (the long runs are make fuzz).
 run_fuzz() {
 	local log="$RUN_DIR/fuzz.log" status
 	echo "== fuzz (${FUZZ_SECONDS}s per target)"
-	(cd "$RUN_DIR/src" && as_user make -s fuzz FUZZ_SECONDS="$FUZZ_SECONDS") >"$log" 2>&1
+	(cd "$RUN_DIR/src" && as_user make -s fuzz FUZZ_SECONDS="$FUZZ_SECONDS" \
+		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config) >"$log" 2>&1
 	status=$?
 	sed 's/^/   /' "$log" | tail -n 20
 	local targets
@@ -79,11 +127,22 @@ run_fuzz() {
 	if [ "$status" = 0 ]; then tally fuzz "$targets" 0 0; else tally fuzz 0 1 1; fi
 }
 
+run_format() {
+	echo "== format"
+	if (cd "$RUN_DIR/src" && make -s format-check PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config \
+		>"$RUN_DIR/format.log" 2>&1); then
+		tally format 1 0 0
+	else
+		head -n 40 "$RUN_DIR/format.log"
+		tally format 0 1 1
+	fi
+}
+
 # Client tests: every test/clients/*_test.{js,py,sh}; each prints its own
 # lines and exits non-zero on failure.
 run_clients() {
 	local dir="$RUN_DIR/src/test/clients" t status passed=0 failed=0
-	echo "== clients"
+	echo "== $SERVER/clients"
 	as_user psql -X -q -c 'CREATE DATABASE clients' &&
 		PGDATABASE=clients as_user psql -X -q -c 'CREATE EXTENSION pg_assoc' ||
 		{ tally clients 0 1 1; return; }
@@ -109,22 +168,105 @@ run_clients() {
 	tally clients "$passed" "$failed" 0
 }
 
-run_pg_regress regress installcheck-regress "$RUN_DIR/src/regression.diffs"
-if ls "$TOP"/test/specs/*.spec >/dev/null 2>&1; then
-	run_pg_regress isolation installcheck-isolation "$RUN_DIR/src/output_iso/regression.diffs"
-fi
-run_tap
-run_fuzz
-echo "== format"
-if (cd "$RUN_DIR/src" && make -s format-check >"$RUN_DIR/format.log" 2>&1); then
-	tally format 1 0 0
-else
-	head -n 40 "$RUN_DIR/format.log"; tally format 0 1 1
-fi
-run_clients
+# SQLsmith against the running cluster (test/sqlsmith.sh): random queries
+# as a non-superuser member of a namespace with sample records.
+run_sqlsmith() {
+	local log="$RUN_DIR/sqlsmith.log" status
+	echo "== $SERVER/sqlsmith ($SQLSMITH_QUERIES queries)"
+	as_user bash "$RUN_DIR/src/test/sqlsmith.sh" "$SQLSMITH_QUERIES" >"$log" 2>&1
+	status=$?
+	tail -n 12 "$log" | sed 's/^/   /'
+	if [ "$status" = 0 ]; then tally sqlsmith 1 0 0; else tally sqlsmith 0 1 1; fi
+}
 
-stop_cluster
-trap - EXIT
+# After a server's suites: a failed assertion (TRAP) or a sanitizer report
+# in any log -- the suite cluster's, a TAP test's cluster's, a suite's own
+# (the frontends') -- or any file in the sanitizer directory fails the run.
+# AddressSanitizer writes its reports to that directory (log_path); gcc's
+# UndefinedBehaviorSanitizer, linked with it, writes "runtime error:" to
+# stderr whatever UBSAN_OPTIONS says, and stderr is those logs.
+check_server_logs() {
+	local found reports f
+	found=$(grep -lE 'TRAP:|runtime error:|ERROR: AddressSanitizer' "$RUN_DIR"/*.log \
+		"$RUN_DIR"/src/tmp_check/log/* "$RUN_DIR"/sqlsmith.out 2>/dev/null)
+	reports=$(ls "$RUN_DIR/sanitizer" 2>/dev/null)
+	if [ -z "$found" ] && [ -z "$reports" ]; then
+		tally "assertions and sanitizers" 1 0 0
+		return
+	fi
+	for f in $found; do
+		echo "--- $f"
+		grep -B 2 -A 12 -E 'TRAP:|runtime error:|ERROR: AddressSanitizer' "$f" | head -n 40
+	done
+	for f in $reports; do echo "--- $RUN_DIR/sanitizer/$f"; head -n 60 "$RUN_DIR/sanitizer/$f"; done
+	tally "assertions and sanitizers" 0 1 1
+}
+
+# Point the helpers at server $1: its binaries, a run directory of its
+# own, and for a source-built server a copy of its cached installation
+# (pg_assoc is installed into the copy, never into the cache).
+use_server() {
+	SERVER=$1 SERVER_PASSED=0 SERVER_FAILED=0
+	unset ASAN_OPTIONS UBSAN_OPTIONS
+	RUN_DIR=$BASE_RUN_DIR/$1
+	export PGHOST=$RUN_DIR
+	mkdir -p "$RUN_DIR" && chown "$PG_USER" "$RUN_DIR"
+	if [ "$1" = debian15 ]; then
+		PG_BIN=/usr/lib/postgresql/15/bin
+	else
+		server_build "$1" >/dev/null
+		cp -a "$SRV_PREFIX" "$RUN_DIR/pg"
+		PG_BIN=$RUN_DIR/pg/bin
+	fi
+	if [ "$1" = asan15 ]; then
+		runuser -u "$PG_USER" -- mkdir -p "$RUN_DIR/sanitizer"
+		sanitizer_export "$RUN_DIR/sanitizer"
+	fi
+	PG_CONFIG=$PG_BIN/pg_config
+}
+
+# Whether suite $1 is selected (SUITES).
+suite() {
+	case " $SUITES " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# Every selected suite of one server, each timed.
+run_server() {
+	use_server "$1"
+	if ! timed "$SERVER: build pg_assoc" build_and_install "$TOP"; then
+		tally build 0 1 1
+		return
+	fi
+	trap stop_cluster EXIT
+	start_cluster
+	suite regress && timed "$SERVER: regress" run_pg_regress regress installcheck-regress \
+		"$RUN_DIR/src/regression.diffs"
+	suite isolation && timed "$SERVER: isolation" run_pg_regress isolation \
+		installcheck-isolation "$RUN_DIR/src/output_iso/regression.diffs"
+	suite tap && timed "$SERVER: tap" run_tap
+	suite clients && timed "$SERVER: clients" run_clients
+	[ "$SERVER" = asan15 ] && suite sqlsmith && timed "$SERVER: sqlsmith" run_sqlsmith
+	stop_cluster
+	trap - EXIT
+	check_server_logs
+	SERVER_COUNTS="$SERVER_COUNTS$(printf '%-10s %5d passed, %d failed' "$SERVER" "$SERVER_PASSED" "$SERVER_FAILED")
+"
+}
+
+for s in $SERVERS; do
+	run_server "$s"
+done
+
+SERVER="" RUN_DIR=$BASE_RUN_DIR/$(echo "$SERVERS" | awk '{print $1}')
+unset ASAN_OPTIONS UBSAN_OPTIONS
+suite fuzz && timed "fuzz" run_fuzz
+suite format && run_format
+
+echo "== timings"
+printf '%s' "$TIMINGS" | sed 's/^/   /'
+echo "== counts per server"
+printf '%s' "$SERVER_COUNTS" | sed 's/^/   /'
 [ -z "$FAILED_SUITES" ] || echo "failed suites:$FAILED_SUITES"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

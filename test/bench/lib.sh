@@ -10,7 +10,7 @@ export PGPORT=${PGPORT:-54331} PGHOST=$RUN_DIR PGUSER=$PG_USER PGDATABASE=postgr
 bench_setup() {
 	install_packages
 	reset_run_dir
-	build_and_install "$TOP"
+	build_and_install "$TOP" || die "building pg_assoc failed"
 	trap stop_cluster EXIT
 	start_cluster
 	as_user psql -X -q -c 'CREATE EXTENSION pg_assoc' >/dev/null

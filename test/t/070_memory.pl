@@ -89,14 +89,22 @@ SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\\s*(\\d+)');
 # Check that the peak growth of $fn over $big rows is bounded and not
 # proportional to the rows: below 48 MB, and below twice the growth over
 # $small rows plus 8 MB (both are about 2 x work_mem plus a few MB; at
-# 0.1.0 they were 207 MB and 2 GB for update_by).
+# 0.1.0 they were 207 MB and 2 GB for update_by).  On a server built with
+# AddressSanitizer (test/run.sh exports ASAN_OPTIONS for it) freed memory
+# waits in a quarantine of 256 MB before reuse, so only the comparison
+# between the two sizes holds there.
 sub check_bounded
 {
 	my ($fn, $growth_small, $growth_big) = @_;
 	note sprintf('%s: peak growth %.1f MB over %d rows, %.1f MB over %d rows',
 		$fn, $growth_small / 1024, $small, $growth_big / 1024, $big);
-	cmp_ok($growth_big, '<', 48 * 1024,
-		"$fn over $big rows: peak growth under 48 MB");
+  SKIP:
+	{
+		skip 'AddressSanitizer keeps freed memory in quarantine', 1
+		  if defined $ENV{ASAN_OPTIONS};
+		cmp_ok($growth_big, '<', 48 * 1024,
+			"$fn over $big rows: peak growth under 48 MB");
+	}
 	cmp_ok(
 		$growth_big, '<',
 		2 * $growth_small + 8 * 1024,

@@ -1,0 +1,140 @@
+# Source-built PostgreSQL servers for the test suites; sourced, run as root.
+#
+#   asan15     PostgreSQL 15 (Debian bookworm's source package) with
+#              assertions and AddressSanitizer + UndefinedBehaviorSanitizer,
+#              and without lz4 (so the suites also cover a server without it)
+#   pg17       PostgreSQL 17 (Debian trixie's source package), release build
+#              with lz4, as Debian builds it
+#   valgrind15 PostgreSQL 15 with assertions and USE_VALGRIND, for
+#              make valgrind (on demand only)
+#
+# Each build lands in $PG_ASSOC_CACHE/<name>-<version>-<hash of the
+# configure flags>/install and is reused by every later run on the machine;
+# a build is complete only when its "done" stamp exists, so a killed build
+# is redone.  Sources come from `apt-get source` through a deb-src entry for
+# the Debian archive this machine already uses.
+
+PG_ASSOC_CACHE=${PG_ASSOC_CACHE:-/var/cache/pg_assoc}
+
+# Packages the source builds need (bison and flex: PostgreSQL 17's tarball
+# no longer ships generated parsers).
+SERVER_PACKAGES="dpkg-dev curl bison flex zlib1g-dev liblz4-dev libreadline-dev sqlsmith"
+
+# Export the sanitizer settings for every process of the asan15 server
+# and every program built with its flags (pg_config included, which PGXS
+# runs as root): reports go to files under $1, which a run checks for.
+# Leak detection is off: frontends leave memory to exit, as PostgreSQL
+# intends.
+sanitizer_export() {
+	export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$1/asan"
+	export UBSAN_OPTIONS="print_stacktrace=1:log_path=$1/ubsan"
+}
+
+# Source package, suite, configure flags and CFLAGS of one server.
+server_recipe() {
+	case "$1" in
+		asan15)
+			SRV_PKG=postgresql-15 SRV_SUITE=bookworm SRV_PINNED=""
+			SRV_CONFIGURE="--enable-cassert --enable-debug --enable-tap-tests --without-llvm --without-icu --without-readline"
+			SRV_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+			;;
+		pg17)
+			SRV_PKG=postgresql-17 SRV_SUITE=trixie
+			# When the archive's pool no longer (or not yet) holds the version
+			# its Sources index names, this earlier trixie upload, checked
+			# against the hash of its .dsc (which lists the hashes of its
+			# tarballs, checked by dpkg-source).
+			SRV_PINNED=postgresql-17_17.11-0+deb13u1.dsc
+			SRV_PINNED_SHA256=bf148ae423a982707c3f60672c3a072ef62b701bd9f5df847d9f4b8c9b3e3b18
+			SRV_CONFIGURE="--enable-debug --enable-tap-tests --with-lz4 --without-llvm --without-icu --without-readline"
+			SRV_CFLAGS="-O2 -g"
+			;;
+		valgrind15)
+			SRV_PKG=postgresql-15 SRV_SUITE=bookworm SRV_PINNED=""
+			SRV_CONFIGURE="--enable-cassert --enable-debug --enable-tap-tests --without-llvm --without-icu --without-readline"
+			SRV_CFLAGS="-O1 -g -DUSE_VALGRIND -fno-omit-frame-pointer"
+			;;
+		*) die "unknown server $1" ;;
+	esac
+}
+
+# Fetch the pinned source package $SRV_PINNED into the current directory
+# from the pool of the configured Debian archive and unpack it.
+server_fetch_pinned() {
+	local pool="http://deb.debian.org/debian/pool/main/${SRV_PKG:0:1}/$SRV_PKG" f
+	[ -n "$SRV_PINNED" ] || return 1
+	curl -fsS -o "$SRV_PINNED" "$pool/${SRV_PINNED//+/%2b}" || return 1
+	echo "$SRV_PINNED_SHA256  $SRV_PINNED" | sha256sum -c --quiet || return 1
+	for f in $(sed -n '/^Files:/,/^$/p' "$SRV_PINNED" | awk 'NF == 3 {print $3}'); do
+		curl -fsS -o "$f" "$pool/${f//+/%2b}" || return 1
+	done
+	dpkg-source -x "$SRV_PINNED"
+}
+
+# Add the deb-src entry (once) and unpack the source of $SRV_PKG from
+# $SRV_SUITE under the cache (or the pinned upload when the archive cannot
+# serve it); sets SRV_SRC to the unpacked tree and SRV_VERSION.
+server_fetch() {
+	local list=/etc/apt/sources.list.d/pg-assoc-src.sources dir dsc
+	dir="$PG_ASSOC_CACHE/src/$SRV_PKG-$SRV_SUITE"
+	if [ ! -f "$dir/.unpacked" ]; then
+		if [ ! -f "$list" ]; then
+			cat >"$list" <<-EOF
+				Types: deb-src
+				URIs: http://deb.debian.org/debian
+				Suites: bookworm trixie
+				Components: main
+				Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+			EOF
+		fi
+		apt-get update -qq >/dev/null || die "apt-get update failed"
+		rm -rf "$dir" && mkdir -p "$dir" && chown "$PG_USER" "$dir"
+		if ! (cd "$dir" && runuser -u "$PG_USER" -- apt-get source -qq "$SRV_PKG/$SRV_SUITE" \
+			>"$dir/fetch.log" 2>&1); then
+			echo "== apt-get source $SRV_PKG/$SRV_SUITE failed; trying $SRV_PINNED"
+			find "$dir" -mindepth 1 -delete
+			(cd "$dir" && runuser -u "$PG_USER" -- env SRV_PKG="$SRV_PKG" SRV_PINNED="$SRV_PINNED" \
+				SRV_PINNED_SHA256="$SRV_PINNED_SHA256" bash -c "$(declare -f server_fetch_pinned); server_fetch_pinned" \
+				>>"$dir/fetch.log" 2>&1) || { cat "$dir/fetch.log"; die "fetching $SRV_PKG failed"; }
+		fi
+		touch "$dir/.unpacked"
+	fi
+	dsc=$(ls "$dir"/*.dsc | head -n 1)
+	SRV_VERSION=$(sed -n 's/^Version: //p' "$dsc")
+	SRV_SRC=$(find "$dir" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+}
+
+# Build server $1 unless its cache entry is complete; sets SRV_PREFIX to
+# its installation directory (bin/, lib/, share/).
+server_build() {
+	local name=$1 key dir log start
+	server_recipe "$name"
+	mkdir -p "$PG_ASSOC_CACHE" && chown "$PG_USER" "$PG_ASSOC_CACHE"
+	server_fetch
+	key=$(printf '%s\n' "$SRV_CONFIGURE" "$SRV_CFLAGS" "$(gcc --version | head -n 1)" |
+		sha1sum | cut -c1-10)
+	dir="$PG_ASSOC_CACHE/$name-$SRV_VERSION-$key"
+	SRV_PREFIX=$dir/install
+	[ -f "$dir/done" ] && return 0
+	echo "== building $name ($SRV_PKG $SRV_VERSION) into $dir"
+	start=$(date +%s)
+	rm -rf "$dir" && mkdir -p "$dir" && chown "$PG_USER" "$dir"
+	log=$dir/build.log
+	# Out of tree, so one unpacked source serves several builds.  Debian's
+	# patches install libraries under /usr/lib/postgresql/<major>/lib
+	# unless libdir names "postgres"; --libdir keeps them in the prefix.
+	if ! runuser -u "$PG_USER" -- env ASAN_OPTIONS=detect_leaks=0 bash -ec "
+		mkdir -p '$dir/build' && cd '$dir/build'
+		'$SRV_SRC/configure' --prefix='$SRV_PREFIX' \
+			--libdir='$SRV_PREFIX/lib/postgresql' $SRV_CONFIGURE CFLAGS='$SRV_CFLAGS'
+		make -s -j$(nproc)
+		make -s install
+		make -s -C contrib/pg_prewarm install
+	" >"$log" 2>&1; then
+		tail -n 60 "$log"
+		die "building $name failed (log: $log)"
+	fi
+	echo "$(($(date +%s) - start))" >"$dir/seconds"
+	touch "$dir/done"
+	echo "== built $name in $(cat "$dir/seconds") s"
+}
