@@ -147,7 +147,7 @@ run_clients() {
 		PGDATABASE=clients as_user psql -X -q -c 'CREATE EXTENSION pg_assoc' ||
 		{ tally clients 0 1 1; return; }
 	if ls "$dir"/*_test.js >/dev/null 2>&1; then
-		(cd "$dir" && as_user npm install --silent --no-audit --no-fund >"$RUN_DIR/npm.log" 2>&1) ||
+		(cd "$dir" && as_user npm ci --ignore-scripts --silent --no-audit --no-fund >"$RUN_DIR/npm.log" 2>&1) ||
 			{ cat "$RUN_DIR/npm.log"; tally clients 0 1 1; return; }
 	fi
 	for t in "$dir"/*_test.js "$dir"/*_test.py "$dir"/*_test.sh; do
