@@ -28,7 +28,9 @@
  * for functions or operators, and every relation and type a statement
  * names is schema-qualified).  compat_pop_search_path restores what
  * compat_push_search_path returned; an error restores it at (sub)transaction
- * abort in both versions.
+ * abort in both versions.  On 17 a saved plan prepared before the session
+ * had a temporary schema is analysed again once after it gets one (the
+ * path's meaning changed), as after any invalidation.
  */
 #if PG_VERSION_NUM >= 170000
 static inline int
@@ -131,9 +133,10 @@ compat_insert_index_tuples(ResultRelInfo *rri, TupleTableSlot *slot,
 }
 
 /*
- * The statistics target ANALYZE uses for a column: 17 resolves it (the
- * column's or default_statistics_target) into VacAttrStats itself; 15
- * reads it from the column's pg_attribute row, already resolved.
+ * The statistics target ANALYZE uses for a column, valid once
+ * std_typanalyze has resolved it (a column without its own target takes
+ * default_statistics_target): 17 keeps it in VacAttrStats, 15 in the
+ * column's pg_attribute copy.
  */
 static inline int
 compat_stattarget(VacAttrStats *stats)

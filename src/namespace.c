@@ -331,11 +331,10 @@ store_assockey_type(void)
  * was prepared with, so the path is pinned around every execution as
  * around the preparation.
  *
- * Its generic plan
- * is made at once with enable_seqscan off: a plan made while a table is
- * still small would otherwise scan it sequentially for as long as it is
- * kept.  (Plans are remade after invalidations, such as an ANALYZE, by
- * then with statistics.)  Must be called inside SPI.
+ * Its generic plan is made at once with enable_seqscan off: a plan made
+ * while a table is still small would otherwise scan it sequentially for as
+ * long as it is kept.  (Plans are remade after invalidations, such as an
+ * ANALYZE, by then with statistics.)  Must be called inside SPI.
  */
 SPIPlanPtr
 store_plan(StorePlanId id)

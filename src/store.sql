@@ -58,10 +58,11 @@ CREATE TABLE assoc.history (
 -- builds do), with PostgreSQL's pglz otherwise (README, Limits).
 DO $$
 BEGIN
-    ALTER TABLE assoc.records ALTER COLUMN data SET COMPRESSION lz4;
-    ALTER TABLE assoc.history ALTER COLUMN data SET COMPRESSION lz4;
-EXCEPTION WHEN feature_not_supported THEN
-    NULL;
+    IF 'lz4' = ANY (SELECT pg_catalog.unnest(enumvals) FROM pg_catalog.pg_settings
+                     WHERE name = 'default_toast_compression') THEN
+        ALTER TABLE assoc.records ALTER COLUMN data SET COMPRESSION lz4;
+        ALTER TABLE assoc.history ALTER COLUMN data SET COMPRESSION lz4;
+    END IF;
 END
 $$;
 COMMENT ON TABLE assoc.history IS

@@ -17,7 +17,7 @@ export PGPORT=${PGPORT:-54330} PGHOST=$RUN_DIR PGUSER=$PG_USER PGDATABASE=postgr
 install_packages
 reset_run_dir
 build_and_install "$TOP" || die "building pg_assoc failed"
-start_cluster
+start_cluster || die "the cluster did not start"
 
 echo "== demo session"
 as_user psql -X -v ON_ERROR_STOP=1 -f "$TOP/test/demo.sql" || die "demo session failed"

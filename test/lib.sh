@@ -6,7 +6,8 @@
 # as that user, installs as root, and runs a throwaway cluster on
 # 127.0.0.1 with its socket inside the run directory.
 
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+DEBIAN_PG_BIN=/usr/lib/postgresql/15/bin
+PG_BIN=${PG_BIN:-$DEBIAN_PG_BIN}
 PG_CONFIG=$PG_BIN/pg_config
 export PG_CONFIG
 PG_USER=postgres
@@ -46,15 +47,21 @@ install_packages() {
 }
 
 # Stop every cluster a killed run left under RUN_DIR (test/run.sh keeps one
-# per server in RUN_DIR/<server>/data), then start afresh.
+# per server in RUN_DIR/<server>/data, and TAP tests theirs under
+# src/tmp_check), then start afresh.  A pid is signalled only while it is
+# still that cluster's postmaster: a postgres process whose working
+# directory is the data directory (a reused pid is left alone).
 reset_run_dir() {
-	local pidfile pid i
-	for pidfile in $(find "$RUN_DIR" -maxdepth 3 -name postmaster.pid 2>/dev/null); do
+	local pidfile pid data i
+	for pidfile in $(find "$RUN_DIR" -maxdepth 7 -name postmaster.pid 2>/dev/null); do
 		pid=$(head -n 1 "$pidfile")
-		echo "== stopping a stale cluster in $(dirname "$pidfile")"
+		data=$(dirname "$pidfile")
+		[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$data" ] || continue
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ] || continue
+		echo "== stopping a stale cluster in $data"
 		kill -QUIT "$pid" 2>/dev/null || true # immediate shutdown
 		for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$pid" 2>/dev/null || true
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 	done
 	rm -rf "$RUN_DIR"
 	mkdir -p "$RUN_DIR"
@@ -78,11 +85,12 @@ build_and_install() {
 		{ cat "$RUN_DIR/build.log"; echo "install failed"; return 1; }
 }
 
-# initdb and start a cluster in RUN_DIR/data on PGPORT, socket in RUN_DIR.
+# initdb and start a cluster in RUN_DIR/data on PGPORT, socket in RUN_DIR;
+# on failure shows the log and returns non-zero.
 start_cluster() {
 	as_user "$PG_BIN/initdb" -D "$RUN_DIR/data" -A trust -U "$PG_USER" \
 		--no-sync -E UTF8 --locale=C.UTF-8 >"$RUN_DIR/initdb.log" 2>&1 ||
-		{ cat "$RUN_DIR/initdb.log"; die "initdb failed"; }
+		{ cat "$RUN_DIR/initdb.log"; echo "initdb failed"; return 1; }
 	cat >>"$RUN_DIR/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PGPORT
@@ -91,7 +99,7 @@ shared_preload_libraries = 'pg_assoc'
 max_connections = 100
 CONF
 	as_user "$PG_BIN/pg_ctl" -D "$RUN_DIR/data" -l "$RUN_DIR/server.log" -w start >/dev/null ||
-		{ cat "$RUN_DIR/server.log"; die "cluster did not start"; }
+		{ tail -n 60 "$RUN_DIR/server.log"; echo "the cluster did not start"; return 1; }
 }
 
 stop_cluster() {

@@ -26,7 +26,7 @@ PACKAGES="$PACKAGES $SERVER_PACKAGES valgrind"
 # Copy the cached installation of server $1 into RUN_DIR/pg and point the
 # helpers at it.
 use_cached_server() {
-	server_build "$1"
+	server_build "$1" || die "building $1 failed"
 	cp -a "$SRV_PREFIX" "$RUN_DIR/pg"
 	PG_BIN=$RUN_DIR/pg/bin PG_CONFIG=$RUN_DIR/pg/bin/pg_config
 }
@@ -40,7 +40,7 @@ case "$MODE" in
 		runuser -u "$PG_USER" -- mkdir -p "$RUN_DIR/sanitizer"
 		sanitizer_export "$RUN_DIR/sanitizer"
 		build_and_install "$TOP" || die "building pg_assoc failed"
-		start_cluster
+		start_cluster || die "the cluster did not start"
 		start=$(date +%s)
 		as_user bash "$TOP/test/sqlsmith.sh" "${2:-200000}"
 		status=$?
@@ -57,24 +57,28 @@ case "$MODE" in
 		build_and_install "$TOP" || die "building pg_assoc failed"
 		# start_cluster's initdb and configuration; then the server is
 		# restarted under memcheck.
-		start_cluster
+		start_cluster || die "the cluster did not start"
 		stop_cluster
+		export PGCTLTIMEOUT=600 # pg_ctl stop waits for memcheck's slow exit
 		mkdir -p "$RUN_DIR/valgrind" && chown "$PG_USER" "$RUN_DIR/valgrind"
-		supp=$(find "$PG_ASSOC_CACHE/src" -path '*/src/tools/valgrind.supp' | head -n 1)
+		supp=$SRV_SRC/src/tools/valgrind.supp # of the server's own source
+		[ -f "$supp" ] || die "no $supp"
 		as_user valgrind --quiet --trace-children=yes --track-origins=yes \
 			--read-var-info=yes --num-callers=30 --leak-check=no \
 			--suppressions="$supp" --log-file="$RUN_DIR/valgrind/%p.log" \
 			"$PG_BIN/postgres" -D "$RUN_DIR/data" >"$RUN_DIR/server.log" 2>&1 &
+		ready=0
 		for _ in $(seq 600); do
-			as_user "$PG_BIN/pg_isready" -q && break
+			as_user "$PG_BIN/pg_isready" -q && { ready=1; break; }
 			sleep 1
 		done
+		[ "$ready" = 1 ] || { tail -n 40 "$RUN_DIR/server.log"; die "the server under memcheck did not start"; }
 		start=$(date +%s)
 		(cd "$RUN_DIR/src" && as_user make -s installcheck-regress PG_CONFIG="$PG_CONFIG")
 		status=$?
 		echo "regress under memcheck: $(($(date +%s) - start)) s"
 		stop_cluster
-		# With --quiet a log holds only errors (and the suppressions asked for).
+		# With --quiet a log holds only errors.
 		errors=$(grep -lE '^==[0-9]+== +(Invalid|Conditional|Use of uninitialised|Syscall param|Source and destination|Mismatched|Argument|Process terminating)' \
 			"$RUN_DIR"/valgrind/*.log 2>/dev/null)
 		if [ -n "$errors" ]; then

@@ -47,9 +47,10 @@ timed() {
 timed "package install" install_packages
 RUN_DIR=$BASE_RUN_DIR
 reset_run_dir
+BROKEN_SERVERS=""
 for s in $SERVERS; do
 	[ "$s" = debian15 ] && continue
-	timed "server build: $s" server_build "$s"
+	timed "server build: $s" server_build "$s" || BROKEN_SERVERS="$BROKEN_SERVERS $s"
 done
 
 PASSED=0
@@ -119,17 +120,17 @@ run_fuzz() {
 	local log="$RUN_DIR/fuzz.log" status
 	echo "== fuzz (${FUZZ_SECONDS}s per target)"
 	(cd "$RUN_DIR/src" && as_user make -s fuzz FUZZ_SECONDS="$FUZZ_SECONDS" \
-		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config) >"$log" 2>&1
+		PG_CONFIG="$DEBIAN_PG_BIN/pg_config") >"$log" 2>&1
 	status=$?
 	sed 's/^/   /' "$log" | tail -n 20
-	local targets
-	targets=$(cd "$RUN_DIR/src" && ls test/fuzz/*_fuzz.c 2>/dev/null | wc -l)
-	if [ "$status" = 0 ]; then tally fuzz "$targets" 0 0; else tally fuzz 0 1 1; fi
+	# A target passes when it ran: "NAME: exit 0, number_of_executed_units: N".
+	tally fuzz "$(grep -cE ': exit 0, number_of_executed_units: *[1-9]' "$log")" \
+		"$(grep -cE ': exit [1-9]' "$log")" "$status"
 }
 
 run_format() {
 	echo "== format"
-	if (cd "$RUN_DIR/src" && make -s format-check PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config \
+	if (cd "$RUN_DIR/src" && make -s format-check PG_CONFIG="$DEBIAN_PG_BIN/pg_config" \
 		>"$RUN_DIR/format.log" 2>&1); then
 		tally format 1 0 0
 	else
@@ -187,8 +188,8 @@ run_sqlsmith() {
 # stderr whatever UBSAN_OPTIONS says, and stderr is those logs.
 check_server_logs() {
 	local found reports f
-	found=$(grep -lE 'TRAP:|runtime error:|ERROR: AddressSanitizer' "$RUN_DIR"/*.log \
-		"$RUN_DIR"/src/tmp_check/log/* "$RUN_DIR"/sqlsmith.out 2>/dev/null)
+	found=$(grep -lE "$SANITIZER_FAILURES" "$RUN_DIR"/*.log "$RUN_DIR"/src/tmp_check/log/* \
+		"$RUN_DIR"/sqlsmith.out 2>/dev/null)
 	reports=$(ls "$RUN_DIR/sanitizer" 2>/dev/null)
 	if [ -z "$found" ] && [ -z "$reports" ]; then
 		tally "assertions and sanitizers" 1 0 0
@@ -196,7 +197,7 @@ check_server_logs() {
 	fi
 	for f in $found; do
 		echo "--- $f"
-		grep -B 2 -A 12 -E 'TRAP:|runtime error:|ERROR: AddressSanitizer' "$f" | head -n 40
+		grep -B 2 -A 12 -E "$SANITIZER_FAILURES" "$f" | head -n 40
 	done
 	for f in $reports; do echo "--- $RUN_DIR/sanitizer/$f"; head -n 60 "$RUN_DIR/sanitizer/$f"; done
 	tally "assertions and sanitizers" 0 1 1
@@ -206,16 +207,16 @@ check_server_logs() {
 # own, and for a source-built server a copy of its cached installation
 # (pg_assoc is installed into the copy, never into the cache).
 use_server() {
-	SERVER=$1 SERVER_PASSED=0 SERVER_FAILED=0
+	SERVER=$1
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 	RUN_DIR=$BASE_RUN_DIR/$1
 	export PGHOST=$RUN_DIR
 	mkdir -p "$RUN_DIR" && chown "$PG_USER" "$RUN_DIR"
 	if [ "$1" = debian15 ]; then
-		PG_BIN=/usr/lib/postgresql/15/bin
+		PG_BIN=$DEBIAN_PG_BIN
 	else
-		server_build "$1" >/dev/null
-		cp -a "$SRV_PREFIX" "$RUN_DIR/pg"
+		server_build "$1" >/dev/null || return 1
+		cp -a "$SRV_PREFIX" "$RUN_DIR/pg" || return 1
 		PG_BIN=$RUN_DIR/pg/bin
 	fi
 	if [ "$1" = asan15 ]; then
@@ -232,14 +233,21 @@ suite() {
 }
 
 # Every selected suite of one server, each timed.
-run_server() {
-	use_server "$1"
+run_server_suites() {
+	case " $BROKEN_SERVERS " in *" $1 "*) tally "server build" 0 1 1; return ;; esac
+	use_server "$1" || { tally "server build" 0 1 1; return; }
 	if ! timed "$SERVER: build pg_assoc" build_and_install "$TOP"; then
 		tally build 0 1 1
 		return
 	fi
 	trap stop_cluster EXIT
-	start_cluster
+	if ! start_cluster; then
+		tally "cluster start" 0 1 1
+		stop_cluster
+		trap - EXIT
+		check_server_logs
+		return
+	fi
 	suite regress && timed "$SERVER: regress" run_pg_regress regress installcheck-regress \
 		"$RUN_DIR/src/regression.diffs"
 	suite isolation && timed "$SERVER: isolation" run_pg_regress isolation \
@@ -250,7 +258,13 @@ run_server() {
 	stop_cluster
 	trap - EXIT
 	check_server_logs
-	SERVER_COUNTS="$SERVER_COUNTS$(printf '%-10s %5d passed, %d failed' "$SERVER" "$SERVER_PASSED" "$SERVER_FAILED")
+}
+
+# One server's suites and its line in the counts per server.
+run_server() {
+	SERVER=$1 SERVER_PASSED=0 SERVER_FAILED=0
+	run_server_suites "$1"
+	SERVER_COUNTS="$SERVER_COUNTS$(printf '%-10s %5d passed, %d failed' "$1" "$SERVER_PASSED" "$SERVER_FAILED")
 "
 }
 

@@ -3,8 +3,8 @@
 #   asan15     PostgreSQL 15 (Debian bookworm's source package) with
 #              assertions and AddressSanitizer + UndefinedBehaviorSanitizer,
 #              and without lz4 (so the suites also cover a server without it)
-#   pg17       PostgreSQL 17 (Debian trixie's source package), release build
-#              with lz4, as Debian builds it
+#   pg17       PostgreSQL 17 (Debian trixie's source package), optimized,
+#              with assertions, and with lz4 as Debian builds it
 #   valgrind15 PostgreSQL 15 with assertions and USE_VALGRIND, for
 #              make valgrind (on demand only)
 #
@@ -22,13 +22,18 @@ SERVER_PACKAGES="dpkg-dev curl bison flex zlib1g-dev liblz4-dev libreadline-dev 
 
 # Export the sanitizer settings for every process of the asan15 server
 # and every program built with its flags (pg_config included, which PGXS
-# runs as root): reports go to files under $1, which a run checks for.
-# Leak detection is off: frontends leave memory to exit, as PostgreSQL
-# intends.
+# runs as root).  ASan's reports go to files under $1; gcc's UBSan, linked
+# with ASan, writes to stderr whatever log_path says, so the server logs
+# are read too (SANITIZER_FAILURES).  Both abort, so a report is also a
+# backend crash.  Leak detection is off: frontends leave memory to exit,
+# as PostgreSQL intends.
 sanitizer_export() {
 	export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$1/asan"
-	export UBSAN_OPTIONS="print_stacktrace=1:log_path=$1/ubsan"
+	export UBSAN_OPTIONS="print_stacktrace=1:abort_on_error=1:log_path=$1/ubsan"
 }
+
+# What in a log marks a failed assertion or a sanitizer report.
+SANITIZER_FAILURES='TRAP:|runtime error:|ERROR: AddressSanitizer'
 
 # Source package, suite, configure flags and CFLAGS of one server.
 server_recipe() {
@@ -46,7 +51,7 @@ server_recipe() {
 			# tarballs, checked by dpkg-source).
 			SRV_PINNED=postgresql-17_17.11-0+deb13u1.dsc
 			SRV_PINNED_SHA256=bf148ae423a982707c3f60672c3a072ef62b701bd9f5df847d9f4b8c9b3e3b18
-			SRV_CONFIGURE="--enable-debug --enable-tap-tests --with-lz4 --without-llvm --without-icu --without-readline"
+			SRV_CONFIGURE="--enable-cassert --enable-debug --enable-tap-tests --with-lz4 --without-llvm --without-icu --without-readline"
 			SRV_CFLAGS="-O2 -g"
 			;;
 		valgrind15)
@@ -54,7 +59,7 @@ server_recipe() {
 			SRV_CONFIGURE="--enable-cassert --enable-debug --enable-tap-tests --without-llvm --without-icu --without-readline"
 			SRV_CFLAGS="-O1 -g -DUSE_VALGRIND -fno-omit-frame-pointer"
 			;;
-		*) die "unknown server $1" ;;
+		*) echo "unknown server $1"; return 1 ;;
 	esac
 }
 
@@ -87,7 +92,7 @@ server_fetch() {
 				Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 			EOF
 		fi
-		apt-get update -qq >/dev/null || die "apt-get update failed"
+		apt-get update -qq >/dev/null || { echo "apt-get update failed"; return 1; }
 		rm -rf "$dir" && mkdir -p "$dir" && chown "$PG_USER" "$dir"
 		if ! (cd "$dir" && runuser -u "$PG_USER" -- apt-get source -qq "$SRV_PKG/$SRV_SUITE" \
 			>"$dir/fetch.log" 2>&1); then
@@ -95,7 +100,7 @@ server_fetch() {
 			find "$dir" -mindepth 1 -delete
 			(cd "$dir" && runuser -u "$PG_USER" -- env SRV_PKG="$SRV_PKG" SRV_PINNED="$SRV_PINNED" \
 				SRV_PINNED_SHA256="$SRV_PINNED_SHA256" bash -c "$(declare -f server_fetch_pinned); server_fetch_pinned" \
-				>>"$dir/fetch.log" 2>&1) || { cat "$dir/fetch.log"; die "fetching $SRV_PKG failed"; }
+				>>"$dir/fetch.log" 2>&1) || { cat "$dir/fetch.log"; echo "fetching $SRV_PKG failed"; return 1; }
 		fi
 		touch "$dir/.unpacked"
 	fi
@@ -104,37 +109,54 @@ server_fetch() {
 	SRV_SRC=$(find "$dir" -mindepth 1 -maxdepth 1 -type d | head -n 1)
 }
 
+# The commands that build a server, run as the unprivileged user in the
+# entry's directory with PGA_SRC, PGA_PREFIX, PGA_CONFIGURE and CFLAGS in
+# the environment; their text is part of the cache key.  Out of tree, so one
+# unpacked source serves several builds.  Debian's patches install
+# libraries under /usr/lib/postgresql/<major>/lib unless libdir names
+# "postgres": --libdir keeps them in the prefix.
+SERVER_BUILD_SCRIPT='
+mkdir -p build && cd build
+"$PGA_SRC/configure" --prefix="$PGA_PREFIX" --libdir="$PGA_PREFIX/lib/postgresql" $PGA_CONFIGURE CFLAGS="$CFLAGS"
+make -s -j"$(nproc)"
+make -s install
+make -s -C contrib/pg_prewarm install
+'
+
 # Build server $1 unless its cache entry is complete; sets SRV_PREFIX to
-# its installation directory (bin/, lib/, share/).
+# its installation directory (bin/, lib/, share/).  The entry's name holds
+# the source version and a hash of the recipe, the build commands and the
+# compiler; the unpacked source is kept (not refreshed when the archive
+# moves on) until the cache is deleted.  One build at a time per cache
+# (flock).  On failure shows the log and returns non-zero.
 server_build() {
-	local name=$1 key dir log start
-	server_recipe "$name"
+	local name=$1 key dir log start lock status=0
+	server_recipe "$name" || return 1
 	mkdir -p "$PG_ASSOC_CACHE" && chown "$PG_USER" "$PG_ASSOC_CACHE"
-	server_fetch
-	key=$(printf '%s\n' "$SRV_CONFIGURE" "$SRV_CFLAGS" "$(gcc --version | head -n 1)" |
-		sha1sum | cut -c1-10)
+	exec {lock}>"$PG_ASSOC_CACHE/.lock"
+	flock "$lock"
+	server_fetch || { exec {lock}>&-; return 1; }
+	key=$(printf '%s\n' "$SRV_PKG" "$SRV_CONFIGURE" "$SRV_CFLAGS" "$SERVER_BUILD_SCRIPT" \
+		"$(gcc --version | head -n 1)" | sha1sum | cut -c1-10)
 	dir="$PG_ASSOC_CACHE/$name-$SRV_VERSION-$key"
 	SRV_PREFIX=$dir/install
-	[ -f "$dir/done" ] && return 0
-	echo "== building $name ($SRV_PKG $SRV_VERSION) into $dir"
-	start=$(date +%s)
-	rm -rf "$dir" && mkdir -p "$dir" && chown "$PG_USER" "$dir"
-	log=$dir/build.log
-	# Out of tree, so one unpacked source serves several builds.  Debian's
-	# patches install libraries under /usr/lib/postgresql/<major>/lib
-	# unless libdir names "postgres"; --libdir keeps them in the prefix.
-	if ! runuser -u "$PG_USER" -- env ASAN_OPTIONS=detect_leaks=0 bash -ec "
-		mkdir -p '$dir/build' && cd '$dir/build'
-		'$SRV_SRC/configure' --prefix='$SRV_PREFIX' \
-			--libdir='$SRV_PREFIX/lib/postgresql' $SRV_CONFIGURE CFLAGS='$SRV_CFLAGS'
-		make -s -j$(nproc)
-		make -s install
-		make -s -C contrib/pg_prewarm install
-	" >"$log" 2>&1; then
-		tail -n 60 "$log"
-		die "building $name failed (log: $log)"
+	if [ ! -f "$dir/done" ]; then
+		echo "== building $name ($SRV_PKG $SRV_VERSION) into $dir"
+		start=$(date +%s)
+		rm -rf "$dir" && mkdir -p "$dir" && chown "$PG_USER" "$dir"
+		log=$dir/build.log
+		if (cd "$dir" && runuser -u "$PG_USER" -- env ASAN_OPTIONS=detect_leaks=0 \
+			PGA_SRC="$SRV_SRC" PGA_PREFIX="$SRV_PREFIX" PGA_CONFIGURE="$SRV_CONFIGURE" CFLAGS="$SRV_CFLAGS" \
+			bash -ec "$SERVER_BUILD_SCRIPT") >"$log" 2>&1; then
+			echo "$(($(date +%s) - start))" >"$dir/seconds"
+			touch "$dir/done"
+			echo "== built $name in $(cat "$dir/seconds") s"
+		else
+			tail -n 60 "$log"
+			echo "building $name failed (log: $log)"
+			status=1
+		fi
 	fi
-	echo "$(($(date +%s) - start))" >"$dir/seconds"
-	touch "$dir/done"
-	echo "== built $name in $(cat "$dir/seconds") s"
+	exec {lock}>&-
+	return $status
 }

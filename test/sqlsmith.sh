@@ -7,10 +7,11 @@
 # the role smith_app holding sample records (keys, history, an op_id
 # ledger, feed entries), and connects SQLsmith with a fixed seed as the
 # non-superuser role smith, a member of smith_app.  Fails when any backend
-# died during the run (a crash, a failed assertion, a sanitizer abort) or
-# the server no longer answers.  SQLsmith's own tally of the queries and
+# died during the run (a crash, a failed assertion, a sanitizer abort), the
+# server log shows a sanitizer report, or the server no longer answers.  SQLsmith's own tally of the queries and
 # of the errors they raised is printed at the end.
 set -u
+. "$(dirname "$0")/servers.sh" # SANITIZER_FAILURES
 QUERIES=${1:?usage: sqlsmith.sh QUERIES [SEED]}
 SEED=${2:-20261130}
 LOG=$PGHOST/server.log
@@ -62,7 +63,7 @@ if ! psql -X -q -d smith -c 'SELECT 1' >/dev/null; then
 	failed=1
 fi
 crashes=$(tail -c +"$((offset + 1))" "$LOG" |
-	grep -E 'TRAP:|terminated by signal|was terminated by exception|server process .* exited with exit code')
+	grep -E "$SANITIZER_FAILURES|terminated by signal|was terminated by exception|server process .* exited with exit code")
 if [ -n "$crashes" ]; then
 	echo "backends died during the run:"
 	echo "$crashes" | head -n 20

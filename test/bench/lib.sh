@@ -12,7 +12,7 @@ bench_setup() {
 	reset_run_dir
 	build_and_install "$TOP" || die "building pg_assoc failed"
 	trap stop_cluster EXIT
-	start_cluster
+	start_cluster || die "the cluster did not start"
 	as_user psql -X -q -c 'CREATE EXTENSION pg_assoc' >/dev/null
 	echo "== $(nproc) cores; $(as_user psql -X -At -c 'SELECT version()')"
 }

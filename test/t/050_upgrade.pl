@@ -24,6 +24,9 @@ use File::Basename qw(dirname);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgAssocTest;
 
 # 0.1.0 functions that the current library refuses on 0.1.0's catalogs
 # (until ALTER EXTENSION pg_assoc UPDATE), by name.  A refusal must say to
@@ -37,13 +40,7 @@ my $node = PostgreSQL::Test::Cluster->new('upgrade');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_assoc'");
 $node->start;
-
-# 0.1.0's install script sets lz4 compression on its jsonb columns, which a
-# server built without lz4 refuses: there is no 0.1.0 to upgrade from.
-plan skip_all => 'this server has no lz4, which 0.1.0 requires'
-  unless $node->safe_psql('postgres',
-	q{SELECT 'lz4' = ANY (enumvals) FROM pg_settings
-	   WHERE name = 'default_toast_compression'}) eq 't';
+skip_all_without_lz4($node);
 
 # Runs SQL in a database as a role ('' = the bootstrap superuser) and
 # returns its output; dies on error.

@@ -10,18 +10,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgAssocTest;
 
 my $node = PostgreSQL::Test::Cluster->new('upgrade_keys');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_assoc'");
 $node->start;
-
-# 0.1.0's install script sets lz4 compression on its jsonb columns, which a
-# server built without lz4 refuses: there is no 0.1.0 to upgrade from.
-plan skip_all => 'this server has no lz4, which 0.1.0 requires'
-  unless $node->safe_psql('postgres',
-	q{SELECT 'lz4' = ANY (enumvals) FROM pg_settings
-	   WHERE name = 'default_toast_compression'}) eq 't';
+skip_all_without_lz4($node);
 
 $node->safe_psql('postgres', q{
 CREATE ROLE app LOGIN;

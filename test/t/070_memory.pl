@@ -21,6 +21,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgAssocTest;
 
 plan skip_all => 'needs /proc/self/clear_refs (Linux)'
   unless -e '/proc/self/clear_refs';
@@ -90,9 +93,8 @@ SELECT substring(pg_read_file('/proc/self/status') FROM 'VmHWM:\\s*(\\d+)');
 # proportional to the rows: below 48 MB, and below twice the growth over
 # $small rows plus 8 MB (both are about 2 x work_mem plus a few MB; at
 # 0.1.0 they were 207 MB and 2 GB for update_by).  On a server built with
-# AddressSanitizer (test/run.sh exports ASAN_OPTIONS for it) freed memory
-# waits in a quarantine of 256 MB before reuse, so only the comparison
-# between the two sizes holds there.
+# AddressSanitizer freed memory waits in a quarantine of 256 MB before
+# reuse, so only the comparison between the two sizes holds there.
 sub check_bounded
 {
 	my ($fn, $growth_small, $growth_big) = @_;
@@ -101,7 +103,7 @@ sub check_bounded
   SKIP:
 	{
 		skip 'AddressSanitizer keeps freed memory in quarantine', 1
-		  if defined $ENV{ASAN_OPTIONS};
+		  if server_has_asan($node);
 		cmp_ok($growth_big, '<', 48 * 1024,
 			"$fn over $big rows: peak growth under 48 MB");
 	}
