@@ -9,7 +9,8 @@
 #       USE_VALGRIND (valgrind15), the server running under Valgrind's
 #       memcheck with PostgreSQL's suppressions.  Sanitizers cannot see an
 #       overrun inside a palloc chunk (the allocator has Valgrind hooks
-#       only); this can.  Fails on any memcheck error.
+#       only); this can.  Fails on any memcheck error.  VALGRIND_REGRESS
+#       names a subset of the regress tests ("store feed").
 #
 # Environment: RUN_DIR (default /tmp/pg_assoc-ondemand), PGPORT (default
 # 54332), PG_ASSOC_CACHE (see test/servers.sh).
@@ -65,7 +66,7 @@ case "$MODE" in
 		[ -f "$supp" ] || die "no $supp"
 		as_user valgrind --quiet --trace-children=yes --track-origins=yes \
 			--read-var-info=yes --num-callers=30 --leak-check=no \
-			--suppressions="$supp" --log-file="$RUN_DIR/valgrind/%p.log" \
+			--suppressions="$supp" --suppressions="$TOP/test/valgrind.supp" --log-file="$RUN_DIR/valgrind/%p.log" \
 			"$PG_BIN/postgres" -D "$RUN_DIR/data" >"$RUN_DIR/server.log" 2>&1 &
 		ready=0
 		for _ in $(seq 600); do
@@ -74,7 +75,9 @@ case "$MODE" in
 		done
 		[ "$ready" = 1 ] || { tail -n 40 "$RUN_DIR/server.log"; die "the server under memcheck did not start"; }
 		start=$(date +%s)
-		(cd "$RUN_DIR/src" && as_user make -s installcheck-regress PG_CONFIG="$PG_CONFIG")
+		subset=()
+		[ -n "${VALGRIND_REGRESS:-}" ] && subset=(REGRESS="$VALGRIND_REGRESS")
+		(cd "$RUN_DIR/src" && as_user make -s installcheck-regress PG_CONFIG="$PG_CONFIG" "${subset[@]}")
 		status=$?
 		echo "regress under memcheck: $(($(date +%s) - start)) s"
 		stop_cluster
