@@ -11,18 +11,9 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
 #include "common/hashfn.h"
-#include "lib/stringinfo.h"
-#include "libpq/pqformat.h"
-#include "mb/pg_wchar.h"
 #include "compat.h"
-#include "miscadmin.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-#include "utils/json.h"
-#include "utils/jsonb.h"
-#include "utils/memutils.h"
+#include "fmgr.h"
 
 #include "assockey.h"
 

@@ -14,7 +14,6 @@
 #include "access/xlog.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
 
 #include "cursor.h"
 

@@ -15,14 +15,11 @@
 #include "catalog/pg_conversion.h"
 #include "catalog/pg_namespace.h"
 #include "compat.h"
-#include "fmgr.h"
-#include "miscadmin.h"
-#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
 #include "utils/guc.h"
-#include "utils/memutils.h"
+#include "utils/jsonb.h"
 
 #include "document.h"
 

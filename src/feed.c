@@ -30,18 +30,12 @@
 
 #include <limits.h>
 
-#include "access/xact.h"
-#include "access/xlog.h"
-#include "common/hashfn.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "compat.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/timestamp.h"
-#include "utils/xid8.h"
 
 #include "cursor.h"
 #include "rules.h"

@@ -13,7 +13,6 @@
  */
 #include "postgres.h"
 
-#include "access/transam.h"
 #include "utils/builtins.h"
 
 #include "channel.h"

@@ -24,16 +24,10 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_conversion.h"
-#include "catalog/pg_namespace.h"
 #include "compat.h"
-#include "fmgr.h"
-#include "miscadmin.h"
 #include "lib/stringinfo.h"
-#include "mb/pg_wchar.h"
-#include "utils/builtins.h"
+#include "miscadmin.h"
 #include "utils/jsonb.h"
-#include "utils/memutils.h"
 
 #include "patch.h"
 
