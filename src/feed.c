@@ -40,6 +40,7 @@
 #include "cursor.h"
 #include "rules.h"
 #include "stmt.h"
+
 /* The error for a cursor the feed can no longer continue from. */
 static void
 error_resync(const char *cursor, const char *ns, const char *why)

@@ -43,6 +43,7 @@
 #include "rowaccess.h"
 #include "rules.h"
 #include "stmt.h"
+
 /*
  * The role that owns the extension's tables (the extension owner), found
  * through assoc.records.

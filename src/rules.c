@@ -16,6 +16,7 @@
 #include "compat.h"
 #include "assockey_parse.h"
 #include "rules.h"
+
 /* Raise 22004 when argument argno is NULL; what names it in the message. */
 void
 assoc_check_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
