@@ -1,11 +1,14 @@
 /*
  * assockey.c
- *	  The assockey type: text and binary I/O, constructors, accessors, the
- *	  set and ordering operators, and btree/hash support.
+ *	  The assockey type: text and binary I/O, constructors and accessors
+ *	  (the operators are assockey_ops.c).
  *
  * An assockey is a set of (model, id) associations kept in canonical form
  * (see assockey.h).  Every way in (text, recv, constructors, set operators)
  * produces canonical data, so equality is byte equality.
+ *
+ * Layer: SQL entry points, keys family, and the assockey type the write
+ * path uses (README, "How the code is organised"); calls assockey_parse.c.
  */
 #include "postgres.h"
 
@@ -25,10 +28,10 @@
 #include "assockey.h"
 
 /*
- * ak_iter_init: start iterating over the elements of a detoasted key.
+ * assoc_ak_iter_init: start iterating over the elements of a detoasted key.
  */
 void
-ak_iter_init(AkIter *it, const AssocKey *key)
+assoc_ak_iter_init(AkIter *it, const AssocKey *key)
 {
 	it->key = key;
 	it->i = 0;
@@ -36,11 +39,11 @@ ak_iter_init(AkIter *it, const AssocKey *key)
 }
 
 /*
- * ak_iter_next: fetch the next element into e; false at the end.  The
+ * assoc_ak_iter_next: fetch the next element into e; false at the end.  The
  * element points into the key, nothing is copied.
  */
 bool
-ak_iter_next(AkIter *it, AkElem *e)
+assoc_ak_iter_next(AkIter *it, AkElem *e)
 {
 	uint16 w;
 
@@ -56,30 +59,30 @@ ak_iter_next(AkIter *it, AkElem *e)
 }
 
 /*
- * ak_elements: all elements of a key as a palloc'd array (pointing into the
+ * assoc_ak_elements: all elements of a key as a palloc'd array (pointing into the
  * key), for callers that need random access.
  */
 AkElem *
-ak_elements(const AssocKey *key)
+assoc_ak_elements(const AssocKey *key)
 {
 	AkElem *elems = palloc(sizeof(AkElem) * Max(key->nelems, 1));
 	AkIter  it;
 	int     n = 0;
 
-	ak_iter_init(&it, key);
-	while (ak_iter_next(&it, &elems[n]))
+	assoc_ak_iter_init(&it, key);
+	while (assoc_ak_iter_next(&it, &elems[n]))
 		n++;
 	return elems;
 }
 
 /*
- * ak_build: make a new key from elements.  Unless the caller guarantees
+ * assoc_ak_build: make a new key from elements.  Unless the caller guarantees
  * canonical order (sorted, no duplicates), the elements are sorted and
  * deduplicated first (which reorders the caller's array).  The elements
  * must already be valid.
  */
 AssocKey *
-ak_build(AkElem *elems, size_t n, bool canonical)
+assoc_ak_build(AkElem *elems, size_t n, bool canonical)
 {
 	Size      size;
 	size_t    i;
@@ -87,7 +90,7 @@ ak_build(AkElem *elems, size_t n, bool canonical)
 	char     *p;
 
 	if (!canonical)
-		n = ak_canonicalize(elems, n);
+		n = assoc_ak_canonicalize(elems, n);
 	if (n > (size_t) (MaxAllocSize / sizeof(uint16)))
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("assockey has too many associations")));
@@ -118,12 +121,12 @@ ak_build(AkElem *elems, size_t n, bool canonical)
 }
 
 /*
- * ak_elem_hash: 64-bit hash of one association, the GIN key and the basis of
+ * assoc_ak_elem_hash: 64-bit hash of one association, the GIN key and the basis of
  * hashing.  Chaining the model's hash into the id's seed keeps ("ab","c")
  * and ("a","bc") apart without a contiguous buffer.
  */
 uint64
-ak_elem_hash(const AkElem *e)
+assoc_ak_elem_hash(const AkElem *e)
 {
 	uint64 h = hash_bytes_extended((const unsigned char *) e->model,
 								   (int) e->model_len, 0);
@@ -133,11 +136,11 @@ ak_elem_hash(const AkElem *e)
 }
 
 /*
- * ak_elem_text: write "model:id" unquoted (the element statistics' value
+ * assoc_ak_elem_text: write "model:id" unquoted (the element statistics' value
  * form) to dst, returning its length; dst needs model_len + id_len + 1.
  */
 size_t
-ak_elem_text(const AkElem *e, char *dst)
+assoc_ak_elem_text(const AkElem *e, char *dst)
 {
 	memcpy(dst, e->model, e->model_len);
 	dst[e->model_len] = ':';
@@ -177,7 +180,7 @@ assockey_in(PG_FUNCTION_ARGS)
 	AkParseResult res;
 	size_t        i;
 
-	if (ak_parse(str, len, buf, elems, maxelems, &res) != AK_OK)
+	if (assoc_ak_parse(str, len, buf, elems, maxelems, &res) != AK_OK)
 	{
 		int charpos = pg_mbstrlen_with_len(str, (int) res.err_pos) + 1;
 
@@ -186,11 +189,11 @@ assockey_in(PG_FUNCTION_ARGS)
 							errmsg("malformed assockey literal: \"%s\"", str),
 							errdetail("Element %d, at character %d: %s.",
 									  (int) res.err_elem, charpos,
-									  ak_error_message(res.error))));
+									  assoc_ak_error_message(res.error))));
 		ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 						errmsg("malformed assockey literal: \"%s\"", str),
 						errdetail("At character %d: %s.", charpos,
-								  ak_error_message(res.error))));
+								  assoc_ak_error_message(res.error))));
 	}
 	for (i = 0; i < res.nelems; i++)
 		if (!ak_check_encoding(&elems[i]))
@@ -200,13 +203,13 @@ assockey_in(PG_FUNCTION_ARGS)
 					 errdetail("Element %d: id is not valid in encoding "
 							   "\"%s\".",
 							   (int) i + 1, GetDatabaseEncodingName())));
-	PG_RETURN_ASSOCKEY_P(ak_build(elems, res.nelems, false));
+	PG_RETURN_ASSOCKEY_P(assoc_ak_build(elems, res.nelems, false));
 }
 
 PG_FUNCTION_INFO_V1(assockey_out);
 /*
  * assockey_out: canonical text form; elements quoted exactly when
- * ak_elem_needs_quotes says so, so text -> assockey -> text is identity on
+ * assoc_ak_elem_needs_quotes says so, so text -> assockey -> text is identity on
  * canonical text.
  */
 Datum
@@ -218,18 +221,18 @@ assockey_out(PG_FUNCTION_ARGS)
 	Size      size = 3;
 	char     *out, *p;
 
-	ak_iter_init(&it, key);
-	while (ak_iter_next(&it, &e))
-		size += ak_elem_format_size(&e) + 1;
+	assoc_ak_iter_init(&it, key);
+	while (assoc_ak_iter_next(&it, &e))
+		size += assoc_ak_elem_format_size(&e) + 1;
 	out = palloc(size);
 	p = out;
 	*p++ = '{';
-	ak_iter_init(&it, key);
-	while (ak_iter_next(&it, &e))
+	assoc_ak_iter_init(&it, key);
+	while (assoc_ak_iter_next(&it, &e))
 	{
 		if (p != out + 1)
 			*p++ = ',';
-		p += ak_elem_format(p, &e);
+		p += assoc_ak_elem_format(p, &e);
 	}
 	*p++ = '}';
 	*p = '\0';
@@ -282,14 +285,14 @@ assockey_recv(PG_FUNCTION_ARGS)
 		/* pq_getmsgtext converts the encoding and verifies it */
 		elems[i].id = pq_getmsgtext(buf, idlen, &nbytes);
 		elems[i].id_len = nbytes;
-		err = ak_validate_model(elems[i].model, elems[i].model_len);
+		err = assoc_ak_validate_model(elems[i].model, elems[i].model_len);
 		if (err == AK_OK)
-			err = ak_validate_id(elems[i].id, elems[i].id_len);
+			err = assoc_ak_validate_id(elems[i].id, elems[i].id_len);
 		if (err != AK_OK)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 							errmsg("invalid assockey element %d: %s", i + 1,
-								   ak_error_message(err))));
-		if (i > 0 && ak_elem_cmp(&elems[i - 1], &elems[i]) >= 0)
+								   assoc_ak_error_message(err))));
+		if (i > 0 && assoc_ak_elem_cmp(&elems[i - 1], &elems[i]) >= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 					 errmsg("assockey binary data is not canonical"),
@@ -297,7 +300,7 @@ assockey_recv(PG_FUNCTION_ARGS)
 							   "in bytewise (model, id) order.",
 							   i + 1, i)));
 	}
-	PG_RETURN_ASSOCKEY_P(ak_build(elems, n, true));
+	PG_RETURN_ASSOCKEY_P(assoc_ak_build(elems, n, true));
 }
 
 PG_FUNCTION_INFO_V1(assockey_send);
@@ -314,8 +317,8 @@ assockey_send(PG_FUNCTION_ARGS)
 
 	pq_begintypsend(&buf);
 	pq_sendint32(&buf, key->nelems);
-	ak_iter_init(&it, key);
-	while (ak_iter_next(&it, &e))
+	assoc_ak_iter_init(&it, key);
+	while (assoc_ak_iter_next(&it, &e))
 	{
 		pq_sendint32(&buf, (int32) e.model_len);
 		pq_sendbytes(&buf, e.model, (int) e.model_len);
@@ -345,7 +348,7 @@ assockey_send(PG_FUNCTION_ARGS)
 static void
 ak_check_pair(const AkElem *e, const char *where)
 {
-	AkError err = ak_validate_model(e->model, e->model_len);
+	AkError err = assoc_ak_validate_model(e->model, e->model_len);
 
 	if (err != AK_OK)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -354,8 +357,8 @@ ak_check_pair(const AkElem *e, const char *where)
 								   ? pnstrdup(e->model, e->model_len)
 								   : "...",
 							   where),
-						errdetail("The %s.", ak_error_message(err))));
-	err = ak_validate_id(e->id, e->id_len);
+						errdetail("The %s.", assoc_ak_error_message(err))));
+	err = assoc_ak_validate_id(e->id, e->id_len);
 	if (err == AK_OK && !ak_check_encoding(e))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("invalid association id for model \"%.*s\"%s",
@@ -366,7 +369,7 @@ ak_check_pair(const AkElem *e, const char *where)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("invalid association id for model \"%.*s\"%s",
 							   (int) e->model_len, e->model, where),
-						errdetail("The %s.", ak_error_message(err))));
+						errdetail("The %s.", assoc_ak_error_message(err))));
 }
 
 PG_FUNCTION_INFO_V1(assockey_make);
@@ -385,7 +388,7 @@ assockey_make(PG_FUNCTION_ARGS)
 	e.id = VARDATA_ANY(id);
 	e.id_len = VARSIZE_ANY_EXHDR(id);
 	ak_check_pair(&e, "");
-	PG_RETURN_ASSOCKEY_P(ak_build(&e, 1, true));
+	PG_RETURN_ASSOCKEY_P(assoc_ak_build(&e, 1, true));
 }
 
 PG_FUNCTION_INFO_V1(assockey_from_array);
@@ -432,18 +435,18 @@ assockey_from_array(PG_FUNCTION_ARGS)
 			elems[i].model_len = colon - s;
 			elems[i].id = colon + 1;
 			elems[i].id_len = len - (colon - s) - 1;
-			err = ak_validate_model(elems[i].model, elems[i].model_len);
+			err = assoc_ak_validate_model(elems[i].model, elems[i].model_len);
 			if (err == AK_OK)
-				err = ak_validate_id(elems[i].id, elems[i].id_len);
+				err = assoc_ak_validate_id(elems[i].id, elems[i].id_len);
 		}
 		if (err != AK_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid association in array element %d: \"%s\"",
 							i + 1, text_to_cstring(t)),
-					 errdetail("The %s.", ak_error_message(err))));
+					 errdetail("The %s.", assoc_ak_error_message(err))));
 	}
-	PG_RETURN_ASSOCKEY_P(ak_build(elems, n, false));
+	PG_RETURN_ASSOCKEY_P(assoc_ak_build(elems, n, false));
 }
 
 /*
@@ -554,7 +557,7 @@ assockey_from_jsonb(PG_FUNCTION_ARGS)
 		ak_check_pair(&elems[i], where);
 	}
 	(void) tok;
-	PG_RETURN_ASSOCKEY_P(ak_build(elems, n, false));
+	PG_RETURN_ASSOCKEY_P(assoc_ak_build(elems, n, false));
 }
 
 PG_FUNCTION_INFO_V1(assockey_to_json);
@@ -573,8 +576,8 @@ assockey_to_json(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
-	ak_iter_init(&it, key);
-	while (ak_iter_next(&it, &e))
+	assoc_ak_iter_init(&it, key);
+	while (assoc_ak_iter_next(&it, &e))
 	{
 		char *s;
 
@@ -611,8 +614,8 @@ assockey_models(PG_FUNCTION_ARGS)
 	AkIter    it;
 	AkElem    e, prev = {0};
 
-	ak_iter_init(&it, key);
-	while (ak_iter_next(&it, &e))
+	assoc_ak_iter_init(&it, key);
+	while (assoc_ak_iter_next(&it, &e))
 	{
 		if (n > 0 && prev.model_len == e.model_len &&
 			memcmp(prev.model, e.model, e.model_len) == 0)
@@ -642,8 +645,8 @@ assockey_ids(PG_FUNCTION_ARGS)
 	AkIter      it;
 	AkElem      e;
 
-	ak_iter_init(&it, key);
-	while (ak_iter_next(&it, &e))
+	assoc_ak_iter_init(&it, key);
+	while (assoc_ak_iter_next(&it, &e))
 	{
 		if (e.model_len == mlen && memcmp(e.model, m, mlen) == 0)
 			out[n++] = PointerGetDatum(
@@ -663,271 +666,4 @@ assockey_size(PG_FUNCTION_ARGS)
 	AssocKey *key = PG_GETARG_ASSOCKEY_P(0);
 
 	PG_RETURN_INT32(key->nelems);
-}
-
-/* ---------------------------------------------------------------------
- * Set operators.  All work by merging the two sorted element lists; none of
- * them can raise on valid input, which the LEAKPROOF marking relies on.
- * ---------------------------------------------------------------------
- */
-
-/*
- * ak_contains: true if every element of b is in a (a @> b).
- */
-static bool
-ak_contains(const AssocKey *a, const AssocKey *b)
-{
-	AkIter ia, ib;
-	AkElem ea, eb;
-	bool   more_a;
-
-	if (b->nelems > a->nelems)
-		return false;
-	ak_iter_init(&ia, a);
-	ak_iter_init(&ib, b);
-	more_a = ak_iter_next(&ia, &ea);
-	while (ak_iter_next(&ib, &eb))
-	{
-		int c = 1;
-
-		while (more_a && (c = ak_elem_cmp(&ea, &eb)) < 0)
-			more_a = ak_iter_next(&ia, &ea);
-		if (!more_a || c != 0)
-			return false;
-		more_a = ak_iter_next(&ia, &ea);
-	}
-	return true;
-}
-
-/*
- * ak_overlaps: true if a and b share at least one element.
- */
-static bool
-ak_overlaps(const AssocKey *a, const AssocKey *b)
-{
-	AkIter ia, ib;
-	AkElem ea, eb;
-	bool   more_a, more_b;
-
-	ak_iter_init(&ia, a);
-	ak_iter_init(&ib, b);
-	more_a = ak_iter_next(&ia, &ea);
-	more_b = ak_iter_next(&ib, &eb);
-	while (more_a && more_b)
-	{
-		int c = ak_elem_cmp(&ea, &eb);
-
-		if (c == 0)
-			return true;
-		if (c < 0)
-			more_a = ak_iter_next(&ia, &ea);
-		else
-			more_b = ak_iter_next(&ib, &eb);
-	}
-	return false;
-}
-
-/*
- * ak_cmp: total order on canonical keys: element by element, then the
- * shorter key first (so '{}' sorts first).  Consistent with equality as
- * byte equality.
- */
-static int
-ak_cmp(const AssocKey *a, const AssocKey *b)
-{
-	AkIter ia, ib;
-	AkElem ea, eb;
-
-	ak_iter_init(&ia, a);
-	ak_iter_init(&ib, b);
-	for (;;)
-	{
-		bool ha = ak_iter_next(&ia, &ea);
-		bool hb = ak_iter_next(&ib, &eb);
-		int  c;
-
-		if (!ha || !hb)
-			return ha ? 1 : (hb ? -1 : 0);
-		c = ak_elem_cmp(&ea, &eb);
-		if (c != 0)
-			return c;
-	}
-}
-
-/*
- * ak_equal: set equality, which canonical form makes byte equality.
- */
-static bool
-ak_equal(const AssocKey *a, const AssocKey *b)
-{
-	return VARSIZE(a) == VARSIZE(b) &&
-		   memcmp(VARDATA(a), VARDATA(b), VARSIZE(a) - VARHDRSZ) == 0;
-}
-
-/* Free detoasted copies of the two arguments. */
-#define AK_FREE_ARGS(a, b)                                                    \
-	do                                                                        \
-	{                                                                         \
-		PG_FREE_IF_COPY(a, 0);                                                \
-		PG_FREE_IF_COPY(b, 1);                                                \
-	} while (0)
-
-/*
- * AK_BOOL_OP: define a two-key boolean SQL function from a C predicate,
- * freeing detoasted copies (index scans call these once per row).
- */
-#define AK_BOOL_OP(sqlname, expr)                                             \
-	PG_FUNCTION_INFO_V1(sqlname);                                             \
-	Datum sqlname(PG_FUNCTION_ARGS)                                           \
-	{                                                                         \
-		AssocKey *a = PG_GETARG_ASSOCKEY_P(0);                                \
-		AssocKey *b = PG_GETARG_ASSOCKEY_P(1);                                \
-		bool      r = (expr);                                                 \
-                                                                              \
-		AK_FREE_ARGS(a, b);                                                   \
-		PG_RETURN_BOOL(r);                                                    \
-	}                                                                         \
-	extern int no_such_variable
-
-/* a @> b: a contains every association of b. */
-AK_BOOL_OP(assockey_contains, ak_contains(a, b));
-/* a <@ b: every association of a is in b. */
-AK_BOOL_OP(assockey_contained, ak_contains(b, a));
-/* a && b: at least one association in common. */
-AK_BOOL_OP(assockey_overlap, ak_overlaps(a, b));
-/* a = b: same set. */
-AK_BOOL_OP(assockey_eq, ak_equal(a, b));
-/* a <> b: different sets. */
-AK_BOOL_OP(assockey_ne, !ak_equal(a, b));
-/* a < b in the total order of canonical forms. */
-AK_BOOL_OP(assockey_lt, ak_cmp(a, b) < 0);
-/* a <= b. */
-AK_BOOL_OP(assockey_le, ak_cmp(a, b) <= 0);
-/* a > b. */
-AK_BOOL_OP(assockey_gt, ak_cmp(a, b) > 0);
-/* a >= b. */
-AK_BOOL_OP(assockey_ge, ak_cmp(a, b) >= 0);
-
-PG_FUNCTION_INFO_V1(assockey_cmp);
-/*
- * assockey_cmp: btree support function 1.
- */
-Datum
-assockey_cmp(PG_FUNCTION_ARGS)
-{
-	AssocKey *a = PG_GETARG_ASSOCKEY_P(0);
-	AssocKey *b = PG_GETARG_ASSOCKEY_P(1);
-	int       r = ak_cmp(a, b);
-
-	AK_FREE_ARGS(a, b);
-	PG_RETURN_INT32(r);
-}
-
-PG_FUNCTION_INFO_V1(assockey_hash);
-/*
- * assockey_hash: hash support function 1, over the canonical bytes (equal
- * sets are byte-equal, so equal keys hash equally).
- */
-Datum
-assockey_hash(PG_FUNCTION_ARGS)
-{
-	AssocKey *a = PG_GETARG_ASSOCKEY_P(0);
-	Datum h = hash_any((unsigned char *) VARDATA(a), VARSIZE(a) - VARHDRSZ);
-
-	PG_FREE_IF_COPY(a, 0);
-	PG_RETURN_DATUM(h);
-}
-
-PG_FUNCTION_INFO_V1(assockey_hash_extended);
-/*
- * assockey_hash_extended: hash support function 2 (64-bit, seeded), used by
- * hash partitioning.
- */
-Datum
-assockey_hash_extended(PG_FUNCTION_ARGS)
-{
-	AssocKey *a = PG_GETARG_ASSOCKEY_P(0);
-	Datum     h = hash_any_extended((unsigned char *) VARDATA(a),
-									VARSIZE(a) - VARHDRSZ, PG_GETARG_INT64(1));
-
-	PG_FREE_IF_COPY(a, 0);
-	PG_RETURN_DATUM(h);
-}
-
-PG_FUNCTION_INFO_V1(assockey_union);
-/*
- * assockey_union: a || b, the union, by merging (result stays canonical).
- */
-Datum
-assockey_union(PG_FUNCTION_ARGS)
-{
-	AssocKey *a = PG_GETARG_ASSOCKEY_P(0);
-	AssocKey *b = PG_GETARG_ASSOCKEY_P(1);
-	AkElem   *out = palloc(sizeof(AkElem) * Max(a->nelems + b->nelems, 1));
-	size_t    n = 0;
-	AkIter    ia, ib;
-	AkElem    ea, eb;
-	bool      more_a, more_b;
-
-	ak_iter_init(&ia, a);
-	ak_iter_init(&ib, b);
-	more_a = ak_iter_next(&ia, &ea);
-	more_b = ak_iter_next(&ib, &eb);
-	while (more_a || more_b)
-	{
-		int c = !more_a ? 1 : (!more_b ? -1 : ak_elem_cmp(&ea, &eb));
-
-		if (c <= 0)
-		{
-			out[n++] = ea;
-			more_a = ak_iter_next(&ia, &ea);
-			if (c == 0)
-				more_b = ak_iter_next(&ib, &eb);
-		}
-		else
-		{
-			out[n++] = eb;
-			more_b = ak_iter_next(&ib, &eb);
-		}
-	}
-	PG_RETURN_ASSOCKEY_P(ak_build(out, n, true));
-}
-
-PG_FUNCTION_INFO_V1(assockey_minus);
-/*
- * assockey_minus: a - b, the associations of a not in b.
- */
-Datum
-assockey_minus(PG_FUNCTION_ARGS)
-{
-	AssocKey *a = PG_GETARG_ASSOCKEY_P(0);
-	AssocKey *b = PG_GETARG_ASSOCKEY_P(1);
-	AkElem   *out = palloc(sizeof(AkElem) * Max(a->nelems, 1));
-	size_t    n = 0;
-	AkIter    ia, ib;
-	AkElem    ea, eb;
-	bool      more_a, more_b;
-
-	ak_iter_init(&ia, a);
-	ak_iter_init(&ib, b);
-	more_a = ak_iter_next(&ia, &ea);
-	more_b = ak_iter_next(&ib, &eb);
-	while (more_a)
-	{
-		int c = more_b ? ak_elem_cmp(&ea, &eb) : -1;
-
-		if (c < 0)
-		{
-			out[n++] = ea;
-			more_a = ak_iter_next(&ia, &ea);
-		}
-		else if (c == 0)
-		{
-			more_a = ak_iter_next(&ia, &ea);
-			more_b = ak_iter_next(&ib, &eb);
-		}
-		else
-			more_b = ak_iter_next(&ib, &eb);
-	}
-	PG_RETURN_ASSOCKEY_P(ak_build(out, n, true));
 }

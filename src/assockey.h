@@ -17,7 +17,6 @@
 #ifndef ASSOCKEY_H
 #define ASSOCKEY_H
 
-#include "postgres.h"
 #include "fmgr.h"
 
 #include "assockey_parse.h"
@@ -48,11 +47,16 @@ typedef struct AkIter
 	const char     *ptr;
 } AkIter;
 
-extern void      ak_iter_init(AkIter *it, const AssocKey *key);
-extern bool      ak_iter_next(AkIter *it, AkElem *e);
-extern AkElem   *ak_elements(const AssocKey *key);
-extern AssocKey *ak_build(AkElem *elems, size_t n, bool canonical);
-extern uint64    ak_elem_hash(const AkElem *e);
-extern size_t    ak_elem_text(const AkElem *e, char *dst);
+extern void      assoc_ak_iter_init(AkIter *it, const AssocKey *key);
+extern bool      assoc_ak_iter_next(AkIter *it, AkElem *e);
+extern AkElem   *assoc_ak_elements(const AssocKey *key);
+extern AssocKey *assoc_ak_build(AkElem *elems, size_t n, bool canonical);
+extern uint64    assoc_ak_elem_hash(const AkElem *e);
+extern size_t    assoc_ak_elem_text(const AkElem *e, char *dst);
+
+/* The set operations, also the SQL functions of the same names. */
+extern Datum assockey_union(PG_FUNCTION_ARGS);
+extern Datum assockey_minus(PG_FUNCTION_ARGS);
+extern Datum assockey_size(PG_FUNCTION_ARGS);
 
 #endif /* ASSOCKEY_H */

@@ -19,6 +19,9 @@
  * "k @> '{}'" matches every non-null key (GIN_SEARCH_MODE_ALL), "k && '{}'"
  * matches nothing (no keys in default mode), "k = '{}'" finds only empty
  * keys (INCLUDE_EMPTY with no keys, rechecked).
+ *
+ * Layer: SQL entry points, keys family (README, "How the code is
+ * organised"); calls assockey.c.
  */
 #include "postgres.h"
 
@@ -50,12 +53,12 @@ ak_gin_keys(const AssocKey *key, int32 *nkeys)
 	if (key->nelems == 0)
 		return NULL;
 	keys = palloc(sizeof(Datum) * key->nelems);
-	ak_iter_init(&it, key);
-	while (ak_iter_next(&it, &e))
+	assoc_ak_iter_init(&it, key);
+	while (assoc_ak_iter_next(&it, &e))
 	{
 		bytea *k = palloc(VARHDRSZ + e.model_len + 1 + e.id_len);
 
-		SET_VARSIZE(k, VARHDRSZ + ak_elem_text(&e, VARDATA(k)));
+		SET_VARSIZE(k, VARHDRSZ + assoc_ak_elem_text(&e, VARDATA(k)));
 		keys[n++] = PointerGetDatum(k);
 	}
 	return keys;

@@ -5,6 +5,9 @@
  * No postgres.h: every function reports failure by return value so this file
  * links unchanged into the extension and into the libFuzzer target.  The
  * caller supplies all memory.
+ *
+ * Layer: pure library (README, "How the code is organised"); plain C,
+ * no PostgreSQL calls (fuzzed outside the server).
  */
 #include "assockey_parse.h"
 
@@ -23,11 +26,11 @@ ak_isspace(unsigned char c)
 }
 
 /*
- * ak_error_message: human-readable sentence for an error code, used as the
+ * assoc_ak_error_message: human-readable sentence for an error code, used as the
  * errdetail by the extension and in fuzzer diagnostics.
  */
 const char *
-ak_error_message(AkError err)
+assoc_ak_error_message(AkError err)
 {
 	switch (err)
 	{
@@ -67,11 +70,11 @@ ak_error_message(AkError err)
 }
 
 /*
- * ak_validate_model: check SPEC's model rule, 1-63 characters of
+ * assoc_ak_validate_model: check SPEC's model rule, 1-63 characters of
  * [A-Za-z0-9_.-].  Shared by the parser and the SQL constructors.
  */
 AkError
-ak_validate_model(const char *model, size_t len)
+assoc_ak_validate_model(const char *model, size_t len)
 {
 	size_t i;
 
@@ -91,11 +94,11 @@ ak_validate_model(const char *model, size_t len)
 }
 
 /*
- * ak_validate_id: check SPEC's id rule, 1-1024 bytes without a zero byte.
+ * assoc_ak_validate_id: check SPEC's id rule, 1-1024 bytes without a zero byte.
  * Encoding validity is checked by the extension, which knows the encoding.
  */
 AkError
-ak_validate_id(const char *id, size_t len)
+assoc_ak_validate_id(const char *id, size_t len)
 {
 	if (len == 0)
 		return AK_ERR_ID_EMPTY;
@@ -121,10 +124,10 @@ ak_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 /*
- * ak_elem_cmp: the canonical element order, bytewise by (model, id).
+ * assoc_ak_elem_cmp: the canonical element order, bytewise by (model, id).
  */
 int
-ak_elem_cmp(const AkElem *a, const AkElem *b)
+assoc_ak_elem_cmp(const AkElem *a, const AkElem *b)
 {
 	int r = ak_bytes_cmp(a->model, a->model_len, b->model, b->model_len);
 
@@ -133,19 +136,19 @@ ak_elem_cmp(const AkElem *a, const AkElem *b)
 	return ak_bytes_cmp(a->id, a->id_len, b->id, b->id_len);
 }
 
-/* qsort adapter for ak_elem_cmp. */
+/* qsort adapter for assoc_ak_elem_cmp. */
 static int
 ak_elem_qsort_cmp(const void *a, const void *b)
 {
-	return ak_elem_cmp((const AkElem *) a, (const AkElem *) b);
+	return assoc_ak_elem_cmp((const AkElem *) a, (const AkElem *) b);
 }
 
 /*
- * ak_canonicalize: sort elements in canonical order and drop duplicates in
+ * assoc_ak_canonicalize: sort elements in canonical order and drop duplicates in
  * place, returning the new count.  Equal sets become identical sequences.
  */
 size_t
-ak_canonicalize(AkElem *elems, size_t n)
+assoc_ak_canonicalize(AkElem *elems, size_t n)
 {
 	size_t i, j;
 	int    sorted = 1;
@@ -153,14 +156,14 @@ ak_canonicalize(AkElem *elems, size_t n)
 	if (n < 2)
 		return n;
 	for (i = 1; i < n && sorted; i++)
-		if (ak_elem_cmp(&elems[i - 1], &elems[i]) >= 0)
+		if (assoc_ak_elem_cmp(&elems[i - 1], &elems[i]) >= 0)
 			sorted = 0;
 	if (sorted)
 		return n;
 	qsort(elems, n, sizeof(AkElem), ak_elem_qsort_cmp);
 	for (i = 1, j = 0; i < n; i++)
 	{
-		if (ak_elem_cmp(&elems[j], &elems[i]) != 0)
+		if (assoc_ak_elem_cmp(&elems[j], &elems[i]) != 0)
 			elems[++j] = elems[i];
 	}
 	return j + 1;
@@ -182,10 +185,10 @@ ak_split_element(const char *text, size_t len, AkElem *e)
 	e->model_len = (size_t) (colon - text);
 	e->id = colon + 1;
 	e->id_len = len - e->model_len - 1;
-	err = ak_validate_model(e->model, e->model_len);
+	err = assoc_ak_validate_model(e->model, e->model_len);
 	if (err != AK_OK)
 		return err;
-	return ak_validate_id(e->id, e->id_len);
+	return assoc_ak_validate_id(e->id, e->id_len);
 }
 
 /* Skip white space from position p. */
@@ -208,19 +211,19 @@ ak_fail(AkParseResult *res, AkError err, size_t pos, size_t elem)
 }
 
 /*
- * ak_parse: parse the text form of an assockey.
+ * assoc_ak_parse: parse the text form of an assockey.
  *
  * in/len is the input (need not be NUL-terminated).  outbuf must hold at
  * least len bytes: unescaped element text is written there and the elements
  * point into it.  elems must hold AK_MAX_ELEMS(len) entries (maxelems).  The
- * elements come back in input order; call ak_canonicalize afterwards.
+ * elements come back in input order; call assoc_ak_canonicalize afterwards.
  * Quoting follows PostgreSQL arrays: double-quoted segments and backslash
  * escapes may appear anywhere in an element; unquoted, unescaped white space
  * at an element's edges is dropped.
  */
 AkError
-ak_parse(const char *in, size_t len, char *outbuf, AkElem *elems,
-		 size_t maxelems, AkParseResult *res)
+assoc_ak_parse(const char *in, size_t len, char *outbuf, AkElem *elems,
+			   size_t maxelems, AkParseResult *res)
 {
 	size_t p;
 	size_t o = 0;
@@ -325,12 +328,12 @@ ak_parse(const char *in, size_t len, char *outbuf, AkElem *elems,
 }
 
 /*
- * ak_elem_needs_quotes: whether the element must be double-quoted on output,
+ * assoc_ak_elem_needs_quotes: whether the element must be double-quoted on output,
  * namely when its id holds , { } " \ or ends in white space.  The model
  * cannot hold any of these and the element never starts with white space.
  */
 int
-ak_elem_needs_quotes(const AkElem *e)
+assoc_ak_elem_needs_quotes(const AkElem *e)
 {
 	size_t i;
 
@@ -345,16 +348,16 @@ ak_elem_needs_quotes(const AkElem *e)
 }
 
 /*
- * ak_elem_format_size: bytes ak_elem_format writes for e (an upper bound is
+ * assoc_ak_elem_format_size: bytes assoc_ak_elem_format writes for e (an upper bound is
  * not enough for callers that size varlenas, so this is exact).
  */
 size_t
-ak_elem_format_size(const AkElem *e)
+assoc_ak_elem_format_size(const AkElem *e)
 {
 	size_t n = e->model_len + 1 + e->id_len;
 	size_t i;
 
-	if (!ak_elem_needs_quotes(e))
+	if (!assoc_ak_elem_needs_quotes(e))
 		return n;
 	for (i = 0; i < e->id_len; i++)
 		if (e->id[i] == '"' || e->id[i] == '\\')
@@ -363,14 +366,14 @@ ak_elem_format_size(const AkElem *e)
 }
 
 /*
- * ak_elem_format: write the canonical text of one element to dst (no NUL
+ * assoc_ak_elem_format: write the canonical text of one element to dst (no NUL
  * terminator) and return the number of bytes written.
  */
 size_t
-ak_elem_format(char *dst, const AkElem *e)
+assoc_ak_elem_format(char *dst, const AkElem *e)
 {
 	char  *d = dst;
-	int    quote = ak_elem_needs_quotes(e);
+	int    quote = assoc_ak_elem_needs_quotes(e);
 	size_t i;
 
 	if (quote)

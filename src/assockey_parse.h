@@ -30,7 +30,7 @@ typedef struct AkElem
 	size_t      id_len;
 } AkElem;
 
-/* Error codes returned by ak_parse and the validators. */
+/* Error codes returned by assoc_ak_parse and the validators. */
 typedef enum AkError
 {
 	AK_OK = 0,
@@ -50,7 +50,7 @@ typedef enum AkError
 	AK_ERR_NUL                 /* a zero byte */
 } AkError;
 
-/* Outcome of ak_parse: error code, where, and how many elements. */
+/* Outcome of assoc_ak_parse: error code, where, and how many elements. */
 typedef struct AkParseResult
 {
 	AkError error;
@@ -62,15 +62,16 @@ typedef struct AkParseResult
 /* Upper bound of elements a text of len bytes can hold. */
 #define AK_MAX_ELEMS(len) ((len) / 2 + 1)
 
-extern AkError     ak_parse(const char *in, size_t len, char *outbuf,
-							AkElem *elems, size_t maxelems, AkParseResult *res);
-extern const char *ak_error_message(AkError err);
-extern AkError     ak_validate_model(const char *model, size_t len);
-extern AkError     ak_validate_id(const char *id, size_t len);
-extern int         ak_elem_cmp(const AkElem *a, const AkElem *b);
-extern size_t      ak_canonicalize(AkElem *elems, size_t n);
-extern int         ak_elem_needs_quotes(const AkElem *e);
-extern size_t      ak_elem_format_size(const AkElem *e);
-extern size_t      ak_elem_format(char *dst, const AkElem *e);
+extern AkError
+assoc_ak_parse(const char *in, size_t len, char *outbuf, AkElem *elems,
+			   size_t maxelems, AkParseResult *res);
+extern const char *assoc_ak_error_message(AkError err);
+extern AkError     assoc_ak_validate_model(const char *model, size_t len);
+extern AkError     assoc_ak_validate_id(const char *id, size_t len);
+extern int         assoc_ak_elem_cmp(const AkElem *a, const AkElem *b);
+extern size_t      assoc_ak_canonicalize(AkElem *elems, size_t n);
+extern int         assoc_ak_elem_needs_quotes(const AkElem *e);
+extern size_t      assoc_ak_elem_format_size(const AkElem *e);
+extern size_t      assoc_ak_elem_format(char *dst, const AkElem *e);
 
 #endif /* ASSOCKEY_PARSE_H */

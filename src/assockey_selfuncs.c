@@ -24,6 +24,9 @@
  * An association missing from MCELEM gets half the smallest stored
  * frequency, as array selectivity does.  The decoded statistics are cached
  * per backend (column_stats).
+ *
+ * Layer: SQL entry points, keys family (README, "How the code is
+ * organised"); calls assockey.c and assockey_parse.c.
  */
 #include "postgres.h"
 
@@ -67,8 +70,8 @@ typedef struct AkCounted
 static int
 ak_counted_elem_cmp(const void *a, const void *b)
 {
-	return ak_elem_cmp(&((const AkCounted *) a)->e,
-					   &((const AkCounted *) b)->e);
+	return assoc_ak_elem_cmp(&((const AkCounted *) a)->e,
+							 &((const AkCounted *) b)->e);
 }
 
 /* qsort: most frequent first, ties in element order (deterministic). */
@@ -80,7 +83,7 @@ ak_counted_freq_cmp(const void *a, const void *b)
 
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	return ak_elem_cmp(&x->e, &y->e);
+	return assoc_ak_elem_cmp(&x->e, &y->e);
 }
 
 /* qsort: ints ascending. */
@@ -152,8 +155,8 @@ ak_compute_stats(VacAttrStats *stats, AnalyzeAttrFetchFunc fetchfunc,
 				cap *= 2;
 			all = repalloc_huge(all, sizeof(AkCounted) * (Size) cap);
 		}
-		ak_iter_init(&it, key);
-		while (ak_iter_next(&it, &e))
+		assoc_ak_iter_init(&it, key);
+		while (assoc_ak_iter_next(&it, &e))
 		{
 			all[nall].e = e;
 			all[nall].count = 1;
@@ -170,7 +173,7 @@ ak_compute_stats(VacAttrStats *stats, AnalyzeAttrFetchFunc fetchfunc,
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (ndistinct > 0 &&
-			ak_elem_cmp(&all[ndistinct - 1].e, &all[i].e) == 0)
+			assoc_ak_elem_cmp(&all[ndistinct - 1].e, &all[i].e) == 0)
 			all[ndistinct - 1].count++;
 		else
 			all[ndistinct++] = all[i];
@@ -194,7 +197,7 @@ ak_compute_stats(VacAttrStats *stats, AnalyzeAttrFetchFunc fetchfunc,
 		{
 			text *t =
 				palloc(VARHDRSZ + all[i].e.model_len + 1 + all[i].e.id_len);
-			size_t len = ak_elem_text(&all[i].e, VARDATA(t));
+			size_t len = assoc_ak_elem_text(&all[i].e, VARDATA(t));
 
 			SET_VARSIZE(t, VARHDRSZ + len);
 			values[i] = PointerGetDatum(t);
@@ -423,7 +426,7 @@ ak_elem_freq(const AkElem *q, const AkColumnStats *cs, double default_freq)
 	while (lo <= hi)
 	{
 		int mid = lo + (hi - lo) / 2;
-		int c = ak_elem_cmp(q, &cs->elems[mid]);
+		int c = assoc_ak_elem_cmp(q, &cs->elems[mid]);
 
 		if (c == 0)
 			return cs->freqs[mid];
@@ -468,17 +471,17 @@ ak_estimate(const AkColumnStats *cs, AkSelKind kind, const AssocKey *query)
 	}
 	default_freq = Min(cs->min_freq / 2, AK_DEFAULT_CONTAIN_SEL);
 
-	ak_iter_init(&it, query);
+	assoc_ak_iter_init(&it, query);
 	switch (kind)
 	{
 		case AK_SEL_CONTAINS:
 			selec = 1.0;
-			while (ak_iter_next(&it, &e))
+			while (assoc_ak_iter_next(&it, &e))
 				selec *= ak_elem_freq(&e, cs, default_freq);
 			break;
 		case AK_SEL_OVERLAP:
 			selec = 1.0;
-			while (ak_iter_next(&it, &e))
+			while (assoc_ak_iter_next(&it, &e))
 				selec *= 1.0 - ak_elem_freq(&e, cs, default_freq);
 			selec = 1.0 - selec;
 			break;
@@ -489,7 +492,7 @@ ak_estimate(const AkColumnStats *cs, AkSelKind kind, const AssocKey *query)
 
 			if (cs->nhist == 0)
 				return AK_DEFAULT_CONTAIN_SEL;
-			while (ak_iter_next(&it, &e))
+			while (assoc_ak_iter_next(&it, &e))
 				occ += ak_elem_freq(&e, cs, default_freq);
 			avg = cs->hist[cs->nhist - 1];
 			p = avg > 0 ? Min(occ / avg, 1.0) : 1.0;

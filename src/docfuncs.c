@@ -7,6 +7,9 @@
  * paths and batches (set and erase are batches of one entry), apply the
  * NULL conventions, and return jsonb.  Arguments are validated before a
  * NULL document short-cuts to NULL, so a bad path is always an error.
+ *
+ * Layer: SQL entry points, documents family (README, "How the code is
+ * organised"); calls document.c and patch.c.
  */
 #include "postgres.h"
 
@@ -16,9 +19,6 @@
 #include "utils/jsonb.h"
 
 #include "patch.h"
-
-/* JSON null, stored for an SQL NULL value. */
-static const AssocValue json_null = {JENTRY_ISNULL, NULL, 0};
 
 /* Parse a text argument as a path. */
 static void
@@ -110,7 +110,7 @@ assoc_path_set(PG_FUNCTION_ARGS)
 
 	entry.erase = false;
 	if (PG_ARGISNULL(2))
-		entry.value = json_null;
+		entry.value = assoc_null_value;
 	else
 		assoc_value_from_jsonb(PG_GETARG_JSONB_P(2), &entry.value);
 

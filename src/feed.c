@@ -22,147 +22,24 @@
  * refused.  assoc.feed_pruned remembers the last position pruned, so a
  * cursor that has fallen behind retention is refused too, rather than
  * silently skipping entries.
+ *
+ * Layer: SQL entry points (README, "How the code is organised"); the
+ * write path appends entries (feed_write.c), pruning is maintenance.c.
  */
 #include "postgres.h"
 
 #include <limits.h>
 
-#include "access/xact.h"
-#include "access/xlog.h"
-#include "common/hashfn.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "compat.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/timestamp.h"
-#include "utils/xid8.h"
 
-#include "feed.h"
-#include "pg_assoc.h"
-#include "store.h"
-
-/* Compare two feed positions in feed order. */
-static int
-pos_cmp(FeedPos a, FeedPos b)
-{
-	if (a.xid != b.xid)
-		return a.xid < b.xid ? -1 : 1;
-	if (a.seq != b.seq)
-		return a.seq < b.seq ? -1 : 1;
-	return 0;
-}
-
-/*
- * The token of a namespace's cursors in this database: positions are
- * transaction ids, meaningful only where they were written.
- */
-static uint64
-cursor_token(int64 incarnation)
-{
-	struct
-	{
-		uint64 system;
-		int64  incarnation;
-		Oid    database;
-	} key;
-
-	memset(&key, 0, sizeof(key));
-	key.system = GetSystemIdentifier();
-	key.incarnation = incarnation;
-	key.database = MyDatabaseId;
-	return DatumGetUInt64(
-		hash_any_extended((const unsigned char *) &key, sizeof(key), 0));
-}
-
-/* The text form of a cursor: "token-xid-seq". */
-char *
-feed_cursor(int64 incarnation, FeedPos pos)
-{
-	return psprintf(UINT64_FORMAT "-" UINT64_FORMAT "-" INT64_FORMAT,
-					cursor_token(incarnation), pos.xid, pos.seq);
-}
-
-/*
- * Read one unsigned decimal number of at most max from *s, advancing it;
- * false when there is none or it is too large.
- */
-static bool
-parse_number(const char **s, uint64 max, uint64 *out)
-{
-	const char *p = *s;
-	uint64      v = 0;
-
-	if (*p < '0' || *p > '9')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++)
-	{
-		int d = *p - '0';
-
-		if (v > (max - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*s = p;
-	*out = v;
-	return true;
-}
-
-/* Parse a cursor's text, raising 22P02 when it is not one. */
-static void
-parse_cursor(const char *text, uint64 *token, FeedPos *pos)
-{
-	const char *s = text;
-	uint64      tok, xid, seq;
-
-	if (!parse_number(&s, PG_UINT64_MAX, &tok) || *s++ != '-' ||
-		!parse_number(&s, PG_UINT64_MAX, &xid) || *s++ != '-' ||
-		!parse_number(&s, PG_INT64_MAX, &seq) || *s != '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid cursor \"%s\"", text),
-				 errdetail("A cursor is a value returned by assoc.changes() "
-						   "or assoc.head(), passed back unchanged.")));
-	*token = tok;
-	pos->xid = xid;
-	pos->seq = (int64) seq;
-}
-
-/*
- * Append one feed entry for an effective write (called by store.c as the
- * extension owner).  With notifications on, the entry is also announced:
- * at once by this backend when the library is not preloaded, otherwise by
- * the notification worker once this transaction commits.
- */
-void
-feed_append(StoreCall *call, text *id, int64 version, const char *op,
-			Datum paths)
-{
-	FullTransactionId xid;
-	int64             seq;
-
-	rows_insert_feed(call, id, version, op, paths, assoc_notify, &xid, &seq);
-	if (!assoc_notify)
-		return;
-	if (!assoc_notify_preloaded)
-	{
-		FeedEntry entry;
-
-		entry.ns = call->ns_name;
-		entry.incarnation = call->incarnation;
-		entry.pos.xid = U64FromFullTransactionId(xid);
-		entry.pos.seq = seq;
-		entry.id = text_to_cstring(id);
-		entry.version = version;
-		entry.op = op;
-		entry.paths = paths;
-		notify_entry(&entry, call->secret);
-	}
-	else
-		notify_written(xid);
-}
+#include "cursor.h"
+#include "rules.h"
+#include "stmt.h"
 
 /* The error for a cursor the feed can no longer continue from. */
 static void
@@ -194,8 +71,8 @@ feed_namespace(text *ns, int64 *incarnation, FeedPos *pruned, uint64 *xmin)
 	bool      isnull;
 
 	values[0] = PointerGetDatum(ns);
-	if (store_exec(SP_FEED_NS, values, NULL, true, 1) != 1)
-		store_error_no_namespace(text_to_cstring(ns));
+	if (assoc_stmt_exec(SP_FEED_NS, values, NULL, true, 1) != 1)
+		assoc_error_no_namespace(text_to_cstring(ns));
 	tuple = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	*incarnation = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
@@ -227,8 +104,8 @@ assoc_changes(PG_FUNCTION_ARGS)
 	Datum          values[5];
 	uint64         n;
 
-	ns = store_ns_arg(fcinfo, 0);
-	store_check_not_null(fcinfo, 2, "max");
+	ns = assoc_ns_arg(fcinfo, 0);
+	assoc_check_not_null(fcinfo, 2, "max");
 	max = PG_GETARG_INT32(2);
 	if (max < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -238,19 +115,19 @@ assoc_changes(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 	{
 		after = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		parse_cursor(after, &after_token, &pos);
+		assoc_cursor_parse(after, &after_token, &pos);
 	}
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	feed_namespace(ns, &incarnation, &pruned, &xmin);
-	if (after != NULL && after_token != cursor_token(incarnation))
+	if (after != NULL && after_token != assoc_cursor_token(incarnation))
 		error_resync(after, text_to_cstring(ns),
 					 "The cursor is from another namespace, from one "
 					 "dropped and created again under this name, or from "
 					 "before the database was restored.");
-	if (after != NULL && pos_cmp(pos, pruned) < 0)
+	if (after != NULL && assoc_cursor_cmp(pos, pruned) < 0)
 		error_resync(after, text_to_cstring(ns),
 					 "Entries after it were pruned (assoc.feed_retention).");
 
@@ -259,7 +136,7 @@ assoc_changes(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(pos.seq);
 	values[3] = UInt64GetDatum(xmin);
 	values[4] = Int64GetDatum(max);
-	n = store_exec(SP_FEED_CHANGES, values, NULL, true, 0);
+	n = assoc_stmt_exec(SP_FEED_CHANGES, values, NULL, true, 0);
 	for (uint64 i = 0; i < n; i++)
 	{
 		HeapTuple tuple = SPI_tuptable->vals[i];
@@ -272,7 +149,7 @@ assoc_changes(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		p.xid = DatumGetUInt64(SPI_getbinval(tuple, desc, 1, &isnull));
 		p.seq = DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull));
-		out[0] = CStringGetTextDatum(feed_cursor(incarnation, p));
+		out[0] = CStringGetTextDatum(assoc_cursor_format(incarnation, p));
 		for (int c = 1; c < 6; c++)
 			out[c] = SPI_getbinval(tuple, desc, c + 2, &nulls[c]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
@@ -298,119 +175,14 @@ assoc_head(PG_FUNCTION_ARGS)
 	FeedPos pruned, head;
 	uint64  xmin;
 
-	ns = store_ns_arg(fcinfo, 0);
+	ns = assoc_ns_arg(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	feed_namespace(ns, &incarnation, &pruned, &xmin);
 	SPI_finish();
 	head.xid = xmin;
 	head.seq = 0;
-	if (pos_cmp(head, pruned) < 0)
+	if (assoc_cursor_cmp(head, pruned) < 0)
 		head = pruned;
-	PG_RETURN_TEXT_P(cstring_to_text(feed_cursor(incarnation, head)));
-}
-
-/*
- * The names of all namespaces, copied out of SPI's result (which is freed)
- * into the current memory context.
- */
-static Datum *
-prune_namespaces(uint64 *nns)
-{
-	Datum *names;
-
-	*nns = store_exec(SP_FEED_PRUNE_NAMESPACES, NULL, NULL, false, 0);
-	names = palloc(sizeof(Datum) * Max(*nns, 1));
-	for (uint64 i = 0; i < *nns; i++)
-	{
-		bool isnull;
-
-		CHECK_FOR_INTERRUPTS();
-		names[i] = PointerGetDatum(DatumGetTextPCopy(SPI_getbinval(
-			SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
-	}
-	SPI_freetuptable(SPI_tuptable);
-	return names;
-}
-
-/*
- * Prune one namespace's feed: delete the prefix, in feed order, of entries
- * older than cutoff of finished transactions, and remember the last
- * position deleted.  Each statement's result is freed once read.  Returns
- * the number of entries deleted.
- */
-static int64
-prune_namespace(Datum ns, TimestampTz cutoff)
-{
-	Datum     values[4];
-	FeedPos   stop = {PG_UINT64_MAX, PG_INT64_MAX};
-	bool      isnull;
-	HeapTuple tuple;
-	TupleDesc desc;
-	int64     deleted;
-
-	/* The first entry to keep: the end of the prunable prefix. */
-	values[0] = ns;
-	values[1] = TimestampTzGetDatum(cutoff);
-	if (store_exec(SP_FEED_FIRST_KEPT, values, NULL, false, 1) == 1)
-	{
-		stop.xid = DatumGetUInt64(SPI_getbinval(
-			SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		stop.seq = DatumGetInt64(SPI_getbinval(
-			SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	}
-	SPI_freetuptable(SPI_tuptable);
-	values[1] = UInt64GetDatum(stop.xid);
-	values[2] = Int64GetDatum(stop.seq);
-	values[3] = TimestampTzGetDatum(cutoff);
-	store_exec(SP_FEED_PRUNE, values, NULL, false, 0);
-	tuple = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	deleted = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
-	/* The last position deleted: xid8 and int8, passed by value. */
-	values[1] = SPI_getbinval(tuple, desc, 2, &isnull);
-	values[2] = SPI_getbinval(tuple, desc, 3, &isnull);
-	SPI_freetuptable(SPI_tuptable);
-	if (deleted > 0)
-	{
-		store_exec(SP_FEED_SET_PRUNED, values, NULL, false, 0);
-		SPI_freetuptable(SPI_tuptable);
-	}
-	return deleted;
-}
-
-/*
- * Delete the feed entries older than assoc.feed_retention, namespace by
- * namespace, and remember the last position deleted so that older
- * cursors are refused.  Only a prefix in feed order is deleted, and only
- * entries of finished transactions: an entry is kept while any entry
- * before it is kept.  Runs as the extension owner inside SPI; returns the
- * number of entries deleted.  Memory stays bounded by the number of
- * namespaces: each namespace's work runs in a context reset after it.
- */
-int64
-feed_prune(void)
-{
-	TimestampTz cutoff =
-		GetCurrentTimestamp() - (int64) assoc_feed_retention * USECS_PER_SEC;
-	int64         total = 0;
-	uint64        nns;
-	Datum        *names = prune_namespaces(&nns);
-	MemoryContext round_cxt =
-		AllocSetContextCreate(CurrentMemoryContext, "pg_assoc prune namespace",
-							  ALLOCSET_SMALL_SIZES);
-
-	for (uint64 i = 0; i < nns; i++)
-	{
-		MemoryContext old;
-
-		CHECK_FOR_INTERRUPTS();
-		old = MemoryContextSwitchTo(round_cxt);
-		total += prune_namespace(names[i], cutoff);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(round_cxt);
-	}
-	MemoryContextDelete(round_cxt);
-	pfree(names);
-	return total;
+	PG_RETURN_TEXT_P(cstring_to_text(assoc_cursor_format(incarnation, head)));
 }

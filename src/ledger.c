@@ -13,10 +13,13 @@
  *
  * The result of update_by and remove_by is the set of rows they returned:
  * a jsonb array with one object per row, in the form to_jsonb gives a row
- * of assoc.records, built row by row (ledger_rows_add), without the data
+ * of assoc.records, built row by row (assoc_ledger_rows_add), without the data
  * (README, Idempotent retries): no record's data lives on in the ledger
  * after the record is removed.  A replay of update_by gives every row the
  * call's data, a replay of remove_by data NULL (emit_prior_rows, store.c).
+ *
+ * Layer: the write path (README, "How the code is organised"); calls the
+ * statement executor, the assockey type and the libraries.
  */
 #include "postgres.h"
 
@@ -33,7 +36,9 @@
 #include "utils/numeric.h"
 
 #include "assockey.h"
-#include "store.h"
+#include "ledger.h"
+#include "rules.h"
+#include "stmt.h"
 
 /* Feed bytes into the digest, failing loudly if the library does. */
 static void
@@ -53,7 +58,7 @@ digest_update(pg_cryptohash_ctx *ctx, const void *data, size_t len)
  * new OIDs), turning every retry of a restored ledger into 23505.
  */
 static bytea *
-args_digest(StoreCall *call)
+args_digest(AssocCall *call)
 {
 	FunctionCallInfo   fcinfo = call->fcinfo;
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
@@ -109,7 +114,7 @@ args_digest(StoreCall *call)
  * caller's memory context).  Different arguments raise 23505.
  */
 bool
-ledger_claim(StoreCall *call, Jsonb **result)
+assoc_ledger_claim(AssocCall *call, Jsonb **result)
 {
 	Datum     values[4];
 	bool      isnull;
@@ -127,7 +132,7 @@ ledger_claim(StoreCall *call, Jsonb **result)
 	values[1] = PointerGetDatum(call->op_id);
 	values[2] = CStringGetTextDatum(call->fn);
 	values[3] = PointerGetDatum(call->args_hash);
-	if (store_exec(SP_OPS_CLAIM, values, NULL, false, 0) == 1)
+	if (assoc_stmt_exec(SP_OPS_CLAIM, values, NULL, false, 0) == 1)
 	{
 		ItemPointerCopy(
 			(ItemPointer) DatumGetPointer(SPI_getbinval(
@@ -136,7 +141,7 @@ ledger_claim(StoreCall *call, Jsonb **result)
 		return false;
 	}
 
-	if (store_exec(SP_OPS_GET, values, NULL, false, 1) != 1)
+	if (assoc_stmt_exec(SP_OPS_GET, values, NULL, false, 1) != 1)
 		elog(ERROR, "op_id \"%s\" vanished from the ledger",
 			 text_to_cstring(call->op_id));
 	row = SPI_tuptable->vals[0];
@@ -171,7 +176,7 @@ ledger_claim(StoreCall *call, Jsonb **result)
 
 /* Record the result of a call that claimed its op_id. */
 void
-ledger_finish(StoreCall *call, Jsonb *result)
+assoc_ledger_finish(AssocCall *call, Jsonb *result)
 {
 	Datum values[2];
 
@@ -179,41 +184,7 @@ ledger_finish(StoreCall *call, Jsonb *result)
 		return;
 	values[0] = PointerGetDatum(&call->op_tid);
 	values[1] = JsonbPGetDatum(result);
-	store_exec(SP_OPS_SET_RESULT, values, NULL, false, 0);
-}
-
-/* A jsonb number holding a bigint (a version). */
-Jsonb *
-jsonb_from_int8(int64 value)
-{
-	JsonbValue v;
-
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(value);
-	return JsonbValueToJsonb(&v);
-}
-
-/* A jsonb boolean. */
-Jsonb *
-jsonb_from_bool(bool value)
-{
-	JsonbValue v;
-
-	v.type = jbvBool;
-	v.val.boolean = value;
-	return JsonbValueToJsonb(&v);
-}
-
-/* A jsonb string holding a text value (an id). */
-Jsonb *
-jsonb_from_text(text *value)
-{
-	JsonbValue v;
-
-	v.type = jbvString;
-	v.val.string.val = VARDATA_ANY(value);
-	v.val.string.len = VARSIZE_ANY_EXHDR(value);
-	return JsonbValueToJsonb(&v);
+	assoc_stmt_exec(SP_OPS_SET_RESULT, values, NULL, false, 0);
 }
 
 /*
@@ -222,7 +193,7 @@ jsonb_from_text(text *value)
  * there whatever context is current when rows are added.
  */
 void
-ledger_rows_begin(LedgerRows *rows, const char *fn)
+assoc_ledger_rows_begin(LedgerRows *rows, const char *fn)
 {
 	rows->fn = fn;
 	initStringInfo(&rows->jentries);
@@ -256,8 +227,8 @@ push_keys(JsonbParseState **state, Datum keys)
 	AkElem    e;
 
 	pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
-	ak_iter_init(&it, key);
-	while (ak_iter_next(&it, &e))
+	assoc_ak_iter_init(&it, key);
+	while (assoc_ak_iter_next(&it, &e))
 	{
 		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_string(state, WJB_KEY, "model", 5);
@@ -336,14 +307,14 @@ row_to_jsonb(const Datum *values, const bool *nulls)
 /*
  * Add one row returned by the call (the seven columns of assoc.records),
  * without its data.  The row is encoded at once and its bytes
- * appended as the next element of a JSONB array (see ledger_rows_end), so
+ * appended as the next element of a JSONB array (see assoc_ledger_rows_end), so
  * the rows cost about their encoded size, not a tree of every value; the
  * work is done in the current memory context, which the caller may reset
  * after each row.  The array must fit JSONB's limit of JENTRY_OFFLENMASK
  * bytes (54000 otherwise).
  */
 void
-ledger_rows_add(LedgerRows *rows, const Datum *values, const bool *nulls)
+assoc_ledger_rows_add(LedgerRows *rows, const Datum *values, const bool *nulls)
 {
 	static const char zeros[sizeof(uint32)] = {0};
 	Jsonb            *row = row_to_jsonb(values, nulls);
@@ -384,7 +355,7 @@ ledger_rows_add(LedgerRows *rows, const Datum *values, const bool *nulls)
  * JsonbValueToJsonb lays out an array of objects.  Frees the buffers.
  */
 Jsonb *
-ledger_rows_end(LedgerRows *rows)
+assoc_ledger_rows_end(LedgerRows *rows)
 {
 	Size size =
 		VARHDRSZ + sizeof(uint32) + rows->jentries.len + rows->data.len;

@@ -18,22 +18,18 @@
  * aligned to 4 bytes and the padding counted in their length.  A binary
  * container is position independent once it starts on a 4-byte boundary,
  * which is what makes copying it whole correct.
+ *
+ * Layer: pure library (README, "How the code is organised"); calls
+ * document.c, path.c and PostgreSQL.
  */
 #include "postgres.h"
 
-#include "catalog/pg_conversion.h"
-#include "catalog/pg_namespace.h"
 #include "compat.h"
-#include "fmgr.h"
-#include "miscadmin.h"
 #include "lib/stringinfo.h"
-#include "mb/pg_wchar.h"
-#include "utils/builtins.h"
+#include "miscadmin.h"
 #include "utils/jsonb.h"
-#include "utils/memutils.h"
 
 #include "patch.h"
-#include "pg_assoc.h"
 
 typedef struct PatchNode PatchNode;
 
@@ -60,388 +56,6 @@ struct PatchNode
 	int   cap;
 	Slot *slots;
 };
-
-/* Longest path text quoted in an error message. */
-#define MESSAGE_PATH_MAX 200
-
-/*
- * Return a NUL-terminated copy of a path (or key) for an error message,
- * clipped at a character boundary so huge input makes a readable error.
- */
-static char *
-text_for_message(const char *text, int len)
-{
-	int cut;
-
-	if (len <= MESSAGE_PATH_MAX)
-		return pnstrdup(text, len);
-	cut = pg_mbcliplen(text, len, MESSAGE_PATH_MAX);
-	return psprintf("%s...", pnstrdup(text, cut));
-}
-
-/*
- * The parser's interrupt check (path.h): a path of hundreds of megabytes
- * takes a noticeable time to read, and a cancellation must not wait.
- */
-static void
-path_check_interrupts(void)
-{
-	CHECK_FOR_INTERRUPTS();
-}
-
-/* The conversion from the database encoding to UTF-8 (db_char_is_space). */
-static Oid db_to_utf8 = InvalidOid;
-
-/*
- * AssocPathEncoding.is_space for a database encoding other than UTF-8:
- * decode the character of len bytes at p to its code point, through the
- * encoding's default conversion to UTF-8, and test it against the rule.
- * Decoding rather than comparing bytes finds every way an encoding writes
- * a code point: EUC_TW writes U+3000 both as A1A1 and as 8EA1A1A1.  A
- * character the conversion cannot map is not white space.
- */
-static bool
-db_char_is_space(const uint8_t *p, size_t len)
-{
-	unsigned char utf8[4 * ASSOC_PATH_SPACE_MAXLEN + 8];
-
-	if (len == 0 || len > ASSOC_PATH_SPACE_MAXLEN)
-		return false;
-	memset(utf8, 0, sizeof(utf8));
-	if (pg_do_encoding_conversion_buf(db_to_utf8, GetDatabaseEncoding(),
-									  PG_UTF8, (unsigned char *) p, (int) len,
-									  utf8, sizeof(utf8), true) != (int) len)
-		return false;
-	return pg_utf_mblen(utf8) == (int) strlen((char *) utf8) &&
-		   assoc_path_is_space_code_point(utf8_to_unicode(utf8));
-}
-
-/*
- * The path grammar's view of the database encoding (path.h), built on
- * first use and kept for the life of the backend (a backend never changes
- * database).  UTF-8 is built into path.c.  For any other encoding, the
- * character lengths come from PostgreSQL's own table, ASCII white space
- * is shared by every encoding, and a character from 0x80 on is decoded to
- * its code point (db_char_is_space) by the encoding's default conversion
- * to UTF-8 in pg_catalog (found by schema, never through the caller's
- * search_path).  SQL_ASCII has no conversion and takes each byte as a
- * character; clients store UTF-8 there unchanged and read it back as
- * UTF-8, so the UTF-8 sequences of the white-space code points count as
- * white space there too.
- */
-const AssocPathEncoding *
-assoc_path_db_encoding(void)
-{
-	static AssocPathEncoding enc;
-	static bool              ready = false;
-	int                      db_encoding;
-	uint8                    lens[256];
-
-	if (ready)
-		return &enc;
-
-	db_encoding = GetDatabaseEncoding();
-	if (db_encoding == PG_UTF8 || db_encoding == PG_SQL_ASCII)
-	{
-		assoc_path_encoding_utf8(&enc);
-		if (db_encoding == PG_SQL_ASCII)
-			memset(enc.char_len, 1, sizeof(enc.char_len));
-	}
-	else
-	{
-		for (int b = 0; b < 256; b++)
-		{
-			char s[2] = {(char) b, '\0'};
-
-			lens[b] =
-				(uint8) (b < 0x80 ? 1 : pg_encoding_mblen(db_encoding, s));
-		}
-		assoc_path_encoding_init(&enc, lens);
-		for (int i = 0; i < ASSOC_PATH_NSPACES; i++)
-		{
-			uint8 c = (uint8) assoc_path_space_code_points[i];
-
-			if (assoc_path_space_code_points[i] < 0x80)
-				(void) assoc_path_encoding_add_space(&enc, &c, 1);
-		}
-		db_to_utf8 =
-			FindDefaultConversion(PG_CATALOG_NAMESPACE, db_encoding, PG_UTF8);
-		if (OidIsValid(db_to_utf8))
-			enc.is_space = db_char_is_space;
-	}
-	enc.check_interrupts = path_check_interrupts;
-	ready = true;
-	return &enc;
-}
-
-/*
- * Parse a path, raising SQLSTATE 22023 with a message naming the path and
- * the offending piece when it is invalid or forbidden.  "where" (may be
- * NULL) says which argument the path came from, e.g. "patches[2]".  The
- * token array lives in the current memory context.
- */
-void
-assoc_path_parse_or_error(const char *text, int len, const char *where,
-						  AssocPath *path)
-{
-	AssocPathResult result;
-	AssocPathStatus status;
-	int             max_tokens = Min(assoc_max_path_depth, len + 1);
-	char           *shown;
-	char           *piece;
-	char           *in;
-
-	path->text = text;
-	path->textlen = len;
-	path->tokens = palloc(sizeof(AssocPathToken) * Max(max_tokens, 1));
-	status = assoc_path_parse(assoc_path_db_encoding(), text, len,
-							  path->tokens, max_tokens, &result);
-	path->ntokens = result.ntokens;
-	if (status == ASSOC_PATH_OK)
-		return;
-
-	/* A path cut short by "len + 1" tokens cannot happen: one per byte. */
-	shown = text_for_message(text, len);
-	piece = text_for_message(text + result.err_start, (int) result.err_len);
-	in = where ? psprintf(" in %s", where) : "";
-
-	switch (status)
-	{
-		case ASSOC_PATH_FORBIDDEN:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid path \"%s\"%s: forbidden segment \"%s\"",
-							shown, in, piece),
-					 errdetail("The segments __proto__, constructor and "
-							   "prototype are never allowed.")));
-			break;
-		case ASSOC_PATH_TOO_DEEP:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid path \"%s\"%s: more than %d tokens",
-							shown, in, assoc_max_path_depth),
-					 errhint("The limit is set by assoc.max_path_depth.")));
-			break;
-		case ASSOC_PATH_EMPTY:
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							errmsg("invalid path \"%s\"%s: %s", shown, in,
-								   assoc_path_status_text(status))));
-			break;
-		case ASSOC_PATH_BAD_INDEX:
-		case ASSOC_PATH_INDEX_RANGE:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid path \"%s\"%s: %s in \"%s\"", shown, in,
-							assoc_path_status_text(status), piece),
-					 errdetail("An index is written [n] with n a decimal "
-							   "number from 0 to %d.",
-							   ASSOC_PATH_MAX_INDEX)));
-			break;
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid path \"%s\"%s: %s in piece \"%s\"", shown,
-							in, assoc_path_status_text(status), piece)));
-			break;
-	}
-}
-
-/*
- * Fill *value with child "index" of container c, whose data starts at
- * offset "offset" from the end of the JEntry array.  Containers and
- * numerics are stored 4-byte aligned with the padding counted in their
- * length; the reference excludes it.
- */
-static void
-value_from_child(const JsonbContainer *c, int nchildren, int index,
-				 uint32 offset, uint32 length, AssocValue *value)
-{
-	const char *base = (const char *) &c->children[nchildren];
-	JEntry      entry = c->children[index];
-
-	value->type = entry & JENTRY_TYPEMASK;
-	if (value->type == JENTRY_ISCONTAINER || value->type == JENTRY_ISNUMERIC)
-	{
-		uint32 aligned = INTALIGN(offset);
-
-		value->data = base + aligned;
-		value->len = length - (aligned - offset);
-	}
-	else
-	{
-		value->data = base + offset;
-		value->len = length;
-	}
-}
-
-/* Number of JEntries of a container: objects hold keys and values. */
-static inline int
-container_children(const JsonbContainer *c)
-{
-	int n = JsonContainerSize(c);
-
-	return JsonContainerIsObject(c) ? 2 * n : n;
-}
-
-/* Child "index" of container c, by random access. */
-static void
-container_child(const JsonbContainer *c, int index, AssocValue *value)
-{
-	value_from_child(c, container_children(c), index, getJsonbOffset(c, index),
-					 getJsonbLength(c, index), value);
-}
-
-/*
- * Reference a jsonb datum as a value: its root container, or for a scalar
- * document the scalar itself (stored as a one-element pseudo array).
- */
-void
-assoc_value_from_jsonb(Jsonb *jb, AssocValue *value)
-{
-	if (JB_ROOT_IS_SCALAR(jb))
-		container_child(&jb->root, 0, value);
-	else
-	{
-		value->type = JENTRY_ISCONTAINER;
-		value->data = (const char *) &jb->root;
-		value->len = VARSIZE(jb) - VARHDRSZ;
-	}
-}
-
-/* JSON null, the value of absent data and the filler of padded arrays. */
-static const AssocValue null_value = {JENTRY_ISNULL, NULL, 0};
-
-/* JSONB order of object keys: shorter first, then bytewise. */
-static inline int
-key_cmp(const char *a, uint32 alen, const char *b, uint32 blen)
-{
-	if (alen != blen)
-		return alen < blen ? -1 : 1;
-	return memcmp(a, b, alen);
-}
-
-/*
- * Find a member of a binary object by binary search over its sorted keys.
- */
-static bool
-container_find_key(const JsonbContainer *c, const char *key, uint32 keylen,
-				   AssocValue *value)
-{
-	int         n = JsonContainerSize(c);
-	const char *base = (const char *) &c->children[2 * n];
-	int         lo = 0;
-	int         hi = n;
-
-	while (lo < hi)
-	{
-		int    mid = lo + (hi - lo) / 2;
-		uint32 off = getJsonbOffset(c, mid);
-		uint32 len = getJsonbLength(c, mid);
-		int    cmp = key_cmp(base + off, len, key, keylen);
-
-		if (cmp == 0)
-		{
-			container_child(c, mid + n, value);
-			return true;
-		}
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
-/* Is this value a binary container, and is it an object? */
-static inline bool
-value_is_container(const AssocValue *v)
-{
-	return v->type == JENTRY_ISCONTAINER;
-}
-
-static inline bool
-container_is_object(const AssocValue *v)
-{
-	return JsonContainerIsObject((const JsonbContainer *) v->data);
-}
-
-/*
- * The array element a token addresses: an index, or a key made only of
- * decimal digits ("a.4").  Returns false for any other key.
- */
-static bool
-token_array_index(const AssocPathToken *tok, int32 *index)
-{
-	if (tok->is_index)
-	{
-		*index = tok->index;
-		return true;
-	}
-	return assoc_path_digits_to_index(tok->key, tok->keylen, index);
-}
-
-/*
- * The object key a token addresses: the key itself, or for an index [n]
- * the key "n" (decimal, no leading zeros), written into buf.
- */
-static void
-token_object_key(const AssocPathToken *tok, char *buf, const char **key,
-				 uint32 *keylen)
-{
-	if (tok->is_index)
-	{
-		*keylen = (uint32) pg_ltoa(tok->index, buf);
-		*key = buf;
-	}
-	else
-	{
-		*key = tok->key;
-		*keylen = (uint32) tok->keylen;
-	}
-}
-
-/*
- * Look a path up in a document without copying anything.  Returns false
- * when the path is absent, runs through a scalar, or asks an array for a
- * non-digit key.
- */
-bool
-assoc_path_lookup(Jsonb *doc, const AssocPath *path, AssocValue *result)
-{
-	AssocValue cur;
-	char       buf[16];
-
-	assoc_value_from_jsonb(doc, &cur);
-	for (int i = 0; i < path->ntokens; i++)
-	{
-		const AssocPathToken *tok = &path->tokens[i];
-		const JsonbContainer *c;
-
-		if (!value_is_container(&cur))
-			return false;
-		c = (const JsonbContainer *) cur.data;
-		if (JsonContainerIsObject(c))
-		{
-			const char *key;
-			uint32      keylen;
-
-			token_object_key(tok, buf, &key, &keylen);
-			if (!container_find_key(c, key, keylen, &cur))
-				return false;
-		}
-		else
-		{
-			int32 index;
-
-			if (!token_array_index(tok, &index) ||
-				index >= (int32) JsonContainerSize(c))
-				return false;
-			container_child(c, index, &cur);
-		}
-	}
-	*result = cur;
-	return true;
-}
 
 /* ---------------------------------------------------------------------
  * The working tree
@@ -525,8 +139,8 @@ node_expand(const JsonbContainer *c)
 				slot->key = NULL;
 				slot->keylen = 0;
 			}
-			value_from_child(c, nchildren, i, offset, next - offset,
-							 &slot->value);
+			assoc_value_from_child(c, nchildren, i, offset, next - offset,
+								   &slot->value);
 			slot->node = NULL;
 		}
 		offset = next;
@@ -555,7 +169,7 @@ slot_container(Slot *slot, bool next_is_index)
 {
 	if (slot->node == NULL)
 	{
-		if (value_is_container(&slot->value))
+		if (assoc_value_is_container(&slot->value))
 			slot->node =
 				node_expand((const JsonbContainer *) slot->value.data);
 		else
@@ -580,8 +194,8 @@ object_member(PatchNode *node, const char *key, uint32 keylen, bool create,
 	while (lo < hi)
 	{
 		int mid = lo + (hi - lo) / 2;
-		int cmp = key_cmp(node->slots[mid].key, node->slots[mid].keylen, key,
-						  keylen);
+		int cmp = assoc_key_cmp(node->slots[mid].key, node->slots[mid].keylen,
+								key, keylen);
 
 		if (cmp == 0)
 		{
@@ -604,7 +218,7 @@ object_member(PatchNode *node, const char *key, uint32 keylen, bool create,
 	slot = &node->slots[lo];
 	slot->key = pnstrdup(key, keylen);
 	slot->keylen = keylen;
-	slot->value = null_value;
+	slot->value = assoc_null_value;
 	slot->node = NULL;
 	return slot;
 }
@@ -617,8 +231,8 @@ error_key_on_array(const AssocPath *path, const AssocPathToken *tok)
 		ERROR,
 		(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		 errmsg("path \"%s\" cannot be applied: key \"%s\" addresses an array",
-				text_for_message(path->text, path->textlen),
-				text_for_message(tok->key, tok->keylen)),
+				assoc_text_for_message(path->text, path->textlen),
+				assoc_text_for_message(tok->key, tok->keylen)),
 		 errdetail("An array element is addressed by an index such as [0] or "
 				   "by a key made of decimal digits.")));
 }
@@ -646,7 +260,7 @@ array_element(PatchNode *node, int32 index, bool create, const AssocPath *path,
 	pad = (int64) index - node->n;
 	if (*padded + pad > assoc_max_padding)
 	{
-		const char *shown = text_for_message(path->text, path->textlen);
+		const char *shown = assoc_text_for_message(path->text, path->textlen);
 
 		if (*padded == 0)
 			ereport(
@@ -682,7 +296,7 @@ array_element(PatchNode *node, int32 index, bool create, const AssocPath *path,
 			CHECK_FOR_INTERRUPTS();
 		slot->key = NULL;
 		slot->keylen = 0;
-		slot->value = null_value;
+		slot->value = assoc_null_value;
 		slot->node = NULL;
 	}
 	return &node->slots[index];
@@ -703,14 +317,14 @@ node_child(PatchNode *node, const AssocPathToken *tok, bool create,
 		const char *key;
 		uint32      keylen;
 
-		token_object_key(tok, buf, &key, &keylen);
+		assoc_token_object_key(tok, buf, &key, &keylen);
 		return object_member(node, key, keylen, create, pos);
 	}
 	else
 	{
 		int32 index;
 
-		if (!token_array_index(tok, &index))
+		if (!assoc_token_array_index(tok, &index))
 			error_key_on_array(path, tok);
 		*pos = index;
 		return array_element(node, index, create, path, padded);
@@ -770,7 +384,7 @@ apply_entry(Slot *root, const AssocPatchEntry *entry, int64 *padded)
 				node->n--;
 			}
 			else
-				slot->value = null_value;
+				slot->value = assoc_null_value;
 		}
 	}
 }
@@ -921,7 +535,7 @@ encode_root(const Slot *root, Size size_hint)
 
 	if (root->node != NULL)
 		encode_node(&buf, root->node, false);
-	else if (value_is_container(&root->value))
+	else if (assoc_value_is_container(&root->value))
 		appendBinaryStringInfo(&buf, root->value.data, root->value.len);
 	else
 	{
@@ -1021,8 +635,9 @@ assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch)
 		bool                  has_path = false;
 
 		CHECK_FOR_INTERRUPTS();
-		container_child(root, i, &item);
-		if (!value_is_container(&item) || !container_is_object(&item))
+		assoc_container_child(root, i, &item);
+		if (!assoc_value_is_container(&item) ||
+			!assoc_container_is_object(&item))
 			error_batch("is not an object", i);
 		obj = (const JsonbContainer *) item.data;
 		nmembers = JsonContainerSize(obj);
@@ -1033,8 +648,8 @@ assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch)
 			AssocValue key;
 			AssocValue value;
 
-			container_child(obj, m, &key);
-			container_child(obj, m + nmembers, &value);
+			assoc_container_child(obj, m, &key);
+			assoc_container_child(obj, m + nmembers, &value);
 			if (key.len == 4 && memcmp(key.data, "path", 4) == 0)
 			{
 				if (value.type != JENTRY_ISSTRING || value.len == 0)
@@ -1050,9 +665,10 @@ assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch)
 				entry->value = value;
 			}
 			else
-				error_batch(psprintf("has unknown member \"%s\"",
-									 text_for_message(key.data, key.len)),
-							i);
+				error_batch(
+					psprintf("has unknown member \"%s\"",
+							 assoc_text_for_message(key.data, key.len)),
+					i);
 		}
 		if (!has_path)
 			error_batch("has no \"path\"", i);
@@ -1060,73 +676,4 @@ assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch)
 		assoc_path_parse_or_error(entry->path.text, entry->path.textlen,
 								  psprintf("patches[%d]", i), &entry->path);
 	}
-}
-
-/* ---------------------------------------------------------------------
- * Forbidden keys
- * ---------------------------------------------------------------------
- */
-
-/*
- * Search a binary container for an object key that trims to a forbidden
- * segment name (assoc_path_trims_to_forbidden: the white-space rule of
- * paths, so " __proto__" is found as a path piece would be read).  Only
- * containers are descended into; scalars are skipped without decoding.
- */
-static bool
-container_has_forbidden_keys(const AssocPathEncoding *enc,
-							 const JsonbContainer *c, const char **key,
-							 int *keylen)
-{
-	int         n = JsonContainerSize(c);
-	bool        is_object = JsonContainerIsObject(c);
-	int         nchildren = is_object ? 2 * n : n;
-	const char *base = (const char *) &c->children[nchildren];
-	uint32      offset = 0;
-
-	check_stack_depth();
-	for (int i = 0; i < nchildren; i++)
-	{
-		JEntry entry = c->children[i];
-		uint32 next = offset;
-
-		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();
-		JBE_ADVANCE_OFFSET(next, entry);
-		if (is_object && i < n)
-		{
-			size_t name_start;
-			size_t name_len;
-
-			if (assoc_path_trims_to_forbidden(
-					enc, base + offset, next - offset, &name_start, &name_len))
-			{
-				*key = base + offset;
-				*keylen = (int) (next - offset);
-				return true;
-			}
-		}
-		else if (JBE_ISCONTAINER(entry))
-		{
-			const JsonbContainer *child =
-				(const JsonbContainer *) (base + INTALIGN(offset));
-
-			if (container_has_forbidden_keys(enc, child, key, keylen))
-				return true;
-		}
-		offset = next;
-	}
-	return false;
-}
-
-/*
- * Does any object key anywhere in doc, trimmed of white space as path
- * pieces are, equal __proto__, constructor or prototype?  On true, *key
- * and *keylen name the first one found (untrimmed).
- */
-bool
-assoc_jsonb_has_forbidden_keys(Jsonb *doc, const char **key, int *keylen)
-{
-	return container_has_forbidden_keys(assoc_path_db_encoding(), &doc->root,
-										key, keylen);
 }

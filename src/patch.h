@@ -13,32 +13,9 @@
 #ifndef ASSOC_PATCH_H
 #define ASSOC_PATCH_H
 
-#include "postgres.h"
-
 #include "utils/jsonb.h"
 
-#include "path.h"
-
-/* A parsed path, with its text kept for error messages. */
-typedef struct AssocPath
-{
-	const char     *text; /* the path as written (not NUL-terminated) */
-	int             textlen;
-	int             ntokens; /* 0 = the whole document */
-	AssocPathToken *tokens;
-} AssocPath;
-
-/*
- * A value written by a batch entry: a reference to JSONB bytes owned by
- * the caller (a scalar, or a binary container), never copied until the
- * result is encoded.
- */
-typedef struct AssocValue
-{
-	uint32      type; /* JENTRY_ISSTRING ... JENTRY_ISCONTAINER */
-	const char *data; /* the bytes (a container: its header) */
-	uint32      len;  /* their length, without alignment padding */
-} AssocValue;
+#include "document.h"
 
 /* One entry of a batch: set path to value, or erase path. */
 typedef struct AssocPatchEntry
@@ -54,16 +31,8 @@ typedef struct AssocBatch
 	AssocPatchEntry *entries;
 } AssocBatch;
 
-extern const AssocPathEncoding *assoc_path_db_encoding(void);
-extern void   assoc_path_parse_or_error(const char *text, int len,
-										const char *where, AssocPath *path);
-extern void   assoc_value_from_jsonb(Jsonb *jb, AssocValue *value);
 extern void   assoc_batch_from_jsonb(Jsonb *patches, AssocBatch *batch);
 extern Jsonb *assoc_batch_apply(Jsonb *doc, const AssocBatch *batch);
-extern bool
-assoc_path_lookup(Jsonb *doc, const AssocPath *path, AssocValue *result);
 extern Jsonb *assoc_value_to_jsonb(const AssocValue *value);
-extern bool
-assoc_jsonb_has_forbidden_keys(Jsonb *doc, const char **key, int *keylen);
 
 #endif /* ASSOC_PATCH_H */

@@ -24,6 +24,9 @@
  * The parser allocates nothing: tokens point into the caller's text and
  * are written into the caller's array.  That keeps it usable from the
  * libFuzzer target, where no PostgreSQL runtime exists.
+ *
+ * Layer: pure library (README, "How the code is organised"); plain C, no
+ * PostgreSQL calls (fuzzed outside the server).
  */
 #include "path.h"
 

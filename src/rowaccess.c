@@ -31,91 +31,31 @@
  *				ExecSimpleRelationInsert with all constraints
  *
  * Rarer writes (new records, which need ON CONFLICT; deletes; history;
- * the op_id ledger) stay SQL statements (namespace.c, store_plan).
+ * the op_id ledger) stay SQL statements (stmt.c, assoc_stmt_plan).
+ *
+ * Layer: row access (README, "How the code is organised"); calls the
+ * libraries and PostgreSQL.
  */
 #include "postgres.h"
 
 #include "access/genam.h"
 #include "access/relation.h"
-#include "access/relscan.h"
-#include "access/stratnum.h"
 #include "access/table.h"
-#include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_type.h"
 #include "commands/extension.h"
-#include "executor/executor.h"
-#include "executor/tuptable.h"
 #include "miscadmin.h"
-#include "nodes/execnodes.h"
-#include "storage/lmgr.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "utils/rel.h"
-#include "utils/relcache.h"
 #include "utils/snapmgr.h"
-#include "utils/timestamp.h"
 #include "utils/xid8.h"
 
 #include "compat.h"
-#include "feed.h"
-#include "store.h"
+#include "rowaccess.h"
+#include "rules.h"
 
-/* Columns of assoc.namespaces, assoc.records and assoc.feed (store.sql). */
-enum
-{
-	NS_NS = 1,
-	NS_OWNER,
-	NS_HISTORY_DEPTH,
-	NS_INCARNATION,
-	NS_CHANNEL_SECRET,
-	NS_CREATED_AT,
-	NS_NATTS = NS_CREATED_AT
-};
-enum
-{
-	REC_NS = 1,
-	REC_ID,
-	REC_KEYS,
-	REC_DATA,
-	REC_VERSION,
-	REC_CREATED_AT,
-	REC_UPDATED_AT,
-	REC_NATTS = REC_UPDATED_AT
-};
-enum
-{
-	FEED_NS = 1,
-	FEED_XID,
-	FEED_SEQ,
-	FEED_ID,
-	FEED_VERSION,
-	FEED_OP,
-	FEED_PATHS,
-	FEED_NOTIFY,
-	FEED_AT,
-	FEED_NATTS = FEED_AT
-};
-
-/*
- * The relations used, looked up by name once per backend and again after
- * an invalidation of one of them (rows_forget).  The primary key indexes
- * are not cached: they are taken from the opened table's relcache entry
- * (RelationGetPrimaryKeyIndex), so they always belong to it.
- */
-enum
-{
-	REL_NAMESPACES,
-	REL_RECORDS,
-	REL_FEED,
-	REL_FEED_NOTIFY_IDX,
-	REL_COUNT
-};
 static const char *const rel_names[REL_COUNT] = {
 	[REL_NAMESPACES] = "namespaces",
 	[REL_RECORDS] = "records",
@@ -136,7 +76,7 @@ static int64             feed_seq;
  * a full reset, the names are looked up again at the next use.  Only the
  * flag changes: an invalidation is taken in whenever a lock is acquired,
  * so in the middle of a use of the OIDs, and a use goes on with the OIDs
- * it copied (rows_open).
+ * it copied (assoc_rows_open).
  */
 static void
 rows_forget(Datum arg, Oid relid)
@@ -149,27 +89,9 @@ rows_forget(Datum arg, Oid relid)
 }
 
 /*
- * The error of a call whose objects are gone: the extension was dropped
- * while it ran (it waited for a lock the drop held).  55000, not an
- * internal error: the caller can tell what happened.  what names the
- * missing object ("relation assoc.records").
- */
-void
-rows_error_not_installed(const char *what)
-{
-	ereport(
-		ERROR,
-		(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-		 errmsg("extension \"pg_assoc\" is not installed in this database"),
-		 errdetail("The %s does not exist: the extension was dropped while "
-				   "the call was running.",
-				   what)));
-}
-
-/*
  * Look the relations up by name unless they are known.  When the schema or
  * one of them is missing: false with missing_ok, else
- * rows_error_not_installed.
+ * assoc_error_not_installed.
  * A lookup may take in invalidations (rows_forget) of the OIDs it has just
  * found: it is then repeated, a few times at most (a backend flooded with
  * cache resets keeps the last answer, checked at the next use).
@@ -199,7 +121,7 @@ rows_refresh(bool missing_ok)
 				rels_valid = false;
 				if (missing_ok)
 					return false;
-				rows_error_not_installed(
+				assoc_error_not_installed(
 					psprintf("relation assoc.%s", rel_names[i]));
 			}
 		}
@@ -213,11 +135,11 @@ rows_refresh(bool missing_ok)
  * exists.  A relation dropped while this backend waited for the lock (DROP
  * EXTENSION, or DROP and CREATE EXTENSION in one transaction) is looked up
  * by name again.  NULL with missing_ok when the extension is gone, else
- * rows_error_not_installed.  The OID is copied before the lock is taken, so an
+ * assoc_error_not_installed.  The OID is copied before the lock is taken, so an
  * invalidation taken in by locking cannot change it under the caller.
  */
-static Relation
-rows_open(int which, LOCKMODE lockmode, bool missing_ok)
+Relation
+assoc_rows_open(int which, LOCKMODE lockmode, bool missing_ok)
 {
 	for (int round = 0;; round++)
 	{
@@ -242,15 +164,15 @@ rows_open(int which, LOCKMODE lockmode, bool missing_ok)
 		{
 			if (missing_ok)
 				return NULL;
-			rows_error_not_installed(
+			assoc_error_not_installed(
 				psprintf("relation assoc.%s", rel_names[which]));
 		}
 	}
 }
 
 /* The primary key index of rel (namespaces, records). */
-static Oid
-primary_key(Relation rel)
+Oid
+assoc_rows_primary_key(Relation rel)
 {
 	Oid index = RelationGetPrimaryKeyIndex(rel);
 
@@ -265,7 +187,7 @@ primary_key(Relation rel)
  * worker, which runs in databases that may have dropped it.
  */
 bool
-rows_installed(void)
+assoc_rows_installed(void)
 {
 	if (rels_valid)
 		return true;
@@ -276,7 +198,7 @@ rows_installed(void)
 
 /* The OID of assoc.records, for the extension owner's lookup. */
 Oid
-rows_records_oid(void)
+assoc_rows_records_oid(void)
 {
 	rows_refresh(false);
 	return rel_oids[REL_RECORDS];
@@ -298,9 +220,9 @@ statement_snapshot(void)
  * Fetch into slot the row of an index whose leading key columns equal
  * keys[0..nkeys-1] (text), as seen by snapshot.  False when none.
  */
-static bool
-fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot, Datum *keys,
-			 int nkeys, TupleTableSlot *slot)
+bool
+assoc_rows_fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot,
+						Datum *keys, int nkeys, TupleTableSlot *slot)
 {
 	Relation      index = index_open(index_oid, AccessShareLock);
 	ScanKeyData   skey[2];
@@ -320,8 +242,8 @@ fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot, Datum *keys,
 }
 
 /* Check that a relation still has the columns this file expects. */
-static void
-check_natts(Relation rel, int natts)
+void
+assoc_rows_check_natts(Relation rel, int natts)
 {
 	if (RelationGetDescr(rel)->natts != natts)
 		elog(ERROR, "table %s has %d columns, expected %d",
@@ -337,7 +259,7 @@ check_natts(Relation rel, int natts)
  * dropped after a REPEATABLE READ snapshot was taken is gone.
  */
 bool
-rows_namespace(StoreCall *call)
+assoc_rows_namespace(AssocCall *call)
 {
 	Relation        rel;
 	TupleTableSlot *slot;
@@ -345,12 +267,13 @@ rows_namespace(StoreCall *call)
 	Datum           key = PointerGetDatum(call->ns);
 	bool            found;
 
-	rel = rows_open(REL_NAMESPACES, AccessShareLock, false);
-	check_natts(rel, NS_NATTS);
+	rel = assoc_rows_open(REL_NAMESPACES, AccessShareLock, false);
+	assoc_rows_check_natts(rel, NS_NATTS);
 	slot = table_slot_create(rel, NULL);
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	found = fetch_by_key(rel, primary_key(rel), snapshot, &key, 1, slot);
+	found = assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel), snapshot,
+									&key, 1, slot);
 	if (found)
 	{
 		bool isnull;
@@ -372,10 +295,10 @@ rows_namespace(StoreCall *call)
 
 /*
  * The call's executor state for direct writes, made on first use in the
- * call's memory context (store_open's).
+ * call's memory context (assoc_call_open's).
  */
 static EState *
-call_estate(StoreCall *call)
+call_estate(AssocCall *call)
 {
 	if (call->estate == NULL)
 	{
@@ -391,11 +314,11 @@ call_estate(StoreCall *call)
 /*
  * A slot of the call's executor state for rows of rel (table_slot_create's
  * kind when ops is NULL), made on first use in the executor state's memory,
- * where it lives until rows_close: the caller's context may be reset
+ * where it lives until assoc_rows_close: the caller's context may be reset
  * between rounds of a write.
  */
 static TupleTableSlot *
-call_slot(StoreCall *call, TupleTableSlot **slot, Relation rel,
+call_slot(AssocCall *call, TupleTableSlot **slot, Relation rel,
 		  const TupleTableSlotOps *ops)
 {
 	if (*slot == NULL)
@@ -415,26 +338,26 @@ call_slot(StoreCall *call, TupleTableSlot **slot, Relation rel,
 /*
  * Open relation which (REL_RECORDS, REL_FEED) for direct writes, with its
  * indexes.  A relation dropped while the call waited for its lock (DROP
- * EXTENSION) is a clean error (rows_open).
+ * EXTENSION) is a clean error (assoc_rows_open).
  */
 static ResultRelInfo *
-open_for_write(StoreCall *call, int which, int natts)
+open_for_write(AssocCall *call, int which, int natts)
 {
 	EState        *estate = call_estate(call);
 	MemoryContext  old = MemoryContextSwitchTo(estate->es_query_cxt);
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	Relation       rel = rows_open(which, RowExclusiveLock, false);
+	Relation       rel = assoc_rows_open(which, RowExclusiveLock, false);
 
-	check_natts(rel, natts);
+	assoc_rows_check_natts(rel, natts);
 	InitResultRelInfo(rri, rel, 0, NULL, 0);
 	ExecOpenIndices(rri, false);
 	MemoryContextSwitchTo(old);
 	return rri;
 }
 
-/* Release what direct writes of a call opened (store_close). */
+/* Release what direct writes of a call opened (assoc_call_close). */
 void
-rows_close(StoreCall *call)
+assoc_rows_close(AssocCall *call)
 {
 	ResultRelInfo *rris[2] = {call->records_rri, call->feed_rri};
 
@@ -471,7 +394,7 @@ serialization_failure_or(TM_Result res)
 
 /* Open assoc.records for writing, once per call. */
 void
-rows_open_records(StoreCall *call)
+assoc_rows_open_records(AssocCall *call)
 {
 	if (call->records_rri == NULL)
 		call->records_rri = open_for_write(call, REL_RECORDS, REC_NATTS);
@@ -481,16 +404,16 @@ rows_open_records(StoreCall *call)
  * Read the newest state of record id of the call's namespace into rec
  * (rec->exists false when missing).  With lock, also lock the row as
  * SELECT ... FOR UPDATE would, following it to its newest version;
- * without, rows_update_record finds out whether it is still the newest.
+ * without, assoc_rows_update_record finds out whether it is still the newest.
  */
 void
-rows_fetch_record(StoreCall *call, text *id, Record *rec, bool lock)
+assoc_rows_fetch_record(AssocCall *call, text *id, Record *rec, bool lock)
 {
 	Relation        rel;
 	TupleTableSlot *slot;
 	Datum           keys[2] = {PointerGetDatum(call->ns), PointerGetDatum(id)};
 
-	rows_open_records(call);
+	assoc_rows_open_records(call);
 	rel = call->records_rri->ri_RelationDesc;
 	slot = call_slot(call, &call->record_slot, rel, NULL);
 	memset(rec, 0, sizeof(Record));
@@ -503,9 +426,10 @@ rows_fetch_record(StoreCall *call, text *id, Record *rec, bool lock)
 
 		CHECK_FOR_INTERRUPTS();
 		if (round > STORE_MAX_ROUNDS)
-			store_error_rounds(call, "lock a record");
+			assoc_error_rounds(call->fn, call->ns_name, "lock a record");
 		snapshot = statement_snapshot();
-		if (!fetch_by_key(rel, primary_key(rel), snapshot, keys, 2, slot))
+		if (!assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel),
+									 snapshot, keys, 2, slot))
 		{
 			UnregisterSnapshot(snapshot);
 			return;
@@ -546,14 +470,14 @@ rows_fetch_record(StoreCall *call, text *id, Record *rec, bool lock)
 }
 
 /*
- * Write the new state of a record read by rows_fetch_record: data, keys,
+ * Write the new state of a record read by assoc_rows_fetch_record: data, keys,
  * version and updated_at change, the rest is kept.  Returns false when
  * the row is no longer the newest version (a concurrent writer committed
  * a change or a removal after it was read): the caller reads it again.
  */
 bool
-rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
-				   int64 version)
+assoc_rows_update_record(AssocCall *call, const Record *rec, Jsonb *data,
+						 Datum keys, int64 version)
 {
 	EState           *estate = call_estate(call);
 	ResultRelInfo    *rri = call->records_rri;
@@ -600,8 +524,9 @@ rows_update_record(StoreCall *call, const Record *rec, Jsonb *data, Datum keys,
  * writers share no sequence.  Sets *xid and *seq to the position.
  */
 void
-rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
-				 Datum paths, bool notify, FullTransactionId *xid, int64 *seq)
+assoc_rows_insert_feed(AssocCall *call, text *id, int64 version,
+					   const char *op, Datum paths, bool notify,
+					   FullTransactionId *xid, int64 *seq)
 {
 	EState           *estate = call_estate(call);
 	TupleTableSlot   *slot;
@@ -635,162 +560,4 @@ rows_insert_feed(StoreCall *call, text *id, int64 version, const char *op,
 	ExecStoreVirtualTuple(slot);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationInsert(call->feed_rri, estate, slot);
-}
-
-/*
- * The namespace ns as snapshot sees it: its incarnation and channel
- * secret (allocated in the current context).  False when it is gone.
- */
-static bool
-notify_namespace(Relation nsrel, Snapshot snapshot, const char *ns,
-				 int64 *incarnation, bytea **secret)
-{
-	TupleTableSlot *slot = table_slot_create(nsrel, NULL);
-	Datum           key = CStringGetTextDatum(ns);
-	bool            found, isnull;
-
-	found = fetch_by_key(nsrel, primary_key(nsrel), snapshot, &key, 1, slot);
-	if (found)
-	{
-		*incarnation =
-			DatumGetInt64(slot_getattr(slot, NS_INCARNATION, &isnull));
-		*secret =
-			DatumGetByteaPCopy(slot_getattr(slot, NS_CHANNEL_SECRET, &isnull));
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	return found;
-}
-
-/* The relations rows_scan_notify reads. */
-typedef struct NotifyRels
-{
-	Relation nsrel;
-	Relation feed;
-	Relation index;
-} NotifyRels;
-
-/*
- * Open the relations rows_scan_notify reads, in the order in which DROP
- * EXTENSION locks them (the order of the install script), so that a drop
- * and a batch wait for each other instead of deadlocking.  The index is
- * looked up after the feed is locked: a REINDEX CONCURRENTLY that replaced
- * it has then been taken in.  False, with nothing left open, when the
- * extension is gone (dropped while the batch waited for a lock).
- */
-static bool
-open_notify_rels(NotifyRels *rels)
-{
-	rels->nsrel = rows_open(REL_NAMESPACES, AccessShareLock, true);
-	if (rels->nsrel == NULL)
-		return false;
-	rels->feed = rows_open(REL_FEED, AccessShareLock, true);
-	if (rels->feed == NULL)
-	{
-		table_close(rels->nsrel, AccessShareLock);
-		return false;
-	}
-	rels->index = rows_open(REL_FEED_NOTIFY_IDX, AccessShareLock, true);
-	if (rels->index == NULL)
-	{
-		table_close(rels->feed, AccessShareLock);
-		table_close(rels->nsrel, AccessShareLock);
-		return false;
-	}
-	check_natts(rels->feed, FEED_NATTS);
-	return true;
-}
-
-/*
- * Call fn for each feed entry to announce (notify set) that snapshot sees
- * and that belongs to one of the transactions pending[] (sorted, all
- * below after.xid) or lies after position after, in feed order, with its
- * namespace's channel secret.  Index scans of feed_notify_idx: one probe
- * per pending transaction, then one range.  Each call of fn runs in a
- * memory context reset after it.  Returns false, having called nothing,
- * when the extension is not installed (any more).
- */
-bool
-rows_scan_notify(Snapshot snapshot, const uint64 *pending, int npending,
-				 FeedPos after, NotifyEntryFn fn, void *arg)
-{
-	NotifyRels      rels;
-	Relation        feed, index, nsrel;
-	TupleTableSlot *slot;
-	MemoryContext   entry_cxt;
-	char            ns_name[NAMEDATALEN] = "";
-	int64           incarnation = 0;
-	bytea          *secret = NULL;
-	bool            ns_found = false;
-
-	if (!open_notify_rels(&rels))
-		return false;
-	feed = rels.feed;
-	index = rels.index;
-	nsrel = rels.nsrel;
-	slot = table_slot_create(feed, NULL);
-	entry_cxt = AllocSetContextCreate(
-		CurrentMemoryContext, "pg_assoc notify entry", ALLOCSET_DEFAULT_SIZES);
-	for (int probe = 0; probe <= npending; probe++)
-	{
-		bool          range = (probe == npending);
-		ScanKeyData   skey;
-		IndexScanDesc scan;
-
-		ScanKeyInit(&skey, 1,
-					range ? BTGreaterEqualStrategyNumber
-						  : BTEqualStrategyNumber,
-					range ? F_XID8GE : F_XID8EQ,
-					UInt64GetDatum(range ? after.xid : pending[probe]));
-		scan = index_beginscan(feed, index, snapshot, 1, 0);
-		index_rescan(scan, &skey, 1, NULL, 0);
-		while (index_getnext_slot(scan, ForwardScanDirection, slot))
-		{
-			FeedEntry     e;
-			bool          isnull;
-			MemoryContext old;
-
-			CHECK_FOR_INTERRUPTS();
-			e.pos.xid = DatumGetUInt64(slot_getattr(slot, FEED_XID, &isnull));
-			e.pos.seq = DatumGetInt64(slot_getattr(slot, FEED_SEQ, &isnull));
-			if (range && e.pos.xid == after.xid && e.pos.seq <= after.seq)
-				continue;
-			old = MemoryContextSwitchTo(entry_cxt);
-			e.ns = TextDatumGetCString(slot_getattr(slot, FEED_NS, &isnull));
-			if (strcmp(e.ns, ns_name) != 0)
-			{
-				/* Entries come in runs of one namespace: look up per run. */
-				MemoryContextSwitchTo(old);
-				if (secret != NULL)
-					pfree(secret);
-				secret = NULL;
-				strlcpy(ns_name, e.ns, sizeof(ns_name));
-				ns_found = notify_namespace(nsrel, snapshot, ns_name,
-											&incarnation, &secret);
-				MemoryContextSwitchTo(entry_cxt);
-			}
-			if (ns_found)
-			{
-				e.incarnation = incarnation;
-				e.id =
-					TextDatumGetCString(slot_getattr(slot, FEED_ID, &isnull));
-				e.version =
-					DatumGetInt64(slot_getattr(slot, FEED_VERSION, &isnull));
-				e.op =
-					TextDatumGetCString(slot_getattr(slot, FEED_OP, &isnull));
-				e.paths = slot_getattr(slot, FEED_PATHS, &isnull);
-				if (isnull)
-					e.paths = (Datum) 0;
-				fn(&e, secret, arg);
-			}
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(entry_cxt);
-		}
-		index_endscan(scan);
-	}
-	MemoryContextDelete(entry_cxt);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, AccessShareLock);
-	table_close(feed, AccessShareLock);
-	table_close(nsrel, AccessShareLock);
-	return true;
 }

@@ -7,7 +7,7 @@
 # PostgreSQL 17 -- builds and installs pg_assoc, starts a throwaway
 # cluster and runs every suite as its own step (regress, isolation, TAP,
 # clients; SQLsmith on the assertion server), showing the diff or log of
-# each failure.  Fuzz and format run once.  Any assertion failure in a
+# each failure.  Fuzz, format and layers run once.  Any assertion failure in a
 # server log, any sanitizer report, or a suite that counts no test fails
 # the run.  Ends with a timing table and "N passed, M failed"; exits
 # non-zero on any failure.  Safe to re-run; a cluster left by a killed run
@@ -15,9 +15,9 @@
 #
 # Environment: RUN_DIR (default /tmp/pg_assoc-test), PGPORT (default
 # 54329), SERVERS (default "debian15 asan15 pg17"), SUITES (default
-# "regress isolation tap clients sqlsmith fuzz format"), FUZZ_SECONDS (default
-# 15 per fuzz target), SQLSMITH_QUERIES (default 15000), PG_ASSOC_CACHE
-# (default /var/cache/pg_assoc).
+# "regress isolation tap clients sqlsmith fuzz format layers"),
+# FUZZ_SECONDS (default 15 per fuzz target), SQLSMITH_QUERIES (default
+# 15000), PG_ASSOC_CACHE (default /var/cache/pg_assoc).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$TOP/test/lib.sh"
@@ -26,7 +26,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BASE_RUN_DIR=${RUN_DIR:-/tmp/pg_assoc-test}
 export PGPORT=${PGPORT:-54329} PGUSER=$PG_USER PGDATABASE=postgres
 SERVERS=${SERVERS:-debian15 asan15 pg17}
-SUITES=${SUITES:-regress isolation tap clients sqlsmith fuzz format}
+SUITES=${SUITES:-regress isolation tap clients sqlsmith fuzz format layers}
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 SQLSMITH_QUERIES=${SQLSMITH_QUERIES:-15000}
 PACKAGES="$PACKAGES $SERVER_PACKAGES"
@@ -136,6 +136,20 @@ run_format() {
 	else
 		head -n 40 "$RUN_DIR/format.log"
 		tally format 0 1 1
+	fi
+}
+
+# The layer check (test/layers.sh) on the first server's build: no cycle
+# between src/ files, by #include or by symbol; file sizes; prefixes.
+run_layers() {
+	echo "== layers"
+	if (cd "$RUN_DIR/src" && as_user make -s PG_CONFIG="$DEBIAN_PG_BIN/pg_config" &&
+		bash test/layers.sh) >"$RUN_DIR/layers.log" 2>&1; then
+		sed 's/^/   /' "$RUN_DIR/layers.log"
+		tally layers 1 0 0
+	else
+		sed 's/^/   /' "$RUN_DIR/layers.log"
+		tally layers 0 1 1
 	fi
 }
 
@@ -276,6 +290,7 @@ SERVER="" RUN_DIR=$BASE_RUN_DIR/$(echo "$SERVERS" | awk '{print $1}')
 unset ASAN_OPTIONS UBSAN_OPTIONS
 suite fuzz && timed "fuzz" run_fuzz
 suite format && run_format
+suite layers && run_layers
 
 echo "== timings"
 printf '%s' "$TIMINGS" | sed 's/^/   /'

@@ -2,7 +2,7 @@
  * assockey_fuzz.c
  *	  libFuzzer target for the assockey text parser (src/assockey_parse.c).
  *
- * For every input: ak_parse must return without crashing or reading out of
+ * For every input: assoc_ak_parse must return without crashing or reading out of
  * bounds.  When it accepts the input, the canonical elements must satisfy
  * the model/id rules and be strictly ordered, and the canonical text must
  * parse back to the same elements and format to the same text again
@@ -36,7 +36,7 @@ format_all(const AkElem *e, size_t n, size_t *len)
 	char  *out, *p;
 
 	for (i = 0; i < n; i++)
-		size += ak_elem_format_size(&e[i]) + 1;
+		size += assoc_ak_elem_format_size(&e[i]) + 1;
 	out = malloc(size);
 	p = out;
 	*p++ = '{';
@@ -46,8 +46,8 @@ format_all(const AkElem *e, size_t n, size_t *len)
 
 		if (i > 0)
 			*p++ = ',';
-		w = ak_elem_format(p, &e[i]);
-		if (w != ak_elem_format_size(&e[i]))
+		w = assoc_ak_elem_format(p, &e[i]);
+		if (w != assoc_ak_elem_format_size(&e[i]))
 			fail("format size mismatch");
 		p += w;
 	}
@@ -68,18 +68,18 @@ parse_canonical(const char *in, size_t len, size_t *n, char **buf)
 	AkParseResult res;
 
 	*buf = malloc(len + 1);
-	if (ak_parse(in, len, *buf, elems, maxelems, &res) != AK_OK)
+	if (assoc_ak_parse(in, len, *buf, elems, maxelems, &res) != AK_OK)
 	{
 		if (res.err_pos > len)
 			fail("error position past the end");
-		if (ak_error_message(res.error) == NULL)
+		if (assoc_ak_error_message(res.error) == NULL)
 			fail("no error message");
 		free(elems);
 		free(*buf);
 		*buf = NULL;
 		return NULL;
 	}
-	*n = ak_canonicalize(elems, res.nelems);
+	*n = assoc_ak_canonicalize(elems, res.nelems);
 	return elems;
 }
 
@@ -96,10 +96,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	for (i = 0; i < n; i++)
 	{
-		if (ak_validate_model(e[i].model, e[i].model_len) != AK_OK ||
-			ak_validate_id(e[i].id, e[i].id_len) != AK_OK)
+		if (assoc_ak_validate_model(e[i].model, e[i].model_len) != AK_OK ||
+			assoc_ak_validate_id(e[i].id, e[i].id_len) != AK_OK)
 			fail("accepted an invalid element");
-		if (i > 0 && ak_elem_cmp(&e[i - 1], &e[i]) >= 0)
+		if (i > 0 && assoc_ak_elem_cmp(&e[i - 1], &e[i]) >= 0)
 			fail("canonical elements not strictly ordered");
 	}
 	text1 = format_all(e, n, &len1);
@@ -109,7 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n2 != n)
 		fail("round trip changed the element count");
 	for (i = 0; i < n; i++)
-		if (ak_elem_cmp(&e[i], &e2[i]) != 0)
+		if (assoc_ak_elem_cmp(&e[i], &e2[i]) != 0)
 			fail("round trip changed an element");
 	text2 = format_all(e2, n2, &len2);
 	if (len1 != len2 || memcmp(text1, text2, len1) != 0)

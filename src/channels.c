@@ -1,0 +1,139 @@
+/*
+ * channels.c
+ *		The channel SQL functions: channel, rotate_channels and
+ *		wait_notified (SPEC §5).
+ *
+ * Layer: SQL entry points (README, "How the code is organised"); calls
+ * the call frame, the notification signal's shared state and channel.c.
+ */
+#include "postgres.h"
+
+#include "compat.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/condition_variable.h"
+#include "storage/lwlock.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "channel.h"
+#include "frame.h"
+#include "notify.h"
+#include "rules.h"
+#include "stmt.h"
+
+PG_FUNCTION_INFO_V1(assoc_channel);
+
+/*
+ * assoc.channel(ns, id DEFAULT NULL): the channel to LISTEN on for a
+ * namespace or one of its records.  The secret is read as the caller,
+ * under row-level security: a role that may not read the namespace gets
+ * the "does not exist" error and no name.
+ */
+Datum
+assoc_channel(PG_FUNCTION_ARGS)
+{
+	text  *ns;
+	char  *id = NULL;
+	char   channel[ASSOC_CHANNEL_LEN + 1];
+	Datum  values[1];
+	bool   isnull;
+	bytea *secret;
+
+	ns = assoc_ns_arg(fcinfo, 0);
+	if (!PG_ARGISNULL(1))
+	{
+		assoc_check_id(PG_GETARG_TEXT_PP(1));
+		id = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	values[0] = PointerGetDatum(ns);
+	if (assoc_stmt_exec(SP_NS_SECRET, values, NULL, true, 1) != 1)
+		assoc_error_no_namespace(text_to_cstring(ns));
+	secret = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
+	assoc_channel_name(secret, text_to_cstring(ns), id, channel);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(channel));
+}
+
+PG_FUNCTION_INFO_V1(assoc_rotate_channels);
+
+/*
+ * assoc.rotate_channels(ns): a new secret for the namespace, so that every
+ * channel name handed out before stops receiving its notifications.
+ */
+Datum
+assoc_rotate_channels(PG_FUNCTION_ARGS)
+{
+	AssocCall call;
+	Datum     values[2];
+	bytea    *secret;
+
+	assoc_call_open(&call, fcinfo, "rotate_channels", 0, -1);
+	assoc_channel_new_secret(&secret);
+	values[0] = PointerGetDatum(call.ns);
+	values[1] = PointerGetDatum(secret);
+	assoc_stmt_exec(SP_NS_ROTATE, values, NULL, false, 0);
+	assoc_call_close(&call);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(assoc_wait_notified);
+
+/*
+ * assoc.wait_notified(timeout_ms DEFAULT 10000): wait until the worker has
+ * announced every write committed in this database before the call.
+ * True at once without the preloaded library (writers notify at commit);
+ * false when the timeout passes first.  Makes tests deterministic.
+ */
+Datum
+assoc_wait_notified(PG_FUNCTION_ARGS)
+{
+	int32       timeout_ms;
+	NotifySlot *slot = NULL;
+	uint64      target;
+	TimestampTz start = GetCurrentTimestamp();
+	bool        done = false;
+
+	assoc_check_not_null(fcinfo, 0, "timeout_ms");
+	timeout_ms = PG_GETARG_INT32(0);
+	if (timeout_ms < 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("invalid timeout_ms %d", timeout_ms),
+						errdetail("timeout_ms is a number of milliseconds, "
+								  "0 or more.")));
+	if (!assoc_notify_preloaded || assoc_notify_shared == NULL)
+		PG_RETURN_BOOL(true);
+	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
+	for (int i = 0; i < NOTIFY_DATABASES && slot == NULL; i++)
+		if (assoc_notify_shared->slots[i].dboid == MyDatabaseId)
+			slot = &assoc_notify_shared->slots[i];
+	LWLockRelease(assoc_notify_shared->lock);
+	if (slot == NULL)
+		PG_RETURN_BOOL(true);
+
+	target = pg_atomic_read_u64(&slot->committed);
+	ConditionVariablePrepareToSleep(&slot->cv);
+	for (;;)
+	{
+		long elapsed;
+
+		LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
+		done = slot->announced >= target;
+		LWLockRelease(assoc_notify_shared->lock);
+		if (done)
+			break;
+		elapsed =
+			TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
+		if (elapsed >= timeout_ms)
+			break;
+		ConditionVariableTimedSleep(&slot->cv, timeout_ms - elapsed,
+									PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	PG_RETURN_BOOL(done);
+}

@@ -1,0 +1,378 @@
+/*
+ * frame.c
+ *		The call frame of every write: who may use a namespace, the switch to
+ *		the extension owner that the write functions write with, and the
+ *		store's locks.
+ *
+ * Isolation rule (SPEC §4): a role may read or write a namespace only if
+ * it is a member of the namespace's owner role.  Reads are plain queries
+ * under row-level security.  Writes are C functions: they check the
+ * calling role here (GetUserId() before any switch) and then run their
+ * statements as the owner of the extension's tables, the only role with
+ * write privileges on them.  A SECURITY DEFINER function could not do
+ * this: it cannot see its caller.
+ *
+ * The store's statements are prepared once per backend and always
+ * schema-qualified (stmt.c).
+ *
+ * Layer: the call frame (README, "How the code is organised"); calls row
+ * access, the statement executor and the libraries.
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_rewrite.h"
+#include "commands/defrem.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "compat.h"
+#include "frame.h"
+#include "rowaccess.h"
+#include "rules.h"
+#include "stmt.h"
+
+/*
+ * The role that owns the extension's tables (the extension owner), found
+ * through assoc.records.
+ */
+Oid
+assoc_extension_owner(void)
+{
+	Oid       rel = assoc_rows_records_oid();
+	HeapTuple tuple;
+	Oid       owner;
+
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", rel);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * The store's own heavyweight locks.  Their tags are advisory-lock tags of
+ * the current database whose fourth field is one of these kinds, which
+ * pg_advisory_lock() never uses (it uses 1 and 2): no user lock can
+ * collide with them.  The other two fields hold a 64-bit identity.
+ */
+typedef enum StoreLockKind
+{
+	STORE_LOCK_NAMESPACE = 0x4153, /* a namespace, by incarnation */
+	STORE_LOCK_KEYS = 0x4154       /* an upsert's (namespace, keys) */
+} StoreLockKind;
+
+/* Take a store lock of a kind on a 64-bit identity, to transaction end. */
+static void
+store_lock(StoreLockKind kind, uint64 id, LOCKMODE mode)
+{
+	LOCKTAG tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (id >> 32), (uint32) id,
+						 kind);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/*
+ * Serialize the upserts of one set of keys in the call's namespace (its
+ * incarnation): a lock on the first 64 bits of a SHA-256 digest of both.
+ * A cryptographic digest, so that no role can choose keys of its own
+ * namespace whose lock stalls another application's upserts.
+ */
+void
+assoc_call_lock_keys(AssocCall *call, Datum keys)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	uint8              digest[PG_SHA256_DIGEST_LENGTH];
+	uint64             id;
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) &call->incarnation,
+							 sizeof(call->incarnation)) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) DatumGetPointer(keys),
+							 VARSIZE_ANY(DatumGetPointer(keys))) < 0 ||
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute the lock of an upsert's keys");
+	pg_cryptohash_free(ctx);
+	memcpy(&id, digest, sizeof(id));
+	store_lock(STORE_LOCK_KEYS, id, ExclusiveLock);
+}
+
+/*
+ * Switch to the extension owner for table access (see file header),
+ * saving the caller's identity for the switch back.  The restricted
+ * context keeps anything run meanwhile from changing session state.
+ */
+static void
+become_owner(Oid *caller, int *caller_sec)
+{
+	GetUserIdAndSecContext(caller, caller_sec);
+	SetUserIdAndSecContext(assoc_extension_owner(),
+						   *caller_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+}
+
+/* The tables of the store, as assoc_frame_check_tables checks them. */
+static const char *const store_tables[] = {
+	"namespaces", "records", "history", "feed", "feed_pruned", "ops"};
+static Oid    store_table_oids[lengthof(store_tables)];
+static bool   store_tables_checked = false;
+static uint64 store_tables_changes = 0; /* invalidations seen */
+
+/*
+ * Relcache callback: a change to one of the tables is checked again.  The
+ * count lets a check that absorbed an invalidation while it ran (in its
+ * own catalog reads) know that it may have looked too early.
+ */
+static void
+store_tables_changed(Datum arg, Oid relid)
+{
+	for (int i = 0; i < lengthof(store_tables); i++)
+		if (!OidIsValid(relid) || relid == store_table_oids[i])
+		{
+			store_tables_checked = false;
+			store_tables_changes++;
+		}
+}
+
+/* Does the relation have rules (pg_rewrite rows)? */
+static bool
+has_rules(Oid relid)
+{
+	Relation    rel = table_open(RewriteRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool        found;
+
+	ScanKeyInit(&key, Anum_pg_rewrite_ev_class, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, RewriteRelRulenameIndexId, true, NULL, 1,
+							  &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Has Citus distributed the relation (a pg_dist_partition row)? */
+static bool
+is_distributed(Oid dist_partition, Oid relid)
+{
+	Relation    rel = table_open(dist_partition, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool        found;
+
+	/* Its first column, logicalrelid, is the distributed table. */
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * Refuse to write when a table of the store is not a plain heap table as
+ * the extension created it: partitioned, distributed by Citus, of another
+ * access method, or rewritten by rules.  The write path reads and writes
+ * these tables directly (rowaccess.c) and through fixed statements, so on
+ * such a table a write could land elsewhere, or a lookup could miss a row
+ * that an insert then finds.  Checked at the first write of a backend and
+ * again after a table changes, from the catalogs: no lock is taken on the
+ * tables themselves, so a maintenance command holding one (VACUUM FULL of
+ * assoc.ops) holds back only the writers that use that table.
+ */
+void
+assoc_frame_check_tables(void)
+{
+	static bool registered = false;
+	Oid         nsp;
+	Oid         dist;
+	uint64      changes = store_tables_changes;
+
+	if (store_tables_checked)
+		return;
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(store_tables_changed, (Datum) 0);
+		registered = true;
+	}
+	nsp = get_namespace_oid("assoc", false);
+	dist = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	for (int i = 0; i < lengthof(store_tables); i++)
+	{
+		Oid           relid = get_relname_relid(store_tables[i], nsp);
+		HeapTuple     tuple;
+		Form_pg_class form;
+		const char   *cause = NULL;
+
+		if (!OidIsValid(relid))
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+							errmsg("relation assoc.%s does not exist",
+								   store_tables[i]),
+							errhint("Drop and create extension pg_assoc "
+									"again, or restore it from a dump.")));
+		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "cache lookup failed for relation %u", relid);
+		form = (Form_pg_class) GETSTRUCT(tuple);
+		if (form->relkind == RELKIND_PARTITIONED_TABLE)
+			cause = "it is partitioned";
+		else if (form->relkind != RELKIND_RELATION)
+			cause = "it is not an ordinary table";
+		else if (form->relam != HEAP_TABLE_AM_OID)
+			cause = psprintf("it uses access method \"%s\" instead of heap",
+							 get_am_name(form->relam));
+		ReleaseSysCache(tuple);
+		if (cause == NULL && has_rules(relid))
+			cause = "it has rules";
+		else if (cause == NULL && OidIsValid(dist) &&
+				 is_distributed(dist, relid))
+			cause = "it is distributed by Citus";
+		if (cause != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("pg_assoc cannot write to table assoc.%s: %s",
+							store_tables[i], cause),
+					 errdetail("The store reads and writes its tables "
+							   "directly and needs them as plain heap "
+							   "tables, as the extension created them."),
+					 errhint("See \"Limits\" in the pg_assoc README.")));
+		store_table_oids[i] = relid;
+	}
+	/* A table changed while it was checked: check again next time. */
+	store_tables_checked = (changes == store_tables_changes);
+}
+
+/*
+ * Read the call's namespace and check that the calling role may use it;
+ * 42704 otherwise, the same error for a namespace that exists but is not
+ * the caller's as for one that does not exist.
+ */
+static void
+read_namespace(AssocCall *call)
+{
+	if (!assoc_rows_namespace(call) ||
+		!is_member_of_role(call->caller, call->owner))
+		assoc_error_no_namespace(call->ns_name);
+}
+
+/*
+ * Begin a store call: validate and look up the namespace, check that the
+ * calling role is a member of its owner, lock it (mode: AccessShareLock for
+ * writers, AccessExclusiveLock to keep them out), and switch to the
+ * extension owner.  op_id_arg < 0: no op_id.  Errors raised from here on
+ * leave the user switch to transaction abort, which restores the caller.
+ *
+ * The namespace lock is keyed on the namespace's incarnation, unique per
+ * creation of a namespace, so no two namespaces share a lock; and it is
+ * taken only after the caller has been found to be a member, so that no
+ * role can wait on, or hold back, another application's namespace.  The
+ * namespace is read again once the lock is held: a drop that committed
+ * meanwhile makes it missing (42704); one dropped and created again under
+ * the same name has another incarnation, and the lock is taken anew.
+ */
+void
+assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
+					   const char *fn, int ns_arg, int op_id_arg,
+					   LOCKMODE mode)
+{
+	memset(call, 0, sizeof(AssocCall));
+	call->fn = fn;
+	call->fcinfo = fcinfo;
+	call->op_id_arg = op_id_arg;
+	call->ns = assoc_ns_arg(fcinfo, ns_arg);
+	call->ns_name = text_to_cstring(call->ns);
+	if (op_id_arg >= 0 && !PG_ARGISNULL(op_id_arg))
+	{
+		call->op_id = PG_GETARG_TEXT_PP(op_id_arg);
+		assoc_check_op_id(call->op_id);
+	}
+
+	/* Writes go through the table AM, which does not check these. */
+	PreventCommandIfReadOnly(psprintf("assoc.%s()", fn));
+	PreventCommandIfParallelMode(psprintf("assoc.%s()", fn));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	call->connected = true;
+	call->cxt = CurrentMemoryContext;
+	become_owner(&call->caller, &call->caller_sec);
+
+	/*
+	 * assoc.namespaces before assoc.records: the order DROP EXTENSION locks
+	 * them in, so that a write and a drop of the extension wait for each
+	 * other instead of deadlocking.
+	 */
+	assoc_frame_check_tables();
+	read_namespace(call);
+	assoc_rows_open_records(call);
+	for (int round = 1;; round++)
+	{
+		int64 locked = call->incarnation;
+
+		CHECK_FOR_INTERRUPTS();
+		store_lock(STORE_LOCK_NAMESPACE, (uint64) locked, mode);
+		read_namespace(call);
+		if (call->incarnation == locked)
+			break;
+		if (round >= STORE_MAX_ROUNDS)
+			assoc_error_rounds(call->fn, call->ns_name, "lock the namespace");
+	}
+}
+
+/* assoc_call_open_locked for writers: the namespace lock in share mode. */
+void
+assoc_call_open(AssocCall *call, FunctionCallInfo fcinfo, const char *fn,
+				int ns_arg, int op_id_arg)
+{
+	assoc_call_open_locked(call, fcinfo, fn, ns_arg, op_id_arg,
+						   AccessShareLock);
+}
+
+/* End a store call: back to the caller, out of SPI. */
+void
+assoc_call_close(AssocCall *call)
+{
+	assoc_rows_close(call);
+	SetUserIdAndSecContext(call->caller, call->caller_sec);
+	if (call->connected && SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	call->connected = false;
+}
+
+/*
+ * Outside a call frame (namespace creation, pruning): connect to SPI and
+ * switch to the extension owner, saving the caller in sw for
+ * assoc_owner_leave.  The one place this pair is written.
+ */
+void
+assoc_owner_enter(AssocOwnerSwitch *sw)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	become_owner(&sw->caller, &sw->caller_sec);
+}
+
+/* Switch back to the caller saved by assoc_owner_enter, out of SPI. */
+void
+assoc_owner_leave(AssocOwnerSwitch *sw)
+{
+	SetUserIdAndSecContext(sw->caller, sw->caller_sec);
+	SPI_finish();
+}

@@ -1,0 +1,367 @@
+/*
+ * record.c
+ *		Records: versions, atomic writes, no-op detection, feed entries and
+ *		history (SPEC §4).
+ *
+ * Every write to one record follows the same path (assoc_record_write):
+ *
+ *	read	the newest committed version of (ns, id) (rowaccess.c)
+ *	check	expected_version against it (40001 otherwise)
+ *	compute	the new data and keys (a patch batch, a keys change, a version
+ *			from history)
+ *	store	nothing when equal to the current state (a no-op); otherwise
+ *			INSERT (version 1) or UPDATE (version + 1), one feed entry, and
+ *			a history row when the namespace keeps history
+ *
+ * The UPDATE succeeds only if the version read is still the newest; if a
+ * concurrent writer changed the row meanwhile (after waiting for it), the
+ * loop reads again and computes on the newer version, so no update is
+ * lost.  A missing record that two callers create at once: both see
+ * nothing, one INSERT wins, the other's ON CONFLICT DO NOTHING waits for
+ * it and the loop starts over, now finding the row.
+ *
+ * Layer: the write path (README, "How the code is organised"); calls the
+ * ledger, feed append, the call frame, row access and the libraries.
+ */
+#include "postgres.h"
+
+#include "compat.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "assockey.h"
+#include "feed_write.h"
+#include "frame.h"
+#include "ledger.h"
+#include "record.h"
+#include "patch.h"
+#include "rowaccess.h"
+#include "rules.h"
+#include "stmt.h"
+
+/* The empty object a new record's data starts from. */
+static Jsonb *
+empty_object(void)
+{
+	JsonbValue v;
+
+	v.type = jbvObject;
+	v.val.object.nPairs = 0;
+	v.val.object.pairs = NULL;
+	return JsonbValueToJsonb(&v);
+}
+
+/* The empty assockey, '{}'. */
+static Datum
+empty_keys(void)
+{
+	Oid in;
+	Oid ioparam;
+
+	getTypeInputInfo(assoc_stmt_assockey_type(), &in, &ioparam);
+	return OidInputFunctionCall(in, "{}", ioparam, -1);
+}
+
+/* Raise 22023 when a value written contains a forbidden key. */
+void
+assoc_record_check_value(Jsonb *value)
+{
+	const char *key;
+	int         keylen;
+
+	if (assoc_jsonb_has_forbidden_keys(value, &key, &keylen))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("value contains forbidden key \"%s\"",
+							   pnstrdup(key, keylen)),
+						errdetail("The keys __proto__, constructor and "
+								  "prototype may not be stored.")));
+}
+
+/* Raise 22023 unless a whole-record value is an object or an array. */
+void
+assoc_record_check_whole_value(Jsonb *value, const char *what)
+{
+	if (JB_ROOT_IS_SCALAR(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for %s: expected an object or an array",
+						what)));
+	assoc_record_check_value(value);
+}
+
+/* The record argument at argno: not NULL, 1 to 1024 bytes. */
+text *
+assoc_record_id_arg(FunctionCallInfo fcinfo, int argno)
+{
+	text *id;
+
+	assoc_check_not_null(fcinfo, argno, "record id");
+	id = PG_GETARG_TEXT_PP(argno);
+	assoc_check_id(id);
+	return id;
+}
+
+/* The error for a record that must exist and does not. */
+static void
+error_no_record(AssocCall *call, text *id)
+{
+	ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),
+					errmsg("record \"%s\" does not exist in namespace \"%s\"",
+						   text_to_cstring(id), call->ns_name)));
+}
+
+/* 40001 unless the record's version is the expected one (argument argno). */
+void
+assoc_record_check_expected(AssocCall *call, text *id, const Record *rec,
+							int argno)
+{
+	FunctionCallInfo fcinfo = call->fcinfo;
+	int64            expected;
+
+	if (argno < 0 || PG_ARGISNULL(argno))
+		return;
+	expected = PG_GETARG_INT64(argno);
+	if (expected != rec->version)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("version conflict on record \"%s\" in namespace "
+						"\"%s\": expected version " INT64_FORMAT
+						", current version " INT64_FORMAT,
+						text_to_cstring(id), call->ns_name, expected,
+						rec->version),
+				 errhint("Read the record again and retry the write.")));
+}
+
+/* Are two detoasted assockeys equal?  Canonical form: bytewise. */
+static bool
+keys_equal(Datum a, Datum b)
+{
+	return VARSIZE_ANY(DatumGetPointer(a)) ==
+			   VARSIZE_ANY(DatumGetPointer(b)) &&
+		   memcmp(DatumGetPointer(a), DatumGetPointer(b),
+				  VARSIZE_ANY(DatumGetPointer(a))) == 0;
+}
+
+/*
+ * Keep a new version in the history when the namespace keeps history, and
+ * drop the versions that fall out of its depth.
+ */
+static void
+history_append(AssocCall *call, text *id, int64 version, Jsonb *data,
+			   Datum keys, const char *op)
+{
+	Datum values[6];
+
+	if (call->history_depth <= 0)
+		return;
+	values[0] = PointerGetDatum(call->ns);
+	values[1] = PointerGetDatum(id);
+	values[2] = Int64GetDatum(version);
+	values[3] = JsonbPGetDatum(data);
+	values[4] = keys;
+	values[5] = CStringGetTextDatum(op);
+	assoc_stmt_exec(SP_HIST_INSERT, values, NULL, false, 0);
+	values[2] = Int64GetDatum(version - call->history_depth);
+	assoc_stmt_exec(SP_HIST_TRIM, values, NULL, false, 0);
+}
+
+/*
+ * Are two documents equal as jsonb?  Equal bytes settle it at once (the
+ * patch engine encodes as PostgreSQL does); otherwise jsonb's own
+ * comparison decides, since equal numbers can differ in scale.
+ */
+static bool
+jsonb_same(Jsonb *a, Jsonb *b)
+{
+	if (VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0)
+		return true;
+	return DatumGetBool(
+		DirectFunctionCall2(jsonb_eq, JsonbPGetDatum(a), JsonbPGetDatum(b)));
+}
+
+/*
+ * Store the new state of a locked record.  Returns the version after the
+ * write: the current one for a no-op.  *conflict is set when an INSERT
+ * met a row created concurrently; the caller then locks again.  *row, if
+ * given, receives the written row (r.*) described by *desc, or NULL for a
+ * no-op.
+ */
+int64
+assoc_record_store(AssocCall *call, text *id, const Record *rec, Jsonb *data,
+				   Datum keys, const char *op, Datum paths, bool *conflict,
+				   HeapTuple *row, TupleDesc *desc)
+{
+	Datum values[4];
+	int64 version;
+
+	*conflict = false;
+	if (row)
+		*row = NULL;
+	if (rec->exists && keys_equal(rec->keys, keys) &&
+		jsonb_same(rec->data, data))
+		return rec->version;
+
+	if (!rec->exists)
+	{
+		values[0] = PointerGetDatum(call->ns);
+		values[1] = PointerGetDatum(id);
+		values[2] = keys;
+		values[3] = JsonbPGetDatum(data);
+		if (assoc_stmt_exec(row ? SP_REC_INSERT_ROW : SP_REC_INSERT, values,
+							NULL, false, 0) == 0)
+		{
+			*conflict = true;
+			return 0;
+		}
+		version = 1;
+	}
+	else if (row == NULL)
+	{
+		/* Read by assoc_rows_fetch_record: written through the table AM. */
+		version = rec->version + 1;
+		if (!assoc_rows_update_record(call, rec, data, keys, version))
+		{
+			*conflict = true;
+			return 0;
+		}
+	}
+	else
+	{
+		version = rec->version + 1;
+		values[0] = PointerGetDatum(&rec->tid);
+		values[1] = JsonbPGetDatum(data);
+		values[2] = keys;
+		values[3] = Int64GetDatum(version);
+		if (assoc_stmt_exec(SP_REC_UPDATE_ROW, values, NULL, false, 0) != 1)
+			elog(ERROR, "locked record \"%s\" was not updated",
+				 text_to_cstring(id));
+	}
+	if (row)
+	{
+		*row = SPI_tuptable->vals[0];
+		*desc = SPI_tuptable->tupdesc;
+	}
+	assoc_feed_append(call, id, version, op, paths);
+	history_append(call, id, version, data, keys, op);
+	return version;
+}
+
+/*
+ * Compute a record's next data and keys for a change.  Returns false when
+ * the change leaves the record as it is without looking further (rollback
+ * to the current version).
+ */
+static bool
+compute_change(AssocCall *call, text *id, const Record *rec,
+			   const Change *change, Jsonb **data, Datum *keys)
+{
+	Datum values[3];
+	bool  isnull;
+
+	*data = rec->exists ? rec->data : empty_object();
+	*keys = rec->exists ? rec->keys : empty_keys();
+	switch (change->kind)
+	{
+		case CHANGE_PATCH:
+			*data = assoc_batch_apply(*data, &change->batch);
+			break;
+		case CHANGE_LINK:
+			*keys = DirectFunctionCall2(assockey_union, *keys, change->keys);
+			break;
+		case CHANGE_UNLINK:
+			*keys = DirectFunctionCall2(assockey_minus, *keys, change->keys);
+			break;
+		case CHANGE_ROLLBACK:
+			if (change->to_version == rec->version)
+				return false;
+			values[0] = PointerGetDatum(call->ns);
+			values[1] = PointerGetDatum(id);
+			values[2] = Int64GetDatum(change->to_version);
+			if (assoc_stmt_exec(SP_HIST_GET, values, NULL, false, 1) != 1)
+				ereport(
+					ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg(
+						 "version " INT64_FORMAT
+						 " of record \"%s\" in namespace \"%s\" is not kept",
+						 change->to_version, text_to_cstring(id),
+						 call->ns_name),
+					 errdetail("The current version is " INT64_FORMAT
+							   "; the namespace keeps %d previous versions.",
+							   rec->version, call->history_depth)));
+			*data = DatumGetJsonbP(SPI_getbinval(
+				SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			*keys = PointerGetDatum(PG_DETOAST_DATUM(SPI_getbinval(
+				SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
+			break;
+	}
+	return true;
+}
+
+/*
+ * The one write path for a record addressed by id (argument 1): set,
+ * erase, set_multi, link, unlink and rollback.  Returns the version after
+ * the write.  A round that meets a concurrent change starts over on the
+ * newer version (file header), in a memory context reset every round and
+ * at most STORE_MAX_ROUNDS times.
+ */
+int64
+assoc_record_write(FunctionCallInfo fcinfo, const char *fn,
+				   const Change *change, int expected_arg, int op_id_arg)
+{
+	AssocCall     call;
+	text         *id = assoc_record_id_arg(fcinfo, 1);
+	Jsonb        *prior;
+	int64         version;
+	MemoryContext round_cxt;
+
+	assoc_call_open(&call, fcinfo, fn, 0, op_id_arg);
+	if (assoc_ledger_claim(&call, &prior))
+	{
+		assoc_call_close(&call);
+		return DatumGetInt64(
+			DirectFunctionCall1(jsonb_int8, JsonbPGetDatum(prior)));
+	}
+
+	round_cxt = AllocSetContextCreate(
+		CurrentMemoryContext, "pg_assoc write round", ALLOCSET_DEFAULT_SIZES);
+	for (int round = 1;; round++)
+	{
+		Record        rec;
+		Jsonb        *data;
+		Datum         keys;
+		bool          conflict = false;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		if (round > STORE_MAX_ROUNDS)
+			assoc_error_rounds(
+				call.fn, call.ns_name,
+				psprintf("write record \"%s\"", text_to_cstring(id)));
+		MemoryContextReset(round_cxt);
+		old = MemoryContextSwitchTo(round_cxt);
+		assoc_rows_fetch_record(&call, id, &rec, false);
+		if (change->must_exist && !rec.exists)
+			error_no_record(&call, id);
+		assoc_record_check_expected(&call, id, &rec, expected_arg);
+		if (!compute_change(&call, id, &rec, change, &data, &keys))
+			version = rec.version;
+		else
+			version =
+				assoc_record_store(&call, id, &rec, data, keys, change->op,
+								   change->paths, &conflict, NULL, NULL);
+		MemoryContextSwitchTo(old);
+		if (!conflict)
+			break;
+	}
+	MemoryContextDelete(round_cxt);
+
+	assoc_ledger_finish(&call, assoc_jsonb_from_int8(version));
+	assoc_call_close(&call);
+	return version;
+}

@@ -1,0 +1,210 @@
+/*
+ * rowscan.c
+ *		The notification worker's reading of the feed: the entries to
+ *		announce, found by index scans of feed_notify_idx under the
+ *		batch's snapshot, each with its namespace's channel secret.
+ *
+ * Layer: row access (README, "How the code is organised"); calls
+ * rowaccess.c's relations and PostgreSQL.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/memutils.h"
+
+#include "compat.h"
+#include "rowaccess.h"
+#include "rules.h"
+
+/*
+ * The namespace ns as snapshot sees it: its incarnation and channel
+ * secret (allocated in the current context).  False when it is gone.
+ */
+static bool
+namespace_as_of(Relation nsrel, Snapshot snapshot, const char *ns,
+				int64 *incarnation, bytea **secret)
+{
+	TupleTableSlot *slot = table_slot_create(nsrel, NULL);
+	Datum           key = CStringGetTextDatum(ns);
+	bool            found, isnull;
+
+	found = assoc_rows_fetch_by_key(nsrel, assoc_rows_primary_key(nsrel),
+									snapshot, &key, 1, slot);
+	if (found)
+	{
+		*incarnation =
+			DatumGetInt64(slot_getattr(slot, NS_INCARNATION, &isnull));
+		*secret =
+			DatumGetByteaPCopy(slot_getattr(slot, NS_CHANNEL_SECRET, &isnull));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return found;
+}
+
+/* The relations assoc_rows_scan_notify reads. */
+typedef struct NotifyRels
+{
+	Relation nsrel;
+	Relation feed;
+	Relation index;
+} NotifyRels;
+
+/*
+ * Open the relations assoc_rows_scan_notify reads, in the order in which DROP
+ * EXTENSION locks them (the order of the install script), so that a drop
+ * and a batch wait for each other instead of deadlocking.  The index is
+ * looked up after the feed is locked: a REINDEX CONCURRENTLY that replaced
+ * it has then been taken in.  False, with nothing left open, when the
+ * extension is gone (dropped while the batch waited for a lock).
+ */
+static bool
+open_notify_rels(NotifyRels *rels)
+{
+	rels->nsrel = assoc_rows_open(REL_NAMESPACES, AccessShareLock, true);
+	if (rels->nsrel == NULL)
+		return false;
+	rels->feed = assoc_rows_open(REL_FEED, AccessShareLock, true);
+	if (rels->feed == NULL)
+	{
+		table_close(rels->nsrel, AccessShareLock);
+		return false;
+	}
+	rels->index = assoc_rows_open(REL_FEED_NOTIFY_IDX, AccessShareLock, true);
+	if (rels->index == NULL)
+	{
+		table_close(rels->feed, AccessShareLock);
+		table_close(rels->nsrel, AccessShareLock);
+		return false;
+	}
+	assoc_rows_check_natts(rels->feed, FEED_NATTS);
+	return true;
+}
+
+/*
+ * The state of one assoc_rows_scan_notify: the relations and slot it
+ * reads, and the namespace of the current run of entries (entries come in
+ * runs of one namespace, looked up once per run).
+ */
+typedef struct NotifyScan
+{
+	NotifyRels      rels;
+	Snapshot        snapshot;
+	TupleTableSlot *slot;
+	MemoryContext   entry_cxt; /* reset after each entry */
+	NotifyEntryFn   fn;
+	void           *arg;
+	char            ns_name[NAMEDATALEN];
+	int64           incarnation;
+	bytea          *secret;
+	bool            ns_found;
+} NotifyScan;
+
+/*
+ * Announce the feed entry in the scan's slot: read its namespace (again
+ * only when a new run starts) and its columns, and call fn with them.  An
+ * entry of a namespace that is gone is skipped.
+ */
+static void
+scan_announce(NotifyScan *s, FeedPos pos)
+{
+	FeedEntry     e;
+	bool          isnull;
+	MemoryContext old = MemoryContextSwitchTo(s->entry_cxt);
+
+	e.pos = pos;
+	e.ns = TextDatumGetCString(slot_getattr(s->slot, FEED_NS, &isnull));
+	if (strcmp(e.ns, s->ns_name) != 0)
+	{
+		MemoryContextSwitchTo(old);
+		if (s->secret != NULL)
+			pfree(s->secret);
+		s->secret = NULL;
+		strlcpy(s->ns_name, e.ns, sizeof(s->ns_name));
+		s->ns_found = namespace_as_of(s->rels.nsrel, s->snapshot, s->ns_name,
+									  &s->incarnation, &s->secret);
+		MemoryContextSwitchTo(s->entry_cxt);
+	}
+	if (s->ns_found)
+	{
+		e.incarnation = s->incarnation;
+		e.id = TextDatumGetCString(slot_getattr(s->slot, FEED_ID, &isnull));
+		e.version =
+			DatumGetInt64(slot_getattr(s->slot, FEED_VERSION, &isnull));
+		e.op = TextDatumGetCString(slot_getattr(s->slot, FEED_OP, &isnull));
+		e.paths = slot_getattr(s->slot, FEED_PATHS, &isnull);
+		if (isnull)
+			e.paths = (Datum) 0;
+		s->fn(&e, s->secret, s->arg);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(s->entry_cxt);
+}
+
+/*
+ * One index scan of feed_notify_idx: the entries of transaction xid
+ * (range false), or every entry after position after (range true), each
+ * announced in feed order.
+ */
+static void
+scan_probe(NotifyScan *s, bool range, uint64 xid, FeedPos after)
+{
+	ScanKeyData   skey;
+	IndexScanDesc scan;
+
+	ScanKeyInit(&skey, 1,
+				range ? BTGreaterEqualStrategyNumber : BTEqualStrategyNumber,
+				range ? F_XID8GE : F_XID8EQ, UInt64GetDatum(xid));
+	scan = index_beginscan(s->rels.feed, s->rels.index, s->snapshot, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, s->slot))
+	{
+		FeedPos pos;
+		bool    isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		pos.xid = DatumGetUInt64(slot_getattr(s->slot, FEED_XID, &isnull));
+		pos.seq = DatumGetInt64(slot_getattr(s->slot, FEED_SEQ, &isnull));
+		if (range && pos.xid == after.xid && pos.seq <= after.seq)
+			continue;
+		scan_announce(s, pos);
+	}
+	index_endscan(scan);
+}
+
+/*
+ * Call fn for each feed entry to announce (notify set) that snapshot sees
+ * and that belongs to one of the transactions pending[] (sorted, all
+ * below after.xid) or lies after position after, in feed order, with its
+ * namespace's channel secret.  Index scans of feed_notify_idx: one probe
+ * per pending transaction, then one range.  Each call of fn runs in a
+ * memory context reset after it.  Returns false, having called nothing,
+ * when the extension is not installed (any more).
+ */
+bool
+assoc_rows_scan_notify(Snapshot snapshot, const uint64 *pending, int npending,
+					   FeedPos after, NotifyEntryFn fn, void *arg)
+{
+	NotifyScan s = {0};
+
+	if (!open_notify_rels(&s.rels))
+		return false;
+	s.snapshot = snapshot;
+	s.fn = fn;
+	s.arg = arg;
+	s.slot = table_slot_create(s.rels.feed, NULL);
+	s.entry_cxt = AllocSetContextCreate(
+		CurrentMemoryContext, "pg_assoc notify entry", ALLOCSET_DEFAULT_SIZES);
+	for (int probe = 0; probe < npending; probe++)
+		scan_probe(&s, false, pending[probe], after);
+	scan_probe(&s, true, after.xid, after);
+	MemoryContextDelete(s.entry_cxt);
+	ExecDropSingleTupleTableSlot(s.slot);
+	index_close(s.rels.index, AccessShareLock);
+	table_close(s.rels.feed, AccessShareLock);
+	table_close(s.rels.nsrel, AccessShareLock);
+	return true;
+}
