@@ -1,6 +1,6 @@
 
 -- ---------------------------------------------------------------------------
--- assockey: a set of (model, id) associations (SPEC section 3).
+-- assockey: a set of (model, id) associations (README, "Compound association keys").
 -- C code: src/assockey.c (type, operators), src/assockey_gin.c (GIN),
 -- src/assockey_selfuncs.c (ANALYZE statistics, estimators).
 -- Every function is C, IMMUTABLE and PARALLEL SAFE; STRICT where a NULL

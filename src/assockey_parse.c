@@ -70,7 +70,7 @@ assoc_ak_error_message(AkError err)
 }
 
 /*
- * assoc_ak_validate_model: check SPEC's model rule, 1-63 characters of
+ * assoc_ak_validate_model: check the model rule (README, "Compound association keys"), 1-63 characters of
  * [A-Za-z0-9_.-].  Shared by the parser and the SQL constructors.
  */
 AkError
@@ -94,7 +94,7 @@ assoc_ak_validate_model(const char *model, size_t len)
 }
 
 /*
- * assoc_ak_validate_id: check SPEC's id rule, 1-1024 bytes without a zero byte.
+ * assoc_ak_validate_id: check the id rule (README, "Compound association keys"), 1-1024 bytes without a zero byte.
  * Encoding validity is checked by the extension, which knows the encoding.
  */
 AkError

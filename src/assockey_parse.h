@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-/* Limits from SPEC section 3. */
+/* Limits of a key's parts (README, "Compound association keys"). */
 #define AK_MODEL_MAXLEN 63
 #define AK_ID_MAXLEN    1024
 

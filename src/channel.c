@@ -1,6 +1,6 @@
 /*
  * channel.c
- *		Channel names, channel secrets and payloads (SPEC §5): what a
+ *		Channel names, channel secrets and payloads (README, "Change subscriptions"): what a
  *		listener LISTENs on and what it receives.
  *
  * A channel name is "assoc_" and 32 hex digits of an HMAC-SHA-256 of the

@@ -1,7 +1,7 @@
 /*
  * channels.c
  *		The channel SQL functions: channel, rotate_channels and
- *		wait_notified (SPEC §5).
+ *		wait_notified (README, "Change subscriptions").
  *
  * Layer: SQL entry points (README, "How the code is organised"); calls
  * the call frame, the notification signal's shared state and channel.c.

@@ -1,7 +1,7 @@
 /*
  * cursor.c
  *		Feed positions and cursors: their order, their text form
- *		"token-xid-seq", and its parser (SPEC §5; feed.c tells why a
+ *		"token-xid-seq", and its parser (README, "Change subscriptions"; feed.c tells why a
  *		position is (xid, seq) and what the token guards against).
  *
  * Layer: pure library (README, "How the code is organised"); calls only

@@ -1,6 +1,6 @@
 /*
  * docfuncs.c
- *		The document functions of SQL (SPEC §2): parse_path, path_get,
+ *		The document functions of SQL (README, "Document functions"): parse_path, path_get,
  *		path_set, path_erase, patch and has_forbidden_keys.
  *
  * Thin wrappers over the engine in patch.c: they turn arguments into

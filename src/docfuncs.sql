@@ -1,6 +1,7 @@
 
 -- ---------------------------------------------------------------------
--- Paths and document functions (src/path.c, src/patch.c): SPEC §1, §2.
+-- Paths and document functions (src/docfuncs.c; README, "Paths" and
+-- "Document functions").
 -- Pure functions, usable on any jsonb column.  Not STRICT where a NULL
 -- argument has a meaning: a NULL path is the whole document.
 -- ---------------------------------------------------------------------

@@ -2,7 +2,7 @@
  * document.c
  *		Documents as read: paths parsed in the database encoding, values
  *		and containers of binary JSONB, path lookup, and the search for
- *		forbidden keys (SPEC §2); the path settings.
+ *		forbidden keys (README, "Document functions"); the path settings.
  *
  * Nothing here copies a document: a value is a reference to the bytes of
  * its input (AssocValue).  patch.c builds the written document from them.

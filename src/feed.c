@@ -1,7 +1,7 @@
 /*
  * feed.c
  *		The durable change feed: entries, cursors, reading and pruning
- *		(SPEC §5).
+ *		(README, "Change subscriptions").
  *
  * Every effective write adds one assoc.feed row in the writing transaction.
  * Its position is (xid, seq): the writing transaction's full xid and the

@@ -1,8 +1,9 @@
 
 -- ---------------------------------------------------------------------
--- Change subscriptions (src/feed.c, src/notify.c): SPEC §5.  The feed is
--- read as the calling role under row-level security; notifications are
--- sent after commit by a background worker of the preloaded library.
+-- Change subscriptions (src/feed.c; README, "Change subscriptions").  The
+-- feed is read as the calling role under row-level security;
+-- notifications are sent after commit by a background worker of the
+-- preloaded library (src/notify.c, src/notify_worker.c).
 -- ---------------------------------------------------------------------
 
 CREATE FUNCTION assoc.changes(ns text, after text DEFAULT NULL, max integer DEFAULT 1000)

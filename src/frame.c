@@ -4,7 +4,7 @@
  *		the extension owner that the write functions write with, and the
  *		store's locks.
  *
- * Isolation rule (SPEC §4): a role may read or write a namespace only if
+ * Isolation rule (README, "The record store"): a role may read or write a namespace only if
  * it is a member of the namespace's owner role.  Reads are plain queries
  * under row-level security.  Writes are C functions: they check the
  * calling role here (GetUserId() before any switch) and then run their

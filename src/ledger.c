@@ -1,6 +1,6 @@
 /*
  * ledger.c
- *		Idempotent retries: the op_id ledger (SPEC §4).
+ *		Idempotent retries: the op_id ledger (README, "The record store").
  *
  * A write called with an op_id first claims (ns, op_id) in assoc.ops with
  * INSERT ... ON CONFLICT DO NOTHING.  The claim row is written in the same

@@ -3,7 +3,7 @@
  *		The namespace SQL functions: create_namespace, drop_namespace,
  *		alter_namespace, check_namespace, and prune.
  *
- * Isolation rule (SPEC §4): a role may read or write a namespace only if
+ * Isolation rule (README, "The record store"): a role may read or write a namespace only if
  * it is a member of the namespace's owner role; the call frame (frame.c)
  * checks it.
  *

@@ -1,6 +1,6 @@
 /*
  * notify.c
- *		Notifications of committed changes (SPEC §5): channel names,
+ *		Notifications of committed changes (README, "Change subscriptions"): channel names,
  *		payloads, and the notification worker that sends them.
  *
  * PostgreSQL makes every transaction that issued NOTIFY take one

@@ -1,6 +1,6 @@
 /*
  * patch.c
- *		One-pass get, set, erase and multi-path patch over JSONB (SPEC §2).
+ *		One-pass get, set, erase and multi-path patch over JSONB (README, "Document functions").
  *
  * The working copy of a document is a tree of "slots".  A slot either
  * refers to bytes of an input (a scalar, or a whole binary container that

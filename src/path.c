@@ -1,6 +1,6 @@
 /*
  * path.c
- *		The path grammar (SPEC §1), in pure C.
+ *		The path grammar (README, "Paths"), in pure C.
  *
  * A path is split on every "." into pieces; each piece is trimmed of white
  * space and empty pieces are skipped.  A piece is a key followed by zero

@@ -1,7 +1,7 @@
 /*
  * record.c
  *		Records: versions, atomic writes, no-op detection, feed entries and
- *		history (SPEC §4).
+ *		history (README, "The record store").
  *
  * Every write to one record follows the same path (assoc_record_write):
  *

@@ -1,7 +1,7 @@
 /*
  * store.c
  *		The record SQL functions: set, erase, set_multi, link, unlink,
- *		rollback, remove, create, update_by and remove_by (SPEC §4).  Each
+ *		rollback, remove, create, update_by and remove_by (README, "The record store").  Each
  *		reads and checks its arguments and hands the write to record.c.
  *
  * Layer: SQL entry points (README, "How the code is organised"); calls the

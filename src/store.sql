@@ -1,11 +1,13 @@
 
 -- ---------------------------------------------------------------------
--- The record store (src/namespace.c, src/store.c, src/ledger.c):
--- SPEC §4.  Tables are owned by the extension's owner, the only role
--- with write privileges on them.  Other roles read them under row-level
--- security (membership in a namespace's owner role) and write through the
--- C write functions, which check the calling role and then write with the
--- extension owner's rights.
+-- The record store (README, "The record store"): the tables of every
+-- component, the read functions, and the write functions (src/store.c;
+-- the write path in src/record.c, src/ledger.c, src/feed_write.c).  Tables
+-- are owned by the extension's owner, the only role with write privileges
+-- on them.  Other roles read them under row-level security (membership in
+-- a namespace's owner role) and write through the C write functions, which
+-- check the calling role and then write with the extension owner's rights.
+-- The namespace functions are in src/namespace.sql.
 -- ---------------------------------------------------------------------
 
 CREATE TABLE assoc.namespaces (
@@ -110,7 +112,7 @@ COMMENT ON TABLE assoc.ops IS
 -- pg_dump and pg_restore carry the user data of the extension.  Not the
 -- feed (assoc.feed, assoc.feed_pruned): its positions are transaction ids
 -- of the database that wrote them, and its cursors do not survive a
--- restore (src/feed.c); clients resynchronise.
+-- restore (src/cursor.c); clients resynchronise.
 SELECT pg_catalog.pg_extension_config_dump('assoc.namespaces', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc.records', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc.history', '');
@@ -143,44 +145,7 @@ REVOKE ALL ON assoc.namespaces, assoc.records, assoc.history, assoc.feed, assoc.
 GRANT SELECT ON assoc.namespaces, assoc.records, assoc.history, assoc.feed, assoc.feed_pruned
     TO PUBLIC;
 
--- Namespaces --------------------------------------------------------------
-
-CREATE FUNCTION assoc.create_namespace(ns text, owner regrole DEFAULT NULL)
-    RETURNS void
-    AS 'MODULE_PATHNAME', 'assoc_create_namespace'
-    LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION assoc.create_namespace(text, regrole) IS
-    'creates a namespace owned by owner (default: the calling role, which must be a member of owner)';
-
-CREATE FUNCTION assoc.drop_namespace(ns text)
-    RETURNS void
-    AS 'MODULE_PATHNAME', 'assoc_drop_namespace'
-    LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION assoc.drop_namespace(text) IS
-    'removes a namespace with all its records, history, feed and op ledger';
-
-CREATE FUNCTION assoc.alter_namespace(ns text, history_depth integer DEFAULT NULL)
-    RETURNS void
-    AS 'MODULE_PATHNAME', 'assoc_alter_namespace'
-    LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION assoc.alter_namespace(text, integer) IS
-    'changes namespace settings: history_depth = previous versions kept per record (0 = none)';
-
 -- Reads: plain queries as the calling role, under row-level security ------
-
-CREATE FUNCTION assoc.check_namespace(ns text)
-    RETURNS void
-    AS 'MODULE_PATHNAME', 'assoc_check_namespace'
-    LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION assoc.check_namespace(text) IS
-    'raises 22004 for NULL, 22023 for a malformed name, 42704 unless the calling role may use the namespace';
-
-CREATE FUNCTION assoc.check_record(ns text, id text)
-    RETURNS void
-    AS 'MODULE_PATHNAME', 'assoc_check_namespace'
-    LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION assoc.check_record(text, text) IS
-    'check_namespace(ns), and 22004 when the record id is NULL: the guard of the read functions';
 
 CREATE FUNCTION assoc.get(ns text, id text, path text DEFAULT NULL)
     RETURNS jsonb
@@ -246,7 +211,7 @@ COMMENT ON FUNCTION assoc.history(text, text) IS
 -- C functions carry no SET clauses: the hot path reads and writes rows
 -- through the table AM (src/rowaccess.c), and every SQL statement they run
 -- is parsed, planned and executed with a pinned search_path and planned
--- with enable_seqscan off (store_plan in src/namespace.c).
+-- with enable_seqscan off (src/stmt.c).
 
 CREATE FUNCTION assoc.set(ns text, id text, path text, value jsonb,
                           expected_version bigint DEFAULT NULL, op_id text DEFAULT NULL)
@@ -326,10 +291,3 @@ CREATE FUNCTION assoc.remove_by(ns text, keys assoc.assockey, op_id text DEFAULT
     LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.remove_by(text, assoc.assockey, text) IS
     'removes every record whose keys contain keys, returning the rows removed; empty keys removes nothing';
-
-CREATE FUNCTION assoc.prune()
-    RETURNS bigint
-    AS 'MODULE_PATHNAME', 'assoc_prune'
-    LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION assoc.prune() IS
-    'deletes op_id ledger entries older than assoc.op_retention and feed entries older than assoc.feed_retention; returns how many';
