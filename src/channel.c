@@ -1,11 +1,11 @@
 /*
  * channel.c
- *		Channel names, channel secrets and payloads (README, "Change subscriptions"): what a
- *		listener LISTENs on and what it receives.
+ *		Channel names, channel secrets and payloads (README, "Change
+ *		subscriptions"): what a listener LISTENs on and what it receives.
  *
  * A channel name is "assoc_" and 32 hex digits of an HMAC-SHA-256 of the
  * namespace (and record id) under the namespace's secret, so only members
- * of the namespace can compute it (README, "Notifications").
+ * of the namespace can compute it (README, "Change subscriptions").
  *
  * Layer: pure library (README, "How the code is organised"); calls only
  * PostgreSQL and cursor.c.

@@ -336,13 +336,14 @@ container_find_key(const JsonbContainer *c, const char *key, uint32 keylen,
 	return false;
 }
 
-/* Is this value a binary container, and is it an object? */
+/* Is this value a binary container (an object or an array)? */
 bool
 assoc_value_is_container(const AssocValue *v)
 {
 	return v->type == JENTRY_ISCONTAINER;
 }
 
+/* Is this value, a binary container, an object? */
 bool
 assoc_container_is_object(const AssocValue *v)
 {

@@ -1,7 +1,8 @@
 /*
  * feed.c
- *		The durable change feed: entries, cursors, reading and pruning
- *		(README, "Change subscriptions").
+ *		Reading the durable change feed: assoc.changes and assoc.head
+ *		(README, "Change subscriptions").  Entries are appended by
+ *		feed_write.c, cursors are cursor.c, pruning is maintenance.c.
  *
  * Every effective write adds one assoc.feed row in the writing transaction.
  * Its position is (xid, seq): the writing transaction's full xid and the

@@ -33,8 +33,8 @@ assoc_feed_append(AssocCall *call, text *id, int64 version, const char *op,
 	FullTransactionId xid;
 	int64             seq;
 
-	assoc_rows_insert_feed(call, id, version, op, paths, assoc_notify, &xid,
-						   &seq);
+	assoc_rows_insert_feed(&call->rows, call->ns, id, version, op, paths,
+						   assoc_notify, &xid, &seq);
 	if (!assoc_notify)
 		return;
 	if (!assoc_notify_preloaded)

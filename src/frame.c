@@ -4,8 +4,9 @@
  *		the extension owner that the write functions write with, and the
  *		store's locks.
  *
- * Isolation rule (README, "The record store"): a role may read or write a namespace only if
- * it is a member of the namespace's owner role.  Reads are plain queries
+ * Isolation rule (README, "Isolation between applications"): a role may
+ * read or write a namespace only if it is a member of the namespace's
+ * owner role.  Reads are plain queries
  * under row-level security.  Writes are C functions: they check the
  * calling role here (GetUserId() before any switch) and then run their
  * statements as the owner of the extension's tables, the only role with
@@ -16,7 +17,7 @@
  * schema-qualified (stmt.c).
  *
  * Layer: the call frame (README, "How the code is organised"); calls row
- * access, the statement executor and the libraries.
+ * access and the libraries.
  */
 #include "postgres.h"
 
@@ -42,7 +43,6 @@
 #include "frame.h"
 #include "rowaccess.h"
 #include "rules.h"
-#include "stmt.h"
 
 /*
  * The role that owns the extension's tables (the extension owner), found
@@ -69,15 +69,15 @@ assoc_extension_owner(void)
  * pg_advisory_lock() never uses (it uses 1 and 2): no user lock can
  * collide with them.  The other two fields hold a 64-bit identity.
  */
-typedef enum StoreLockKind
+typedef enum FrameLockKind
 {
-	STORE_LOCK_NAMESPACE = 0x4153, /* a namespace, by incarnation */
-	STORE_LOCK_KEYS = 0x4154       /* an upsert's (namespace, keys) */
-} StoreLockKind;
+	FRAME_LOCK_NAMESPACE = 0x4153, /* a namespace, by incarnation */
+	FRAME_LOCK_KEYS = 0x4154       /* an upsert's (namespace, keys) */
+} FrameLockKind;
 
 /* Take a store lock of a kind on a 64-bit identity, to transaction end. */
 static void
-store_lock(StoreLockKind kind, uint64 id, LOCKMODE mode)
+frame_lock(FrameLockKind kind, uint64 id, LOCKMODE mode)
 {
 	LOCKTAG tag;
 
@@ -108,7 +108,7 @@ assoc_call_lock_keys(AssocCall *call, Datum keys)
 		elog(ERROR, "could not compute the lock of an upsert's keys");
 	pg_cryptohash_free(ctx);
 	memcpy(&id, digest, sizeof(id));
-	store_lock(STORE_LOCK_KEYS, id, ExclusiveLock);
+	frame_lock(FRAME_LOCK_KEYS, id, ExclusiveLock);
 }
 
 /*
@@ -126,11 +126,11 @@ become_owner(Oid *caller, int *caller_sec)
 }
 
 /* The tables of the store, as assoc_frame_check_tables checks them. */
-static const char *const store_tables[] = {
+static const char *const frame_tables[] = {
 	"namespaces", "records", "history", "feed", "feed_pruned", "ops"};
-static Oid    store_table_oids[lengthof(store_tables)];
-static bool   store_tables_checked = false;
-static uint64 store_tables_changes = 0; /* invalidations seen */
+static Oid    table_oids[lengthof(frame_tables)];
+static bool   tables_checked = false;
+static uint64 tables_changes = 0; /* invalidations seen */
 
 /*
  * Relcache callback: a change to one of the tables is checked again.  The
@@ -138,13 +138,13 @@ static uint64 store_tables_changes = 0; /* invalidations seen */
  * own catalog reads) know that it may have looked too early.
  */
 static void
-store_tables_changed(Datum arg, Oid relid)
+tables_changed(Datum arg, Oid relid)
 {
-	for (int i = 0; i < lengthof(store_tables); i++)
-		if (!OidIsValid(relid) || relid == store_table_oids[i])
+	for (int i = 0; i < lengthof(frame_tables); i++)
+		if (!OidIsValid(relid) || relid == table_oids[i])
 		{
-			store_tables_checked = false;
-			store_tables_changes++;
+			tables_checked = false;
+			tables_changes++;
 		}
 }
 
@@ -203,20 +203,20 @@ assoc_frame_check_tables(void)
 	static bool registered = false;
 	Oid         nsp;
 	Oid         dist;
-	uint64      changes = store_tables_changes;
+	uint64      changes = tables_changes;
 
-	if (store_tables_checked)
+	if (tables_checked)
 		return;
 	if (!registered)
 	{
-		CacheRegisterRelcacheCallback(store_tables_changed, (Datum) 0);
+		CacheRegisterRelcacheCallback(tables_changed, (Datum) 0);
 		registered = true;
 	}
 	nsp = get_namespace_oid("assoc", false);
 	dist = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
-	for (int i = 0; i < lengthof(store_tables); i++)
+	for (int i = 0; i < lengthof(frame_tables); i++)
 	{
-		Oid           relid = get_relname_relid(store_tables[i], nsp);
+		Oid           relid = get_relname_relid(frame_tables[i], nsp);
 		HeapTuple     tuple;
 		Form_pg_class form;
 		const char   *cause = NULL;
@@ -224,7 +224,7 @@ assoc_frame_check_tables(void)
 		if (!OidIsValid(relid))
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
 							errmsg("relation assoc.%s does not exist",
-								   store_tables[i]),
+								   frame_tables[i]),
 							errhint("Drop and create extension pg_assoc "
 									"again, or restore it from a dump.")));
 		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -248,15 +248,15 @@ assoc_frame_check_tables(void)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("pg_assoc cannot write to table assoc.%s: %s",
-							store_tables[i], cause),
+							frame_tables[i], cause),
 					 errdetail("The store reads and writes its tables "
 							   "directly and needs them as plain heap "
 							   "tables, as the extension created them."),
 					 errhint("See \"Limits\" in the pg_assoc README.")));
-		store_table_oids[i] = relid;
+		table_oids[i] = relid;
 	}
 	/* A table changed while it was checked: check again next time. */
-	store_tables_checked = (changes == store_tables_changes);
+	tables_checked = (changes == tables_changes);
 }
 
 /*
@@ -267,9 +267,15 @@ assoc_frame_check_tables(void)
 static void
 read_namespace(AssocCall *call)
 {
-	if (!assoc_rows_namespace(call) ||
-		!is_member_of_role(call->caller, call->owner))
+	AssocNamespaceRow row;
+
+	if (!assoc_rows_namespace(call->ns, &row) ||
+		!is_member_of_role(call->sw.caller, row.owner))
 		assoc_error_no_namespace(call->ns_name);
+	call->owner = row.owner;
+	call->history_depth = row.history_depth;
+	call->incarnation = row.incarnation;
+	call->secret = row.secret;
 }
 
 /*
@@ -308,11 +314,10 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 	PreventCommandIfReadOnly(psprintf("assoc.%s()", fn));
 	PreventCommandIfParallelMode(psprintf("assoc.%s()", fn));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	assoc_owner_enter(&call->sw);
 	call->connected = true;
 	call->cxt = CurrentMemoryContext;
-	become_owner(&call->caller, &call->caller_sec);
+	call->rows.cxt = call->cxt;
 
 	/*
 	 * assoc.namespaces before assoc.records: the order DROP EXTENSION locks
@@ -321,17 +326,17 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 	 */
 	assoc_frame_check_tables();
 	read_namespace(call);
-	assoc_rows_open_records(call);
+	assoc_rows_open_records(&call->rows);
 	for (int round = 1;; round++)
 	{
 		int64 locked = call->incarnation;
 
 		CHECK_FOR_INTERRUPTS();
-		store_lock(STORE_LOCK_NAMESPACE, (uint64) locked, mode);
+		frame_lock(FRAME_LOCK_NAMESPACE, (uint64) locked, mode);
 		read_namespace(call);
 		if (call->incarnation == locked)
 			break;
-		if (round >= STORE_MAX_ROUNDS)
+		if (round >= ASSOC_MAX_ROUNDS)
 			assoc_error_rounds(call->fn, call->ns_name, "lock the namespace");
 	}
 }
@@ -349,17 +354,17 @@ assoc_call_open(AssocCall *call, FunctionCallInfo fcinfo, const char *fn,
 void
 assoc_call_close(AssocCall *call)
 {
-	assoc_rows_close(call);
-	SetUserIdAndSecContext(call->caller, call->caller_sec);
-	if (call->connected && SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	assoc_rows_close(&call->rows);
+	if (call->connected)
+		assoc_owner_leave(&call->sw);
 	call->connected = false;
 }
 
 /*
- * Outside a call frame (namespace creation, pruning): connect to SPI and
- * switch to the extension owner, saving the caller in sw for
- * assoc_owner_leave.  The one place this pair is written.
+ * Connect to SPI and switch to the extension owner, saving the caller in
+ * sw for assoc_owner_leave: for every call frame (assoc_call_open) and for
+ * the functions that need none (namespace creation, pruning).  The one
+ * place this pair is written.
  */
 void
 assoc_owner_enter(AssocOwnerSwitch *sw)
@@ -374,5 +379,6 @@ void
 assoc_owner_leave(AssocOwnerSwitch *sw)
 {
 	SetUserIdAndSecContext(sw->caller, sw->caller_sec);
-	SPI_finish();
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 }

@@ -4,10 +4,10 @@
  *
  * Every write function runs the same way:
  *
- *	assoc_call_open()	validate the namespace name, connect to SPI, read the
- *						namespace (rowaccess.c), check that the CALLING role
- *						is a member of its owner, then switch to the
- *						extension owner for table access
+ *	assoc_call_open()	validate the namespace name, connect to SPI and
+ *						switch to the extension owner (saving the CALLING
+ *						role), read the namespace (rowaccess.c), check that
+ *						the calling role is a member of its owner, lock it
  *	assoc_ledger_claim()	with an op_id: claim it, or return the first
  *						call's result
  *	...					lock, compute, compare, write, feed entry, history
@@ -24,6 +24,19 @@
 #include "storage/itemptr.h"
 #include "storage/lockdefs.h"
 
+#include "rowaccess.h"
+
+/*
+ * The caller saved by assoc_owner_enter while a function works as the
+ * extension owner: in every call frame (AssocCall.sw), and alone where a
+ * function needs no frame (namespace creation, pruning).
+ */
+typedef struct AssocOwnerSwitch
+{
+	Oid caller;     /* the calling role */
+	int caller_sec; /* its security context */
+} AssocOwnerSwitch;
+
 typedef struct AssocCall
 {
 	const char      *fn; /* SQL name of the function, e.g. "set" */
@@ -34,28 +47,15 @@ typedef struct AssocCall
 	int              history_depth;
 	int64            incarnation; /* tells namespaces of one name apart */
 	bytea           *secret;      /* the namespace's channel secret */
-	Oid              caller;      /* the calling role */
-	int              caller_sec;  /* its security context */
+	AssocOwnerSwitch sw;          /* the caller, while working as owner */
 	bool             connected;
-	MemoryContext    cxt;         /* the call's memory, inside SPI */
-	int              op_id_arg;   /* its argument number, -1 if none */
-	text            *op_id;       /* NULL when the call has none */
-	bytea           *args_hash;   /* digest of the call's arguments */
-	ItemPointerData  op_tid;      /* the ledger row this call claimed */
-	EState          *estate;      /* direct writes (rowaccess.c) */
-	ResultRelInfo   *records_rri; /* assoc.records, opened for writes */
-	ResultRelInfo   *feed_rri;    /* assoc.feed, opened for writes */
-	TupleTableSlot  *record_slot; /* a record as read */
-	TupleTableSlot  *new_slot;    /* a record as written */
-	TupleTableSlot  *feed_slot;   /* a feed entry as written */
+	MemoryContext    cxt;       /* the call's memory, inside SPI */
+	int              op_id_arg; /* its argument number, -1 if none */
+	text            *op_id;     /* NULL when the call has none */
+	bytea           *args_hash; /* digest of the call's arguments */
+	ItemPointerData  op_tid;    /* the ledger row this call claimed */
+	AssocRows        rows;      /* direct table access (rowaccess.c) */
 } AssocCall;
-
-/* The caller saved by assoc_owner_enter, outside a call frame. */
-typedef struct AssocOwnerSwitch
-{
-	Oid caller;
-	int caller_sec;
-} AssocOwnerSwitch;
 
 extern void assoc_call_open(AssocCall *call, FunctionCallInfo fcinfo,
 							const char *fn, int ns_arg, int op_id_arg);

@@ -14,7 +14,7 @@
  * The result of update_by and remove_by is the set of rows they returned:
  * a jsonb array with one object per row, in the form to_jsonb gives a row
  * of assoc.records, built row by row (assoc_ledger_rows_add), without the data
- * (README, Idempotent retries): no record's data lives on in the ledger
+ * (README, "Idempotent retries" under "The record store"): no record's data lives on in the ledger
  * after the record is removed.  A replay of update_by gives every row the
  * call's data, a replay of remove_by data NULL (emit_prior_rows, store.c).
  *

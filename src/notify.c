@@ -1,7 +1,9 @@
 /*
  * notify.c
- *		Notifications of committed changes (README, "Change subscriptions"): channel names,
- *		payloads, and the notification worker that sends them.
+ *		Notifications of committed changes (README, "Change
+ *		subscriptions"): the shared state, the commit callback that wakes
+ *		the worker, and writers' own NOTIFYs without it.  Channel names and
+ *		payloads are in channel.c, the worker in notify_worker.c.
  *
  * PostgreSQL makes every transaction that issued NOTIFY take one
  * cluster-wide lock at commit and hold it through the commit's WAL flush,

@@ -224,7 +224,7 @@ assoc_record_store(AssocCall *call, text *id, const Record *rec, Jsonb *data,
 	{
 		/* Read by assoc_rows_fetch_record: written through the table AM. */
 		version = rec->version + 1;
-		if (!assoc_rows_update_record(call, rec, data, keys, version))
+		if (!assoc_rows_update_record(&call->rows, rec, data, keys, version))
 		{
 			*conflict = true;
 			return 0;
@@ -308,7 +308,7 @@ compute_change(AssocCall *call, text *id, const Record *rec,
  * erase, set_multi, link, unlink and rollback.  Returns the version after
  * the write.  A round that meets a concurrent change starts over on the
  * newer version (file header), in a memory context reset every round and
- * at most STORE_MAX_ROUNDS times.
+ * at most ASSOC_MAX_ROUNDS times.
  */
 int64
 assoc_record_write(FunctionCallInfo fcinfo, const char *fn,
@@ -339,13 +339,14 @@ assoc_record_write(FunctionCallInfo fcinfo, const char *fn,
 		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		if (round > STORE_MAX_ROUNDS)
+		if (round > ASSOC_MAX_ROUNDS)
 			assoc_error_rounds(
 				call.fn, call.ns_name,
 				psprintf("write record \"%s\"", text_to_cstring(id)));
 		MemoryContextReset(round_cxt);
 		old = MemoryContextSwitchTo(round_cxt);
-		assoc_rows_fetch_record(&call, id, &rec, false);
+		assoc_rows_fetch_record(&call.rows, call.fn, call.ns_name, call.ns, id,
+								&rec, false);
 		if (change->must_exist && !rec.exists)
 			error_no_record(&call, id);
 		assoc_record_check_expected(&call, id, &rec, expected_arg);

@@ -2,8 +2,8 @@
  * rowaccess.c
  *		Direct table access for the hot paths: the namespace lookup,
  *		reading, locking and updating a record, appending a feed entry,
- *		and the notification worker's scan of the feed, through index
- *		scans and the table access method rather than SQL.
+ *		through index scans and the table access method rather than SQL
+ *		(the notification worker's scan of the feed is in rowscan.c).
  *
  * One assoc.set_multi used to run four SQL statements through SPI (the
  * namespace, SELECT ... FOR UPDATE, UPDATE, INSERT into the feed); each
@@ -252,19 +252,19 @@ assoc_rows_check_natts(Relation rel, int natts)
 }
 
 /*
- * Read the namespace row of ns into call (owner, history_depth,
+ * Read the namespace row of ns into *row (owner, history_depth,
  * incarnation, channel secret).  False when there is none.  Runs as the
  * extension owner: row-level security does not apply.  The row is read as
  * of now, whatever the isolation level, like catalog data: a namespace
  * dropped after a REPEATABLE READ snapshot was taken is gone.
  */
 bool
-assoc_rows_namespace(AssocCall *call)
+assoc_rows_namespace(text *ns, AssocNamespaceRow *row)
 {
 	Relation        rel;
 	TupleTableSlot *slot;
 	Snapshot        snapshot;
-	Datum           key = PointerGetDatum(call->ns);
+	Datum           key = PointerGetDatum(ns);
 	bool            found;
 
 	rel = assoc_rows_open(REL_NAMESPACES, AccessShareLock, false);
@@ -278,12 +278,12 @@ assoc_rows_namespace(AssocCall *call)
 	{
 		bool isnull;
 
-		call->owner = DatumGetObjectId(slot_getattr(slot, NS_OWNER, &isnull));
-		call->history_depth =
+		row->owner = DatumGetObjectId(slot_getattr(slot, NS_OWNER, &isnull));
+		row->history_depth =
 			DatumGetInt32(slot_getattr(slot, NS_HISTORY_DEPTH, &isnull));
-		call->incarnation =
+		row->incarnation =
 			DatumGetInt64(slot_getattr(slot, NS_INCARNATION, &isnull));
-		call->secret =
+		row->secret =
 			DatumGetByteaPCopy(slot_getattr(slot, NS_CHANNEL_SECRET, &isnull));
 	}
 	UnregisterSnapshot(snapshot);
@@ -298,17 +298,17 @@ assoc_rows_namespace(AssocCall *call)
  * call's memory context (assoc_call_open's).
  */
 static EState *
-call_estate(AssocCall *call)
+rows_estate(AssocRows *rows)
 {
-	if (call->estate == NULL)
+	if (rows->estate == NULL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(call->cxt);
+		MemoryContext old = MemoryContextSwitchTo(rows->cxt);
 
-		call->estate = CreateExecutorState();
-		call->estate->es_output_cid = GetCurrentCommandId(true);
+		rows->estate = CreateExecutorState();
+		rows->estate->es_output_cid = GetCurrentCommandId(true);
 		MemoryContextSwitchTo(old);
 	}
-	return call->estate;
+	return rows->estate;
 }
 
 /*
@@ -318,12 +318,12 @@ call_estate(AssocCall *call)
  * between rounds of a write.
  */
 static TupleTableSlot *
-call_slot(AssocCall *call, TupleTableSlot **slot, Relation rel,
+rows_slot(AssocRows *rows, TupleTableSlot **slot, Relation rel,
 		  const TupleTableSlotOps *ops)
 {
 	if (*slot == NULL)
 	{
-		EState       *estate = call_estate(call);
+		EState       *estate = rows_estate(rows);
 		MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
 
 		*slot =
@@ -341,9 +341,9 @@ call_slot(AssocCall *call, TupleTableSlot **slot, Relation rel,
  * EXTENSION) is a clean error (assoc_rows_open).
  */
 static ResultRelInfo *
-open_for_write(AssocCall *call, int which, int natts)
+open_for_write(AssocRows *rows, int which, int natts)
 {
-	EState        *estate = call_estate(call);
+	EState        *estate = rows_estate(rows);
 	MemoryContext  old = MemoryContextSwitchTo(estate->es_query_cxt);
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
 	Relation       rel = assoc_rows_open(which, RowExclusiveLock, false);
@@ -357,9 +357,9 @@ open_for_write(AssocCall *call, int which, int natts)
 
 /* Release what direct writes of a call opened (assoc_call_close). */
 void
-assoc_rows_close(AssocCall *call)
+assoc_rows_close(AssocRows *rows)
 {
-	ResultRelInfo *rris[2] = {call->records_rri, call->feed_rri};
+	ResultRelInfo *rris[2] = {rows->records_rri, rows->feed_rri};
 
 	for (int i = 0; i < 2; i++)
 		if (rris[i] != NULL)
@@ -367,14 +367,14 @@ assoc_rows_close(AssocCall *call)
 			ExecCloseIndices(rris[i]);
 			table_close(rris[i]->ri_RelationDesc, NoLock);
 		}
-	if (call->estate != NULL)
+	if (rows->estate != NULL)
 	{
-		ExecResetTupleTable(call->estate->es_tupleTable, false);
-		FreeExecutorState(call->estate);
+		ExecResetTupleTable(rows->estate->es_tupleTable, false);
+		FreeExecutorState(rows->estate);
 	}
-	call->records_rri = call->feed_rri = NULL;
-	call->record_slot = call->new_slot = call->feed_slot = NULL;
-	call->estate = NULL;
+	rows->records_rri = rows->feed_rri = NULL;
+	rows->record_slot = rows->new_slot = rows->feed_slot = NULL;
+	rows->estate = NULL;
 }
 
 /*
@@ -394,28 +394,30 @@ serialization_failure_or(TM_Result res)
 
 /* Open assoc.records for writing, once per call. */
 void
-assoc_rows_open_records(AssocCall *call)
+assoc_rows_open_records(AssocRows *rows)
 {
-	if (call->records_rri == NULL)
-		call->records_rri = open_for_write(call, REL_RECORDS, REC_NATTS);
+	if (rows->records_rri == NULL)
+		rows->records_rri = open_for_write(rows, REL_RECORDS, REC_NATTS);
 }
 
 /*
- * Read the newest state of record id of the call's namespace into rec
+ * Read the newest state of record id of namespace ns into rec
  * (rec->exists false when missing).  With lock, also lock the row as
  * SELECT ... FOR UPDATE would, following it to its newest version;
  * without, assoc_rows_update_record finds out whether it is still the newest.
+ * fn and ns_name name the call in the error after too many rounds.
  */
 void
-assoc_rows_fetch_record(AssocCall *call, text *id, Record *rec, bool lock)
+assoc_rows_fetch_record(AssocRows *rows, const char *fn, const char *ns_name,
+						text *ns, text *id, Record *rec, bool lock)
 {
 	Relation        rel;
 	TupleTableSlot *slot;
-	Datum           keys[2] = {PointerGetDatum(call->ns), PointerGetDatum(id)};
+	Datum           keys[2] = {PointerGetDatum(ns), PointerGetDatum(id)};
 
-	assoc_rows_open_records(call);
-	rel = call->records_rri->ri_RelationDesc;
-	slot = call_slot(call, &call->record_slot, rel, NULL);
+	assoc_rows_open_records(rows);
+	rel = rows->records_rri->ri_RelationDesc;
+	slot = rows_slot(rows, &rows->record_slot, rel, NULL);
 	memset(rec, 0, sizeof(Record));
 	for (int round = 1;; round++)
 	{
@@ -425,8 +427,8 @@ assoc_rows_fetch_record(AssocCall *call, text *id, Record *rec, bool lock)
 		bool           isnull;
 
 		CHECK_FOR_INTERRUPTS();
-		if (round > STORE_MAX_ROUNDS)
-			assoc_error_rounds(call->fn, call->ns_name, "lock a record");
+		if (round > ASSOC_MAX_ROUNDS)
+			assoc_error_rounds(fn, ns_name, "lock a record");
 		snapshot = statement_snapshot();
 		if (!assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel),
 									 snapshot, keys, 2, slot))
@@ -476,11 +478,11 @@ assoc_rows_fetch_record(AssocCall *call, text *id, Record *rec, bool lock)
  * a change or a removal after it was read): the caller reads it again.
  */
 bool
-assoc_rows_update_record(AssocCall *call, const Record *rec, Jsonb *data,
+assoc_rows_update_record(AssocRows *rows, const Record *rec, Jsonb *data,
 						 Datum keys, int64 version)
 {
-	EState           *estate = call_estate(call);
-	ResultRelInfo    *rri = call->records_rri;
+	EState           *estate = rows_estate(rows);
+	ResultRelInfo    *rri = rows->records_rri;
 	Relation          rel = rri->ri_RelationDesc;
 	TupleTableSlot   *newslot;
 	ItemPointerData   tid = rec->tid;
@@ -489,7 +491,7 @@ assoc_rows_update_record(AssocCall *call, const Record *rec, Jsonb *data,
 	LockTupleMode     lockmode;
 	CompatIndexUpdate indexes;
 
-	newslot = call_slot(call, &call->new_slot, rel, &TTSOpsVirtual);
+	newslot = rows_slot(rows, &rows->new_slot, rel, &TTSOpsVirtual);
 	slot_getallattrs(rec->slot);
 	ExecClearTuple(newslot);
 	for (int i = 0; i < REC_NATTS; i++)
@@ -524,16 +526,16 @@ assoc_rows_update_record(AssocCall *call, const Record *rec, Jsonb *data,
  * writers share no sequence.  Sets *xid and *seq to the position.
  */
 void
-assoc_rows_insert_feed(AssocCall *call, text *id, int64 version,
+assoc_rows_insert_feed(AssocRows *rows, text *ns, text *id, int64 version,
 					   const char *op, Datum paths, bool notify,
 					   FullTransactionId *xid, int64 *seq)
 {
-	EState           *estate = call_estate(call);
+	EState           *estate = rows_estate(rows);
 	TupleTableSlot   *slot;
 	FullTransactionId top = GetTopFullTransactionId();
 
-	if (call->feed_rri == NULL)
-		call->feed_rri = open_for_write(call, REL_FEED, FEED_NATTS);
+	if (rows->feed_rri == NULL)
+		rows->feed_rri = open_for_write(rows, REL_FEED, FEED_NATTS);
 	if (!FullTransactionIdEquals(top, feed_xid))
 	{
 		feed_xid = top;
@@ -542,11 +544,11 @@ assoc_rows_insert_feed(AssocCall *call, text *id, int64 version,
 	*xid = top;
 	*seq = ++feed_seq;
 
-	slot = call_slot(call, &call->feed_slot, call->feed_rri->ri_RelationDesc,
+	slot = rows_slot(rows, &rows->feed_slot, rows->feed_rri->ri_RelationDesc,
 					 &TTSOpsVirtual);
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, false, sizeof(bool) * FEED_NATTS);
-	slot->tts_values[FEED_NS - 1] = PointerGetDatum(call->ns);
+	slot->tts_values[FEED_NS - 1] = PointerGetDatum(ns);
 	slot->tts_values[FEED_XID - 1] = FullTransactionIdGetDatum(top);
 	slot->tts_values[FEED_SEQ - 1] = Int64GetDatum(*seq);
 	slot->tts_values[FEED_ID - 1] = PointerGetDatum(id);
@@ -559,5 +561,5 @@ assoc_rows_insert_feed(AssocCall *call, text *id, int64 version,
 		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	ExecStoreVirtualTuple(slot);
 	estate->es_output_cid = GetCurrentCommandId(true);
-	ExecSimpleRelationInsert(call->feed_rri, estate, slot);
+	ExecSimpleRelationInsert(rows->feed_rri, estate, slot);
 }

@@ -10,8 +10,37 @@
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 
+#include "access/transam.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+
 #include "channel.h"
-#include "frame.h"
+
+/*
+ * One call's direct table access: its executor state, the tables opened
+ * for writes and the slots, made on first use in the call's memory
+ * context (cxt, which the caller sets).  The call frame embeds one
+ * (AssocCall.rows); zeroed means nothing is open yet.
+ */
+typedef struct AssocRows
+{
+	MemoryContext   cxt;         /* where the executor state lives */
+	EState         *estate;      /* direct writes */
+	ResultRelInfo  *records_rri; /* assoc.records, opened for writes */
+	ResultRelInfo  *feed_rri;    /* assoc.feed, opened for writes */
+	TupleTableSlot *record_slot; /* a record as read */
+	TupleTableSlot *new_slot;    /* a record as written */
+	TupleTableSlot *feed_slot;   /* a feed entry as written */
+} AssocRows;
+
+/* A namespace's row in assoc.namespaces, as assoc_rows_namespace reads it. */
+typedef struct AssocNamespaceRow
+{
+	Oid    owner;
+	int    history_depth;
+	int64  incarnation;
+	bytea *secret;
+} AssocNamespaceRow;
 
 /* A record as read for a write: its row's address and current state. */
 typedef struct Record
@@ -81,16 +110,18 @@ assoc_rows_fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot,
 						Datum *keys, int nkeys, TupleTableSlot *slot);
 extern void assoc_rows_check_natts(Relation rel, int natts);
 extern Oid  assoc_rows_records_oid(void);
-extern void assoc_rows_open_records(AssocCall *call);
-extern bool assoc_rows_namespace(AssocCall *call);
+extern void assoc_rows_open_records(AssocRows *rows);
+extern bool assoc_rows_namespace(text *ns, AssocNamespaceRow *row);
 extern void
-assoc_rows_fetch_record(AssocCall *call, text *id, Record *rec, bool lock);
-extern bool assoc_rows_update_record(AssocCall *call, const Record *rec,
+assoc_rows_fetch_record(AssocRows *rows, const char *fn, const char *ns_name,
+						text *ns, text *id, Record *rec, bool lock);
+extern bool assoc_rows_update_record(AssocRows *rows, const Record *rec,
 									 Jsonb *data, Datum keys, int64 version);
-extern void assoc_rows_insert_feed(AssocCall *call, text *id, int64 version,
-								   const char *op, Datum paths, bool notify,
-								   FullTransactionId *xid, int64 *seq);
-extern void assoc_rows_close(AssocCall *call);
+extern void
+assoc_rows_insert_feed(AssocRows *rows, text *ns, text *id, int64 version,
+					   const char *op, Datum paths, bool notify,
+					   FullTransactionId *xid, int64 *seq);
+extern void assoc_rows_close(AssocRows *rows);
 
 /* For the notification worker (rowscan.c). */
 extern bool assoc_rows_installed(void);

@@ -18,7 +18,6 @@
 
 #include "compat.h"
 #include "rowaccess.h"
-#include "rules.h"
 
 /*
  * The namespace ns as snapshot sees it: its incarnation and channel

@@ -85,7 +85,7 @@ assoc_error_no_namespace(const char *ns)
 
 /*
  * The error of a retry loop that went round more often than concurrent
- * writers can explain (STORE_MAX_ROUNDS): the extension's tables are not
+ * writers can explain (ASSOC_MAX_ROUNDS): the extension's tables are not
  * what the store expects (see the README's limits), and retrying forever
  * would only hold the backend.
  */
@@ -96,7 +96,7 @@ assoc_error_rounds(const char *fn, const char *ns, const char *what)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("assoc.%s could not %s in namespace \"%s\" after %d "
 					"attempts",
-					fn, what, ns, STORE_MAX_ROUNDS),
+					fn, what, ns, ASSOC_MAX_ROUNDS),
 			 errdetail("Each attempt found the state changed by another "
 					   "transaction, more often than concurrent writers "
 					   "explain."),

@@ -2,8 +2,8 @@
  * rules.h
  *		The shared validation rules (rules.c), each defined once.
  *
- * The .c file that includes this header includes postgres.h and fmgr.h
- * first, as every header of src/ expects.
+ * The .c file that includes this header includes postgres.h first, as
+ * every header of src/ expects.
  */
 #ifndef ASSOC_RULES_H
 #define ASSOC_RULES_H
@@ -19,7 +19,7 @@
  * round takes microseconds and frees its memory, so the bound is reached
  * quickly and without growth).
  */
-#define STORE_MAX_ROUNDS 1000
+#define ASSOC_MAX_ROUNDS 1000
 
 extern text *assoc_ns_arg(FunctionCallInfo fcinfo, int argno);
 extern void  assoc_check_id(text *id);

@@ -5,11 +5,11 @@
  *
  * Every statement is schema-qualified and names its operators
  * (OPERATOR(pg_catalog.=)); assoc_stmt_exec also pins search_path to
- * pg_catalog for the run (README, "Security").  The plans keep the OID of
+ * pg_catalog for the run (README, "Isolation between applications").  The plans keep the OID of
  * assoc.assockey; a pg_type change frees them (assoc_stmt_assockey_type).
  *
  * Layer: the call frame and statement executor (README, "How the code is
- * organised"); calls only PostgreSQL.
+ * organised"); calls PostgreSQL and the shared rules (rules.c).
  */
 #include "postgres.h"
 
@@ -23,17 +23,17 @@
 #include "stmt.h"
 
 /* One statement: its text, argument types and the saved plan. */
-typedef struct StorePlan
+typedef struct StmtPlan
 {
 	const char *sql;
 	int         nargs;
 	Oid         argtypes[6]; /* InvalidOid here = the assockey type */
 	SPIPlanPtr  plan;
-} StorePlan;
+} StmtPlan;
 
 #define AK InvalidOid /* placeholder for the assockey type */
 
-static StorePlan plans[SP_COUNT] = {
+static StmtPlan plans[SP_COUNT] = {
 	[SP_NS_INSERT] = {"INSERT INTO assoc.namespaces (ns, owner, incarnation, "
 					  "channel_secret) "
 					  "VALUES ($1, $2::pg_catalog.regrole, "
@@ -244,7 +244,7 @@ static bool callback_registered = false;
  * running.
  */
 static void
-store_type_changed(Datum arg, int cacheid, uint32 hashvalue)
+stmt_type_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
 	if (OidIsValid(assockey_oid) &&
 		(hashvalue == 0 ||
@@ -284,7 +284,7 @@ assoc_stmt_assockey_type(void)
 		assockey_stale = false;
 		if (!callback_registered)
 		{
-			CacheRegisterSyscacheCallback(TYPEOID, store_type_changed,
+			CacheRegisterSyscacheCallback(TYPEOID, stmt_type_changed,
 										  (Datum) 0);
 			callback_registered = true;
 		}
@@ -310,7 +310,7 @@ assoc_stmt_assockey_type(void)
 SPIPlanPtr
 assoc_stmt_plan(AssocStmtId id)
 {
-	StorePlan *p = &plans[id];
+	StmtPlan *p = &plans[id];
 
 	(void) assoc_stmt_assockey_type(); /* frees the plans of a dropped type */
 	if (p->plan == NULL)

@@ -220,7 +220,8 @@ assoc_remove(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(
 			DirectFunctionCall1(jsonb_bool, JsonbPGetDatum(prior)));
 	}
-	assoc_rows_fetch_record(&call, id, &rec, true);
+	assoc_rows_fetch_record(&call.rows, call.fn, call.ns_name, call.ns, id,
+							&rec, true);
 	assoc_record_check_expected(&call, id, &rec, 2);
 	if (rec.exists)
 	{

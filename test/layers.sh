@@ -2,12 +2,16 @@
 # The layer check: bash test/layers.sh  (from the repository root, after a
 # build; test/run.sh runs it as the suite "layers")
 #
-# src/ reads top-down (README, "How the code is organised"): each file calls
-# only downward, so neither graph below may have a cycle.  Fails, naming
-# what is wrong, when
-#   (a) the #include graph between src/ files has a cycle,
-#   (b) the object graph has one: an undefined symbol of A.o that B.o
-#       defines is an edge A -> B,
+# src/ reads top-down (README, "How the code is organised").  Every file
+# belongs to a component (x.c, x.h and x.o are component x) and every
+# component has a level (LEVELS below, the README's layer table, top layer
+# first); a component may use only components of a lower level.  Fails,
+# naming what is wrong, when
+#   (a) a component uses one of its own level or above -- by #include
+#       "x.h" or by symbol (an undefined symbol of A.o that B.o defines is
+#       an edge A -> B) -- or a component has no level,
+#   (b) the union of both graphs has a cycle (implied by (a); checked on
+#       its own, with tsort),
 #   (c) a src/*.c or src/*.h file is longer than MAX_LINES (800),
 #   (d) a header under src/ includes postgres.h (each .c file includes it
 #       first, itself), or
@@ -16,14 +20,34 @@
 #       (src/updates/pg_assoc--0.1.0.sql, kept so that databases still at
 #       0.1.0 keep working) nor one PostgreSQL requires (_PG_init,
 #       Pg_magic_func, pg_finfo_*).
-# Prints both graphs, each file with what it uses, in layer order (a file
-# before everything it uses).
-set -u
+# Prints the graph, each component with what it uses, in layer order (a
+# component before everything it uses).
+set -u -o pipefail
+export LC_ALL=C # sort and join must agree on the order
 cd "$(dirname "$0")/.." || exit 2
 MAX_LINES=${MAX_LINES:-800}
 PREFIX=assoc_
 NM=${NM:-nm}
 failed=0
+
+# The layers, top first, and within a layer the order its members may use
+# each other in (a higher number uses a lower one).  compat is the header
+# of version differences, below everything.
+LEVELS="
+pg_assoc 60
+docfuncs 50 assockey_gin 50 assockey_selfuncs 50 namespace 50 store 50
+feed 50 channels 50 notify_worker 50
+record 45 maintenance 44 ledger 43 feed_write 42 notify 41
+frame 34 rowscan 33 rowaccess 32 stmt 31
+assockey_ops 19 assockey 18 patch 17 document 16 rules 15 channel 14
+cursor 13 path 12 assockey_parse 11
+compat 0
+"
+level() {
+	echo "$LEVELS" | tr ' ' '\n' | awk -v c="$1" 'prev == c {print; exit} {prev = $0}'
+}
+
+command -v "$NM" >/dev/null || { echo "FAILED: $NM not found"; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -33,53 +57,58 @@ fail() {
 	failed=1
 }
 
-# graph NAME EDGES: print the graph in layer order and fail on a cycle.
-# EDGES holds "from to" lines; every node also has an edge to itself, so
-# a file that uses nothing is listed too.
-graph() {
-	local name=$1 edges=$2 order
-	echo "== $name graph (each file, then what it uses)"
-	if ! order=$(tsort "$edges" 2>"$tmp/tsort.err"); then
-		fail "the $name graph has a cycle:"
-		sed 's/^tsort: /   /' "$tmp/tsort.err"
-	fi
-	for n in $order; do
-		printf '   %-24s -> %s\n' "$n" \
-			"$(awk -v n="$n" '$1 == n && $2 != n {print $2}' "$edges" | sort -u | tr '\n' ' ')"
-	done
-}
-
-# (a) #include "x.h" between files of src/.
-: >"$tmp/includes"
+# Edges between components: #include "x.h" ...
+: >"$tmp/edges"
 for f in src/*.c src/*.h; do
-	b=${f#src/}
-	echo "$b $b" >>"$tmp/includes"
+	c=$(basename "${f%.*}")
+	echo "$c $c" >>"$tmp/edges"
 	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f" |
 		while read -r h; do
-			[ -f "src/$h" ] && echo "$b $h"
-		done >>"$tmp/includes"
+			[ -f "src/$h" ] && echo "$c ${h%.h}"
+		done >>"$tmp/edges"
 done
-graph include "$tmp/includes"
 
-# (b) symbols: an undefined symbol of A.o defined by B.o is an edge A -> B.
+# ... and symbols: an undefined symbol of A.o defined by B.o.
 objs=$(ls src/*.o 2>/dev/null)
 if [ -z "$objs" ]; then
 	fail "no src/*.o: build first (make PG_CONFIG=...)"
 else
 	for o in $objs; do
-		b=$(basename "$o")
-		"$NM" -g --defined-only "$o" | awk -v b="$b" 'NF == 3 {print $3, b}'
-	done | sort -u >"$tmp/defined"
-	: >"$tmp/objects"
-	for o in $objs; do
-		b=$(basename "$o")
-		echo "$b $b" >>"$tmp/objects"
-		"$NM" -u "$o" | awk '{print $NF}' | sort -u |
-			join - "$tmp/defined" | awk -v b="$b" '$2 != b {print b, $2}' >>"$tmp/objects"
+		[ "${o%.o}.c" -nt "$o" ] && fail "$o is older than ${o%.o}.c: build first"
 	done
-	sort -u -o "$tmp/objects" "$tmp/objects"
-	graph object "$tmp/objects"
+	for o in $objs; do
+		"$NM" -g --defined-only "$o" | awk -v b="$(basename "$o" .o)" 'NF == 3 {print $3, b}'
+	done | sort -u >"$tmp/defined" || fail "$NM failed"
+	grep -q '^_PG_init ' "$tmp/defined" || fail "no _PG_init among the objects' symbols"
+	for o in $objs; do
+		b=$(basename "$o" .o)
+		"$NM" -u "$o" | awk '{print $NF}' | sort -u |
+			join - "$tmp/defined" | awk -v b="$b" '$2 != b {print b, $2}' >>"$tmp/edges"
+	done
+fi
+sort -u -o "$tmp/edges" "$tmp/edges"
 
+# (a) every edge goes to a lower level.
+while read -r from to; do
+	[ "$from" = "$to" ] && continue
+	lf=$(level "$from") lt=$(level "$to")
+	[ -n "$lf" ] || { fail "$from has no level in test/layers.sh (LEVELS)"; continue; }
+	[ -n "$lt" ] || { fail "$to has no level in test/layers.sh (LEVELS)"; continue; }
+	[ "$lf" -gt "$lt" ] || fail "$from (level $lf) uses $to (level $lt): only lower levels"
+done <"$tmp/edges"
+
+# (b) no cycle, and the graph in layer order.
+echo "== components, each with what it uses (#include and symbols)"
+if ! order=$(tsort "$tmp/edges" 2>"$tmp/tsort.err"); then
+	fail "the graph has a cycle:"
+	sed 's/^tsort: /   /' "$tmp/tsort.err"
+fi
+for n in $order; do
+	printf '   %-18s %3s -> %s\n' "$n" "$(level "$n")" \
+		"$(awk -v n="$n" '$1 == n && $2 != n {print $2}' "$tmp/edges" | tr '\n' ' ')"
+done
+
+if [ -n "$objs" ]; then
 	# (e) the common prefix.
 	sed -n "s/.*MODULE_PATHNAME' *, *'\([A-Za-z0-9_]*\)'.*/\1/p" \
 		src/updates/pg_assoc--0.1.0.sql | sort -u >"$tmp/released"
@@ -94,6 +123,16 @@ else
 	if [ -s "$tmp/unprefixed" ]; then
 		fail "external symbols without the prefix \"$PREFIX\" (and not a 0.1.0 C name):"
 		sed 's/^/   /' "$tmp/unprefixed"
+	fi
+	# ... and every C name an install or upgrade script binds is defined.
+	cat src/updates/*.sql src/*.sql |
+		sed -n "s/.*MODULE_PATHNAME' *, *'\([A-Za-z0-9_]*\)'.*/\1/p" | sort -u |
+		while read -r sym; do
+			grep -q "^$sym " "$tmp/defined" || echo "$sym"
+		done >"$tmp/unbound"
+	if [ -s "$tmp/unbound" ]; then
+		fail "C names the SQL scripts bind but no object defines:"
+		sed 's/^/   /' "$tmp/unbound"
 	fi
 fi
 
