@@ -238,34 +238,6 @@ assoc_path_parse_or_error(const char *text, int len, const char *where,
 	}
 }
 
-/*
- * Fill *value with child "index" of container c, whose data starts at
- * offset "offset" from the end of the JEntry array.  Containers and
- * numerics are stored 4-byte aligned with the padding counted in their
- * length; the reference excludes it.
- */
-void
-assoc_value_from_child(const JsonbContainer *c, int nchildren, int index,
-					   uint32 offset, uint32 length, AssocValue *value)
-{
-	const char *base = (const char *) &c->children[nchildren];
-	JEntry      entry = c->children[index];
-
-	value->type = entry & JENTRY_TYPEMASK;
-	if (value->type == JENTRY_ISCONTAINER || value->type == JENTRY_ISNUMERIC)
-	{
-		uint32 aligned = INTALIGN(offset);
-
-		value->data = base + aligned;
-		value->len = length - (aligned - offset);
-	}
-	else
-	{
-		value->data = base + offset;
-		value->len = length;
-	}
-}
-
 /* Number of JEntries of a container: objects hold keys and values. */
 static inline int
 container_children(const JsonbContainer *c)
@@ -334,55 +306,6 @@ container_find_key(const JsonbContainer *c, const char *key, uint32 keylen,
 			hi = mid;
 	}
 	return false;
-}
-
-/* Is this value a binary container (an object or an array)? */
-bool
-assoc_value_is_container(const AssocValue *v)
-{
-	return v->type == JENTRY_ISCONTAINER;
-}
-
-/* Is this value, a binary container, an object? */
-bool
-assoc_container_is_object(const AssocValue *v)
-{
-	return JsonContainerIsObject((const JsonbContainer *) v->data);
-}
-
-/*
- * The array element a token addresses: an index, or a key made only of
- * decimal digits ("a.4").  Returns false for any other key.
- */
-bool
-assoc_token_array_index(const AssocPathToken *tok, int32 *index)
-{
-	if (tok->is_index)
-	{
-		*index = tok->index;
-		return true;
-	}
-	return assoc_path_digits_to_index(tok->key, tok->keylen, index);
-}
-
-/*
- * The object key a token addresses: the key itself, or for an index [n]
- * the key "n" (decimal, no leading zeros), written into buf.
- */
-void
-assoc_token_object_key(const AssocPathToken *tok, char *buf, const char **key,
-					   uint32 *keylen)
-{
-	if (tok->is_index)
-	{
-		*keylen = (uint32) pg_ltoa(tok->index, buf);
-		*key = buf;
-	}
-	else
-	{
-		*key = tok->key;
-		*keylen = (uint32) tok->keylen;
-	}
 }
 
 /*

@@ -29,7 +29,7 @@ CALLS=${CALLS:-20000}
 git -C "$TOP" rev-parse --verify -q "$REV^{commit}" >/dev/null || die "unknown revision $REV"
 bench_setup
 # No preloading: a library loaded by the postmaster would serve every round.
-sql "ALTER SYSTEM SET shared_preload_libraries = ''" >/dev/null
+echo "shared_preload_libraries = ''" >>"$RUN_DIR/data/postgresql.conf"
 as_user "$PG_BIN/pg_ctl" -D "$RUN_DIR/data" -w restart -l "$RUN_DIR/server.log" >/dev/null ||
 	die "restart failed"
 
