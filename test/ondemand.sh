@@ -24,22 +24,12 @@ RUN_DIR=${RUN_DIR:-/tmp/pg_assoc-ondemand}
 export PGPORT=${PGPORT:-54332} PGHOST=$RUN_DIR PGUSER=$PG_USER PGDATABASE=postgres
 PACKAGES="$PACKAGES $SERVER_PACKAGES valgrind"
 
-# Copy the cached installation of server $1 into RUN_DIR/pg and point the
-# helpers at it.
-use_cached_server() {
-	server_build "$1" || die "building $1 failed"
-	cp -a "$SRV_PREFIX" "$RUN_DIR/pg"
-	PG_BIN=$RUN_DIR/pg/bin PG_CONFIG=$RUN_DIR/pg/bin/pg_config
-}
-
 install_packages
 reset_run_dir
 trap stop_cluster EXIT
 case "$MODE" in
 	sqlsmith)
-		use_cached_server asan15
-		runuser -u "$PG_USER" -- mkdir -p "$RUN_DIR/sanitizer"
-		sanitizer_export "$RUN_DIR/sanitizer"
+		server_use_copy asan15 || die "building asan15 failed"
 		build_and_install "$TOP" || die "building pg_assoc failed"
 		start_cluster || die "the cluster did not start"
 		start=$(date +%s)
@@ -54,7 +44,7 @@ case "$MODE" in
 		exit "$status"
 		;;
 	valgrind)
-		use_cached_server valgrind15
+		server_use_copy valgrind15 || die "building valgrind15 failed"
 		build_and_install "$TOP" || die "building pg_assoc failed"
 		# start_cluster's initdb and configuration; then the server is
 		# restarted under memcheck.

@@ -217,9 +217,9 @@ check_server_logs() {
 	tally "assertions and sanitizers" 0 1 1
 }
 
-# Point the helpers at server $1: its binaries, a run directory of its
-# own, and for a source-built server a copy of its cached installation
-# (pg_assoc is installed into the copy, never into the cache).
+# Point the helpers at server $1: a run directory of its own, and its
+# binaries (for a source-built server a copy of its cached installation,
+# server_use_copy).
 use_server() {
 	SERVER=$1
 	unset ASAN_OPTIONS UBSAN_OPTIONS
@@ -227,17 +227,10 @@ use_server() {
 	export PGHOST=$RUN_DIR
 	mkdir -p "$RUN_DIR" && chown "$PG_USER" "$RUN_DIR"
 	if [ "$1" = debian15 ]; then
-		PG_BIN=$DEBIAN_PG_BIN
+		PG_BIN=$DEBIAN_PG_BIN PG_CONFIG=$DEBIAN_PG_BIN/pg_config
 	else
-		server_build "$1" >/dev/null || return 1
-		cp -a "$SRV_PREFIX" "$RUN_DIR/pg" || return 1
-		PG_BIN=$RUN_DIR/pg/bin
+		server_use_copy "$1" >/dev/null # built and reported before the suites
 	fi
-	if [ "$1" = asan15 ]; then
-		runuser -u "$PG_USER" -- mkdir -p "$RUN_DIR/sanitizer"
-		sanitizer_export "$RUN_DIR/sanitizer"
-	fi
-	PG_CONFIG=$PG_BIN/pg_config
 }
 
 # Whether suite $1 is selected (SUITES).

@@ -160,3 +160,18 @@ server_build() {
 	exec {lock}>&-
 	return $status
 }
+
+# Point the helpers at a copy of server $1's cached installation in
+# RUN_DIR/pg (pg_assoc is installed into the copy, never into the cache):
+# PG_BIN and PG_CONFIG, and for asan15 the sanitizer settings with
+# RUN_DIR/sanitizer as the report directory.  Builds the server first if
+# the cache lacks it; returns non-zero on failure.
+server_use_copy() {
+	server_build "$1" || return 1
+	cp -a "$SRV_PREFIX" "$RUN_DIR/pg" || return 1
+	PG_BIN=$RUN_DIR/pg/bin PG_CONFIG=$RUN_DIR/pg/bin/pg_config
+	if [ "$1" = asan15 ]; then
+		runuser -u "$PG_USER" -- mkdir -p "$RUN_DIR/sanitizer"
+		sanitizer_export "$RUN_DIR/sanitizer"
+	fi
+}
