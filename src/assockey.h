@@ -59,4 +59,8 @@ extern Datum assockey_union(PG_FUNCTION_ARGS);
 extern Datum assockey_minus(PG_FUNCTION_ARGS);
 extern Datum assockey_size(PG_FUNCTION_ARGS);
 
+/* Text and JSON forms (the type's output and its cast to json). */
+extern Datum assockey_out(PG_FUNCTION_ARGS);
+extern Datum assockey_to_json(PG_FUNCTION_ARGS);
+
 #endif /* ASSOCKEY_H */

@@ -341,6 +341,30 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 	}
 }
 
+/*
+ * Begin a reading call (assoc.search): validate and look up the namespace,
+ * check that the calling role is a member of its owner (42704 otherwise),
+ * and switch to the extension owner.  No lock is taken: a reader runs one
+ * statement, which sees the namespace's rows in one snapshot, and it may
+ * run where writes cannot (a read-only transaction, a standby).
+ */
+void
+assoc_call_open_read(AssocCall *call, FunctionCallInfo fcinfo, const char *fn,
+					 int ns_arg)
+{
+	memset(call, 0, sizeof(AssocCall));
+	call->fn = fn;
+	call->fcinfo = fcinfo;
+	call->op_id_arg = -1;
+	call->ns = assoc_ns_arg(fcinfo, ns_arg);
+	call->ns_name = text_to_cstring(call->ns);
+	assoc_owner_enter(&call->sw);
+	call->connected = true;
+	call->cxt = CurrentMemoryContext;
+	call->rows.cxt = call->cxt;
+	read_namespace(call);
+}
+
 /* assoc_call_open_locked for writers: the namespace lock in share mode. */
 void
 assoc_call_open(AssocCall *call, FunctionCallInfo fcinfo, const char *fn,

@@ -62,6 +62,8 @@ extern void assoc_call_open(AssocCall *call, FunctionCallInfo fcinfo,
 extern void assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 								   const char *fn, int ns_arg, int op_id_arg,
 								   LOCKMODE mode);
+extern void assoc_call_open_read(AssocCall *call, FunctionCallInfo fcinfo,
+								 const char *fn, int ns_arg);
 extern void assoc_call_lock_keys(AssocCall *call, Datum keys);
 extern void assoc_call_close(AssocCall *call);
 extern Oid  assoc_extension_owner(void);

@@ -15,6 +15,7 @@
 #include "document.h"
 #include "maintenance.h"
 #include "notify.h"
+#include "search.h"
 
 PG_MODULE_MAGIC;
 
@@ -24,8 +25,8 @@ void _PG_init(void);
  * Called when the library is loaded: each component defines its settings
  * (document.c the path settings, maintenance.c the retention settings,
  * notify.c assoc.notify and, only when preloaded, the notification
- * machinery), then the "assoc." prefix is reserved so that misspelt
- * settings are reported.
+ * machinery, search.c the search settings), then the "assoc." prefix is
+ * reserved so that misspelt settings are reported.
  */
 void
 _PG_init(void)
@@ -33,6 +34,7 @@ _PG_init(void)
 	assoc_document_init();
 	assoc_maintenance_init();
 	assoc_notify_init();
+	assoc_search_init();
 
 	MarkGUCPrefixReserved("assoc");
 }

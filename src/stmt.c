@@ -27,11 +27,51 @@ typedef struct StmtPlan
 {
 	const char *sql;
 	int         nargs;
-	Oid         argtypes[6]; /* InvalidOid here = the assockey type */
+	Oid         argtypes[9]; /* AK, SK: the extension's types */
 	SPIPlanPtr  plan;
+	bool        custom; /* planned for each execution's values */
 } StmtPlan;
 
-#define AK InvalidOid /* placeholder for the assockey type */
+/*
+ * Placeholders for the extension's own types, whose OIDs are known only
+ * at run time: assoc.assockey and assoc.search_key.  Neither is the OID
+ * of any type (pg_type's OIDs start at 16).
+ */
+#define AK InvalidOid
+#define SK ((Oid) 1)
+
+/*
+ * The search (search.c): every match of the namespace's conditions, each
+ * with its sort key, counted; one page of them, after a key or at an
+ * offset; and the page's records.  A condition whose value is NULL folds
+ * away in the plan made for the call's values (the statement is planned
+ * for each execution), and the rest match the indexes of assoc.records.
+ * An empty keys value matches nothing, as in read_by.
+ */
+#define SEARCH_SQL                                                            \
+	"WITH m AS MATERIALIZED ("                                                \
+	"SELECT r.id, assoc.search_key(r.data, r.id, r.version, r.created_at, "   \
+	"r.updated_at, $6) AS k FROM assoc.records AS r "                         \
+	"WHERE r.ns OPERATOR(pg_catalog.=) $1 "                                   \
+	"AND ($2 IS NULL OR assoc.search_vector(r.data, $3) "                     \
+	"OPERATOR(pg_catalog.@@) $2) "                                            \
+	"AND ($4 IS NULL OR r.data OPERATOR(pg_catalog.@@) $4) "                  \
+	"AND ($5 IS NULL OR (assoc.size($5) OPERATOR(pg_catalog.>) 0 "            \
+	"AND r.keys OPERATOR(assoc.@>) $5))), "                                   \
+	"p AS (SELECT m.id, m.k FROM m "                                          \
+	"WHERE $7 IS NULL OR m.k OPERATOR(assoc.>) $7 "                           \
+	"ORDER BY m.k USING OPERATOR(assoc.<) LIMIT $8 OFFSET $9) "               \
+	"SELECT c.n, p.k, r.id, r.version, r.keys, r.data "                       \
+	"FROM (SELECT pg_catalog.count(*) AS n FROM m) AS c "                     \
+	"LEFT JOIN (p JOIN assoc.records AS r "                                   \
+	"ON r.ns OPERATOR(pg_catalog.=) $1 AND r.id OPERATOR(pg_catalog.=) "      \
+	"p.id) "                                                                  \
+	"ON true ORDER BY p.k USING OPERATOR(assoc.<)"
+#define SEARCH_TYPES                                                          \
+	{                                                                         \
+		TEXTOID, TSQUERYOID, REGCONFIGOID, JSONPATHOID, AK, TEXTOID, SK,      \
+			INT8OID, INT8OID                                                  \
+	}
 
 static StmtPlan plans[SP_COUNT] = {
 	[SP_NS_INSERT] = {"INSERT INTO assoc.namespaces (ns, owner, incarnation, "
@@ -230,6 +270,9 @@ static StmtPlan plans[SP_COUNT] = {
 		 "FROM pg_catalog.jsonb_array_elements($1) AS e",
 		 1,
 		 {JSONBOID}},
+	[SP_SEARCH] = {SEARCH_SQL, 9, SEARCH_TYPES, NULL, true},
+	[SP_SEARCH_EXPLAIN] = {"EXPLAIN (COSTS OFF) " SEARCH_SQL, 9, SEARCH_TYPES,
+						   NULL, true},
 };
 
 static Oid  assockey_oid = InvalidOid; /* the type the plans were made for */
@@ -293,6 +336,25 @@ assoc_stmt_assockey_type(void)
 }
 
 /*
+ * The OID of assoc.search_key, for the search statements.  Looked up when
+ * they are prepared: a database still at 0.1.0 has no such type, and its
+ * other statements must not need it.  A new type means a new extension,
+ * whose assockey is new too, so the plans are freed with assockey's.
+ */
+static Oid
+stmt_search_key_type(void)
+{
+	Oid nsp = get_namespace_oid("assoc", true);
+	Oid oid =
+		GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+						CStringGetDatum("search_key"), ObjectIdGetDatum(nsp));
+
+	if (!OidIsValid(oid))
+		assoc_error_not_installed("type assoc.search_key");
+	return oid;
+}
+
+/*
  * The saved plan of a statement, prepared on first use, like every
  * execution, under the pinned search path (compat_push_search_path): the
  * statements name their own objects with the schema, and pinning keeps a
@@ -305,7 +367,9 @@ assoc_stmt_assockey_type(void)
  * Its generic plan is made at once with enable_seqscan off: a plan made
  * while a table is still small would otherwise scan it sequentially for as
  * long as it is kept.  (Plans are remade after invalidations, such as an
- * ANALYZE, by then with statistics.)  Must be called inside SPI.
+ * ANALYZE, by then with statistics.)  A statement marked custom (the
+ * search) is instead planned at each execution for its values, with the
+ * session's planner settings.  Must be called inside SPI.
  */
 SPIPlanPtr
 assoc_stmt_plan(AssocStmtId id)
@@ -315,27 +379,33 @@ assoc_stmt_plan(AssocStmtId id)
 	(void) assoc_stmt_assockey_type(); /* frees the plans of a dropped type */
 	if (p->plan == NULL)
 	{
-		Oid         types[6];
-		SPIPlanPtr  plan;
-		CachedPlan *cplan;
-		int         nest = NewGUCNestLevel();
-		int         path;
+		Oid        types[lengthof(p->argtypes)];
+		SPIPlanPtr plan;
+		int        nest = NewGUCNestLevel();
+		int        path;
 
 		for (int i = 0; i < p->nargs; i++)
-			types[i] = OidIsValid(p->argtypes[i]) ? p->argtypes[i]
-												  : assoc_stmt_assockey_type();
-		(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-								 false);
+			types[i] = p->argtypes[i] == AK   ? assoc_stmt_assockey_type()
+					   : p->argtypes[i] == SK ? stmt_search_key_type()
+											  : p->argtypes[i];
+		if (!p->custom)
+			(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+									 false);
 		path = compat_push_search_path();
 		plan = SPI_prepare_cursor(p->sql, p->nargs, types,
-								  CURSOR_OPT_GENERIC_PLAN);
+								  p->custom ? CURSOR_OPT_CUSTOM_PLAN
+											: CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", p->sql,
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
-		cplan = SPI_plan_get_cached_plan(plan);
-		ReleaseCachedPlan(cplan, CurrentResourceOwner);
+		if (!p->custom)
+		{
+			CachedPlan *cplan = SPI_plan_get_cached_plan(plan);
+
+			ReleaseCachedPlan(cplan, CurrentResourceOwner);
+		}
 		compat_pop_search_path(path);
 		AtEOXact_GUC(true, nest);
 		p->plan = plan;

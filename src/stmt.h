@@ -46,6 +46,8 @@ typedef enum AssocStmtId
 	SP_OPS_SET_RESULT,
 	SP_OPS_PRUNE,
 	SP_ROWS_FROM_JSONB,
+	SP_SEARCH,
+	SP_SEARCH_EXPLAIN,
 	SP_COUNT
 } AssocStmtId;
 
