@@ -165,6 +165,13 @@ CREATE FUNCTION assoc.search_key_ge(assoc.search_key, assoc.search_key) RETURNS 
     AS 'MODULE_PATHNAME', 'assoc_search_key_ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION assoc.search_key_gt(assoc.search_key, assoc.search_key) RETURNS boolean
     AS 'MODULE_PATHNAME', 'assoc_search_key_gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION assoc.search_key_cmp(assoc.search_key, assoc.search_key) IS
+    'btree comparison of sort keys of one order (an error for keys of different orders)';
+COMMENT ON FUNCTION assoc.search_key_lt(assoc.search_key, assoc.search_key) IS 'sort key <';
+COMMENT ON FUNCTION assoc.search_key_le(assoc.search_key, assoc.search_key) IS 'sort key <=';
+COMMENT ON FUNCTION assoc.search_key_eq(assoc.search_key, assoc.search_key) IS 'sort key =';
+COMMENT ON FUNCTION assoc.search_key_ge(assoc.search_key, assoc.search_key) IS 'sort key >=';
+COMMENT ON FUNCTION assoc.search_key_gt(assoc.search_key, assoc.search_key) IS 'sort key >';
 
 CREATE OPERATOR assoc.< (
     LEFTARG = assoc.search_key, RIGHTARG = assoc.search_key,
