@@ -60,6 +60,12 @@ SELECT id, keys, data FROM assoc.read_by('demo_app', '{room:GENERAL}');
 SELECT id, data, version FROM assoc.update_by('demo_app', '{room:GENERAL,user:42}', '{"msg": "edited"}');
 SELECT id FROM assoc.remove_by('demo_app', '{user:7}');
 
+-- Search: free text over string values, a JSON path filter, keys, an
+-- order and a projection; "next" continues with the following page.
+SELECT jsonb_pretty(assoc.search('demo_app', term => 'simpson', order_by => '@updated_at DESC',
+                                 fields => 'personalData.lastname, age', page_size => 1));
+SELECT assoc.search('demo_app', filter => '$.msg == "edited"', keys => '{room:GENERAL}') -> 'data';
+
 -- History and rollback.
 SELECT assoc.alter_namespace('demo_app', history_depth => 5);
 SELECT assoc.set('demo_app', 'settings', 'theme', '"dark"'), assoc.set('demo_app', 'settings', 'theme', '"light"');
