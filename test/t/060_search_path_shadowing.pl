@@ -1213,15 +1213,15 @@ sub level_script
 	push @s,
 	  "SELECT assoc.search('$ns');",
 	  "SELECT assoc.search('$ns', term => 'x or y -z', filter => '\$.a > 0', keys => '{team:t0}', order_by => 'a desc, b.c[0], \@id, \@version desc, \@created_at, \@updated_at', fields => 'a, b.c[1]', page => 2, page_size => 3);",
-	  "SELECT assoc.search('$ns', page_size => 1, order_by => 'a desc') ->> 'next' AS search_next \\gset",
-	  "SELECT assoc.search('$ns', page_size => 1, order_by => 'a desc', after => :'search_next') -> 'count';",
+	  "SELECT assoc.search('$ns', page_size => 1, order_by => 'a desc') OPERATOR(pg_catalog.->>) 'next' AS search_next \\gset",
+	  "SELECT assoc.search('$ns', page_size => 1, order_by => 'a desc', after => :'search_next') OPERATOR(pg_catalog.->) 'count';",
 	  "SELECT assoc.search('$ns', keys => '{}');",
 	  "SELECT assoc.search('$ns', term => '!!!');",
 	  "SELECT assoc.search('v_ns');",
 	  "SELECT assoc.search_explain('$ns', term => 'x', filter => '\$.a > 0', keys => '{team:t0}', order_by => 'a');",
 	  q{SELECT assoc.search_vector('{"a": "big cat", "b": ["dog"]}', 'simple');},
-	  q{SELECT assoc.search_key_out(assoc.search_key('{"a": 1}', 'i', 1, now(), now(), 'a desc, @id'));},
-	  q{SELECT assoc.search_key_cmp(k, k), assoc.search_key_lt(k, k), assoc.search_key_le(k, k), assoc.search_key_eq(k, k), assoc.search_key_ge(k, k), assoc.search_key_gt(k, k) FROM (SELECT assoc.search_key('{}', 'i', 1, now(), now(), NULL) AS k) AS s;},
+	  q{SELECT assoc.search_key_out(assoc.search_key('{"a": 1}', 'i', 1, pg_catalog.now(), pg_catalog.now(), 'a desc, @id'));},
+	  q{SELECT assoc.search_key_cmp(k, k), assoc.search_key_lt(k, k), assoc.search_key_le(k, k), assoc.search_key_eq(k, k), assoc.search_key_ge(k, k), assoc.search_key_gt(k, k) FROM (SELECT assoc.search_key('{}', 'i', 1, pg_catalog.now(), pg_catalog.now(), NULL) AS k) AS s;},
 	  q{SELECT assoc.search_key_in('x');};
 
 	# Namespaces.
