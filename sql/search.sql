@@ -67,6 +67,12 @@ SELECT assoc.search('srch', fields => 'a[0], a.x, arr[2], arr.1', keys => NULL, 
 SET assoc.max_padding = 1;
 SELECT assoc.search('srch', fields => 'arr[2], name', filter => '$.a.x == "ex"') -> 'data' -> 0 -> 'data';
 RESET assoc.max_padding;
+-- The padding of one field counts all its arrays, as one write does:
+-- 1000 + 1 + 1000 nulls is past assoc.max_padding (1024), so the field is
+-- omitted, while each index alone is not.
+SELECT assoc.set('srch', 'f1', 'big', (SELECT jsonb_agg(CASE WHEN i = 1000 THEN jsonb_build_array(0, (SELECT jsonb_agg(j) FROM generate_series(0, 1000) j)) ELSE '0' END) FROM generate_series(0, 1000) i));
+SELECT d - 'big' AS rest, jsonb_array_length(d -> 'big') AS big_length, d #> '{big,1000}' AS big_1000
+  FROM (SELECT assoc.search('srch', fields => 'big[1000][1][1000], big[1000][1][0], a.x', filter => '$.a.x == "ex"') -> 'data' -> 0 -> 'data' AS d) AS s;
 SELECT assoc.remove('srch', 'f1');
 -- fields errors.
 SELECT assoc.search('srch', fields => 'name,,tags');
@@ -91,6 +97,7 @@ SELECT jsonb_path_query_array(assoc.search('srch', term => 'stones'), '$.data[*]
 SELECT assoc.search('srch', term => 'the');
 SET assoc.search_config = 'no_such_config';
 SELECT assoc.search('srch', term => 'x');
+SELECT assoc.search('srch') -> 'count' AS without_term_no_configuration;
 RESET assoc.search_config;
 SELECT assoc.search_vector('{"k": "Big Cat", "arr": ["dog", {"deep": "Mouse"}], "n": 1, "Key": null}', 'simple');
 
@@ -168,9 +175,13 @@ SELECT assoc.search('srch', after => 'not a token!');
 SELECT assoc.search('srch', after => 'AQ');
 SELECT assoc.search('srch', after => left(:'tok', -3));
 SELECT assoc.search('srch', page_size => 1, order_by => 'v', term => 'red', after => :'tok' || 'AA');
+-- An altered token (one character of its values changed) is refused.
+SELECT assoc.search('srch', page_size => 1, order_by => 'v', term => 'red',
+                    after => overlay(:'tok' placing CASE WHEN substr(:'tok', 30, 1) = 'A' THEN 'B' ELSE 'A' END from 30 for 1));
 -- Keys are made only by assoc.search_key: text is never read as one.
 SELECT 'x'::assoc.search_key;
 SELECT assoc.search_key('{"v": null}', 'id', 1, '2026-01-01', '2026-01-01', 'v, missing desc, @id');
+SELECT assoc.search_key('{}', '', 1, '2026-01-01', '2026-01-01', NULL);
 
 -- Hostile text is data, never SQL.
 SELECT assoc.search('srch', order_by => $$name'); DROP TABLE assoc.records; --$$, page_size => 1) -> 'count';
@@ -213,13 +224,16 @@ SELECT count(assoc.create('srch',
                             'bio', CASE WHEN i % 700 = 0 THEN 'zebra crossing' ELSE 'plain text here' END),
          assoc.assockey('user', i::text), 'u' || i))
   FROM generate_series(1, 6000) i;
+-- Another application's documents, which the statistics sample.
+SELECT count(assoc.create('bobs', jsonb_build_object('secret', 'TOPSECRET' || i), '{}', 's' || i))
+  FROM generate_series(1, 3000) i;
 CREATE INDEX records_search_simple_idx ON assoc.records USING gin (assoc.search_vector(data, 'simple'));
 CREATE INDEX records_data_path_idx ON assoc.records USING gin (data jsonb_path_ops);
 ANALYZE assoc.records;
 -- The scans that find the matches (the rest of the plan is the same for
 -- every search), and their index conditions.
 \set scans 'SELECT regexp_replace(l, $$^\\s*(->\\s*)?$$, $$$$) AS plan FROM assoc.search_explain'
-\set where 'l WHERE l ~ $$Scan on records r_1|Bitmap Index Scan|Index Cond|BitmapAnd|BitmapOr$$'
+\set where 'l WHERE l ~ $$Scan on records r_1|Bitmap Index Scan|Index Cond: \\((assoc|data|keys)|BitmapAnd|BitmapOr$$'
 SET ROLE regress_search_alice;
 :scans('srch', term => 'zebra') :where;
 :scans('srch', filter => '$.status == "rare"') :where;
@@ -227,6 +241,17 @@ SET ROLE regress_search_alice;
 SELECT assoc.search('srch', term => 'zebra', order_by => 'n desc', fields => 'name') - 'next';
 SELECT assoc.search('srch', filter => '$.status == "rare"') -> 'count';
 SELECT assoc.search('srch', keys => '{user:77}') -> 'data' -> 0 -> 'id';
+-- The plan does not depend on whether another application's documents
+-- match the caller's filter or term: their statistics are not used.
+SELECT ps AS page_size, count(DISTINCT plan) AS distinct_plans
+  FROM generate_series(1225, 1264) i, unnest(ARRAY[50, 200, 1000]) ps,
+       LATERAL (SELECT string_agg(regexp_replace(l, '[0-9]+', '#', 'g'), E'\n') AS plan
+                  FROM assoc.search_explain('srch', page_size => ps, filter => ('$.secret == "TOPSECRET' || i || '"')::jsonpath) l) e
+ GROUP BY ps ORDER BY ps;
+SELECT count(DISTINCT plan) AS distinct_plans
+  FROM generate_series(1225, 1264) i,
+       LATERAL (SELECT string_agg(regexp_replace(l, '[0-9]+', '#', 'g'), E'\n') AS plan
+                  FROM assoc.search_explain('srch', page_size => 1000, term => 'topsecret' || i) l) e;
 -- The term index serves only its own configuration.
 SET assoc.search_config = 'english';
 :scans('srch', term => 'zebra') :where;

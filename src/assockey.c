@@ -560,6 +560,46 @@ assockey_from_jsonb(PG_FUNCTION_ARGS)
 	PG_RETURN_ASSOCKEY_P(assoc_ak_build(elems, n, false));
 }
 
+/* Push a string as a key or value of the JSON being built. */
+static void
+push_string(JsonbParseState **state, JsonbIteratorToken token, const char *s,
+			int len)
+{
+	JsonbValue v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) s;
+	v.val.string.len = len;
+	(void) pushJsonbValue(state, token, &v);
+}
+
+/*
+ * Push an assockey into JSON being built, as its cast to json gives it
+ * (assockey_to_json): [{"model": ..., "id": ...}, ...] in canonical
+ * order.  For the rows the op_id ledger keeps and the items of a search,
+ * which must read as to_jsonb would have written them.
+ */
+void
+assoc_ak_push_json(JsonbParseState **state, Datum keys)
+{
+	AssocKey *key = DatumGetAssocKeyP(keys);
+	AkIter    it;
+	AkElem    e;
+
+	(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+	assoc_ak_iter_init(&it, key);
+	while (assoc_ak_iter_next(&it, &e))
+	{
+		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_string(state, WJB_KEY, "model", 5);
+		push_string(state, WJB_VALUE, e.model, e.model_len);
+		push_string(state, WJB_KEY, "id", 2);
+		push_string(state, WJB_VALUE, e.id, e.id_len);
+		(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	}
+	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
+}
+
 PG_FUNCTION_INFO_V1(assockey_to_json);
 /*
  * assockey_to_json: the cast to json, giving Rocket.Chat's form; to_json,

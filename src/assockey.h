@@ -18,6 +18,7 @@
 #define ASSOCKEY_H
 
 #include "fmgr.h"
+#include "utils/jsonb.h"
 
 #include "assockey_parse.h"
 
@@ -53,6 +54,7 @@ extern AkElem   *assoc_ak_elements(const AssocKey *key);
 extern AssocKey *assoc_ak_build(AkElem *elems, size_t n, bool canonical);
 extern uint64    assoc_ak_elem_hash(const AkElem *e);
 extern size_t    assoc_ak_elem_text(const AkElem *e, char *dst);
+extern void      assoc_ak_push_json(JsonbParseState **state, Datum keys);
 
 /* The set operations, also the SQL functions of the same names. */
 extern Datum assockey_union(PG_FUNCTION_ARGS);

@@ -1,13 +1,14 @@
 /*
  * frame.c
- *		The call frame of every write: who may use a namespace, the switch to
- *		the extension owner that the write functions write with, and the
- *		store's locks.
+ *		The call frame of every write and of the search: who may use a
+ *		namespace, the switch to the extension owner that these functions
+ *		work as, and the store's locks.
  *
  * Isolation rule (README, "Isolation between applications"): a role may
  * read or write a namespace only if it is a member of the namespace's
- * owner role.  Reads are plain queries
- * under row-level security.  Writes are C functions: they check the
+ * owner role.  Reads are plain queries under row-level security, but for
+ * assoc.search, which uses this frame (assoc_call_open_read) for the
+ * reason search.c gives.  Writes are C functions: they check the
  * calling role here (GetUserId() before any switch) and then run their
  * statements as the owner of the extension's tables, the only role with
  * write privileges on them.  A SECURITY DEFINER function could not do

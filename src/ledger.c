@@ -215,32 +215,6 @@ push_string(JsonbParseState **state, JsonbIteratorToken token, const char *s,
 }
 
 /*
- * Push an assockey as its cast to json gives it (assockey_to_json), so
- * that the row reads as to_jsonb would have written it:
- * [{"model": ..., "id": ...}, ...] in canonical order.
- */
-static void
-push_keys(JsonbParseState **state, Datum keys)
-{
-	AssocKey *key = DatumGetAssocKeyP(keys);
-	AkIter    it;
-	AkElem    e;
-
-	pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
-	assoc_ak_iter_init(&it, key);
-	while (assoc_ak_iter_next(&it, &e))
-	{
-		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_string(state, WJB_KEY, "model", 5);
-		push_string(state, WJB_VALUE, e.model, e.model_len);
-		push_string(state, WJB_KEY, "id", 2);
-		push_string(state, WJB_VALUE, e.id, e.id_len);
-		pushJsonbValue(state, WJB_END_OBJECT, NULL);
-	}
-	pushJsonbValue(state, WJB_END_ARRAY, NULL);
-}
-
-/*
  * One row of assoc.records as the jsonb object to_jsonb makes of it (the
  * ledger's format since 0.1.0, read back by SP_ROWS_FROM_JSONB); without
  * the "data" member (see emit_prior_rows in store.c).  values and nulls are the table's
@@ -278,7 +252,7 @@ row_to_jsonb(const Datum *values, const bool *nulls)
 							VARSIZE_ANY_EXHDR(text_value));
 				break;
 			case 2:
-				push_keys(&state, values[i]);
+				assoc_ak_push_json(&state, values[i]);
 				break;
 			case 3:
 				data = DatumGetJsonbP(values[i]);

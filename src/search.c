@@ -29,6 +29,7 @@
 
 #include "common/cryptohash.h"
 #include "common/sha2.h"
+#include "catalog/index.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -39,11 +40,14 @@
 #include "utils/jsonb.h"
 #include "utils/jsonpath.h"
 #include "utils/numeric.h"
+#include "utils/memutils.h"
+#include "utils/selfuncs.h"
 #include "utils/tuplestore.h"
 
 #include "assockey.h"
 #include "compat.h"
 #include "frame.h"
+#include "rowaccess.h"
 #include "rules.h"
 #include "search.h"
 #include "search_args.h"
@@ -55,6 +59,10 @@ static char *search_config = NULL;
 
 /* assoc.max_page_size: the largest page_size (superuser-only). */
 static int max_page_size = 1000;
+
+/* The statistics hooks in place before the search statement's own. */
+static get_relation_stats_hook_type prev_relation_stats_hook = NULL;
+static get_index_stats_hook_type    prev_index_stats_hook = NULL;
 
 /*
  * Define the search settings (called by _PG_init).  The page limit is
@@ -199,9 +207,11 @@ read_arguments(FunctionCallInfo fcinfo, SearchArgs *args)
 						   &args->fields);
 		args->has_fields = true;
 	}
-	args->config = search_config_oid();
 	if (!PG_ARGISNULL(ARG_TERM))
+	{
+		args->config = search_config_oid();
 		args->query = term_query(PG_GETARG_TEXT_PP(ARG_TERM), args->config);
+	}
 }
 
 /* Append one part of a fingerprint, with its length; NULL as its own. */
@@ -276,23 +286,69 @@ open_search(FunctionCallInfo fcinfo, AssocCall *call, SearchArgs *args,
 
 		args->after_key = assoc_search_token_decode(
 			VARDATA_ANY(after), VARSIZE_ANY_EXHDR(after), &args->order,
-			args->fingerprint);
+			args->fingerprint, call->secret);
 	}
 }
 
-/* Run the search statement, or its EXPLAIN, with the call's values. */
+/*
+ * Statistics hook (get_relation_stats_hook) while the search statement is
+ * planned: no statistics of assoc.records' data and keys columns.  The
+ * statement is planned as the extension owner, for whom PostgreSQL would
+ * run the caller's filter and term against the most common values and
+ * histogram of those columns, sampled from every namespace, and the plan
+ * it chose would tell the caller whether another application's documents
+ * match.  Without them, estimates come from the caller's values alone
+ * (and the namespace's share of the table).
+ */
+static bool
+hide_document_stats(PlannerInfo *root, RangeTblEntry *rte, AttrNumber attnum,
+					VariableStatData *vardata)
+{
+	if (rte->relid == assoc_rows_records_oid() &&
+		(attnum == REC_DATA || attnum == REC_KEYS || attnum <= 0))
+	{
+		vardata->statsTuple = NULL;
+		return true;
+	}
+	return prev_relation_stats_hook &&
+		   prev_relation_stats_hook(root, rte, attnum, vardata);
+}
+
+/*
+ * Statistics hook (get_index_stats_hook) while the search statement is
+ * planned: no statistics of index expressions on assoc.records (the term
+ * index's assoc.search_vector(data, ...)), for the reason above.
+ */
+static bool
+hide_index_stats(PlannerInfo *root, Oid indexOid, AttrNumber indexattnum,
+				 VariableStatData *vardata)
+{
+	if (IndexGetRelation(indexOid, true) == assoc_rows_records_oid())
+	{
+		vardata->statsTuple = NULL;
+		return true;
+	}
+	return prev_index_stats_hook &&
+		   prev_index_stats_hook(root, indexOid, indexattnum, vardata);
+}
+
+/*
+ * Run the search statement, or its EXPLAIN, with the call's values, the
+ * document statistics hidden from its planning (hide_document_stats).
+ */
 static void
 run_statement(AssocStmtId id, FunctionCallInfo fcinfo, AssocCall *call,
 			  SearchArgs *args)
 {
-	Datum values[9];
-	char  nulls[9];
+	Datum values[10];
+	char  nulls[10];
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = PointerGetDatum(call->ns);
 	values[1] = args->query;
 	nulls[1] = args->query ? ' ' : 'n';
 	values[2] = ObjectIdGetDatum(args->config);
+	nulls[2] = args->query ? ' ' : 'n';
 	values[3] =
 		PG_ARGISNULL(ARG_FILTER) ? (Datum) 0 : PG_GETARG_DATUM(ARG_FILTER);
 	nulls[3] = PG_ARGISNULL(ARG_FILTER) ? 'n' : ' ';
@@ -305,8 +361,23 @@ run_statement(AssocStmtId id, FunctionCallInfo fcinfo, AssocCall *call,
 	/* One row more than the page tells whether another page follows. */
 	values[7] = Int64GetDatum((int64) args->page_size + 1);
 	values[8] = Int64GetDatum((int64) (args->page - 1) * args->page_size);
-	/* EXPLAIN is a utility statement, which SPI runs only read-write. */
-	(void) assoc_stmt_exec(id, values, nulls, id == SP_SEARCH, 0);
+	values[9] = Int64GetDatum(call->incarnation);
+
+	prev_relation_stats_hook = get_relation_stats_hook;
+	prev_index_stats_hook = get_index_stats_hook;
+	get_relation_stats_hook = hide_document_stats;
+	get_index_stats_hook = hide_index_stats;
+	PG_TRY();
+	{
+		/* EXPLAIN is a utility statement, which SPI runs only read-write. */
+		(void) assoc_stmt_exec(id, values, nulls, id == SP_SEARCH, 0);
+	}
+	PG_FINALLY();
+	{
+		get_relation_stats_hook = prev_relation_stats_hook;
+		get_index_stats_hook = prev_index_stats_hook;
+	}
+	PG_END_TRY();
 }
 
 /* Push "key": value into an object being built. */
@@ -363,41 +434,50 @@ push_string(JsonbParseState **st, const char *s, int len)
 
 /*
  * Push one page row as {"id", "version", "keys", "data"}, its data
- * projected onto fields when they are given.
+ * projected onto fields when they are given.  The projection is made in
+ * scratch memory, reset for every row (a field copies the projection
+ * built so far), and only its result is kept, in the answer's memory.
  */
 static void
 push_item(JsonbParseState **st, SearchArgs *args, HeapTuple tuple,
-		  TupleDesc desc)
+		  TupleDesc desc, MemoryContext scratch)
 {
 	bool   isnull;
-	text  *id = DatumGetTextPP(SPI_getbinval(tuple, desc, 3, &isnull));
-	Datum  keys = SPI_getbinval(tuple, desc, 5, &isnull);
-	Jsonb *data = DatumGetJsonbP(SPI_getbinval(tuple, desc, 6, &isnull));
-	char  *keys_json =
-		TextDatumGetCString(DirectFunctionCall1(assockey_to_json, keys));
+	text  *id = DatumGetTextPP(SPI_getbinval(tuple, desc, 4, &isnull));
+	Jsonb *data = DatumGetJsonbP(SPI_getbinval(tuple, desc, 7, &isnull));
 
+	if (args->has_fields)
+	{
+		MemoryContext answer = MemoryContextSwitchTo(scratch);
+		Jsonb        *projected = assoc_fields_project(&args->fields, data);
+
+		MemoryContextSwitchTo(answer);
+		data = palloc(VARSIZE(projected));
+		memcpy(data, projected, VARSIZE(projected));
+		MemoryContextReset(scratch);
+	}
 	(void) pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
 	push_key(st, "id");
 	push_string(st, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
 	push_key(st, "version");
-	push_int8(st, DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull)));
+	push_int8(st, DatumGetInt64(SPI_getbinval(tuple, desc, 5, &isnull)));
 	push_key(st, "keys");
-	push_jsonb(st, DatumGetJsonbP(DirectFunctionCall1(
-					   jsonb_in, CStringGetDatum(keys_json))));
+	assoc_ak_push_json(st, SPI_getbinval(tuple, desc, 6, &isnull));
 	push_key(st, "data");
-	push_jsonb(st, args->has_fields ? assoc_fields_project(&args->fields, data)
-									: data);
+	push_jsonb(st, data);
 	(void) pushJsonbValue(st, WJB_END_OBJECT, NULL);
 }
 
 /*
  * The answer {"page", "pageSize", "count", "data", "next"} from the
- * statement's rows: the first column of every row is the count; a row
- * without an id is the only row of an empty page; a row past page_size
- * means another page follows, continuing after the last row shown.
+ * statement's rows: the first columns of every row are the count and
+ * whether the statement's snapshot sees the namespace the caller was
+ * checked against (42704 if not); a row without an id is the only row of
+ * an empty page; a row past page_size means another page follows,
+ * continuing after the last row shown.
  */
 static Jsonb *
-build_answer(SearchArgs *args)
+build_answer(AssocCall *call, SearchArgs *args)
 {
 	JsonbParseState *st = NULL;
 	TupleDesc        desc = SPI_tuptable->tupdesc;
@@ -406,9 +486,14 @@ build_answer(SearchArgs *args)
 	int64            count;
 	uint64           shown = 0;
 	char            *next = NULL;
+	MemoryContext    scratch;
 
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], desc, 2, &isnull)))
+		assoc_error_no_namespace(call->ns_name);
 	count =
 		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], desc, 1, &isnull));
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "assoc.search row",
+									ALLOCSET_DEFAULT_SIZES);
 	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	push_key(&st, "page");
 	push_int8(&st, args->page);
@@ -423,22 +508,23 @@ build_answer(SearchArgs *args)
 		HeapTuple tuple = SPI_tuptable->vals[i];
 
 		CHECK_FOR_INTERRUPTS();
-		(void) SPI_getbinval(tuple, desc, 3, &isnull);
+		(void) SPI_getbinval(tuple, desc, 4, &isnull);
 		if (isnull)
 			break;
-		push_item(&st, args, tuple, desc);
+		push_item(&st, args, tuple, desc, scratch);
 		shown++;
 	}
 	(void) pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 	if (nrows > shown && shown > 0)
 	{
 		struct varlena *key = (struct varlena *) PG_DETOAST_DATUM(
-			SPI_getbinval(SPI_tuptable->vals[shown - 1], desc, 2, &isnull));
+			SPI_getbinval(SPI_tuptable->vals[shown - 1], desc, 3, &isnull));
 
-		next = assoc_search_token_encode(key, args->fingerprint);
+		next = assoc_search_token_encode(key, args->fingerprint, call->secret);
 	}
 	push_key(&st, "next");
 	push_string(&st, next, next ? strlen(next) : 0);
+	MemoryContextDelete(scratch);
 	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
 }
 
@@ -458,7 +544,7 @@ assoc_search(PG_FUNCTION_ARGS)
 
 	open_search(fcinfo, &call, &args, "search");
 	run_statement(SP_SEARCH, fcinfo, &call, &args);
-	answer = build_answer(&args);
+	answer = build_answer(&call, &args);
 	result = MemoryContextAlloc(caller_cxt, VARSIZE(answer));
 	memcpy(result, answer, VARSIZE(answer));
 	assoc_call_close(&call);

@@ -242,31 +242,34 @@ assoc_fields_parse(const char *text, int len, AssocFields *fields)
 }
 
 /*
- * Would the containers that setting path creates, from token "from" on,
- * stay within assoc.max_padding?  Each index token there makes a new
- * array padded with nulls up to the index.
+ * The nulls that setting path pads into the containers it creates from
+ * token "from" on: each index token there makes a new array padded with
+ * nulls up to the index.
  */
-static bool
-fresh_padding_ok(const AssocPath *path, int from)
+static int64
+fresh_padding(const AssocPath *path, int from)
 {
+	int64 padding = 0;
+
 	for (int k = from; k < path->ntokens; k++)
-		if (path->tokens[k].is_index &&
-			path->tokens[k].index > assoc_max_padding)
-			return false;
-	return true;
+		if (path->tokens[k].is_index)
+			padding += path->tokens[k].index;
+	return padding;
 }
 
 /*
  * Can path be set in the projection built so far (out) without an error?
  * It cannot when a key other than digits meets an array that an earlier
  * field made (fields "a[0]" and "a.x" of a record whose "a" is an object
- * with keys "0" and "x"), or when the nulls it pads would pass
- * assoc.max_padding.  Such a field is omitted from the projection.
+ * with keys "0" and "x"), or when the nulls it pads, counted over all its
+ * arrays as one write counts them, would pass assoc.max_padding.  Such a
+ * field is omitted from the projection.
  */
 static bool
 projection_accepts(Jsonb *out, const AssocPath *path)
 {
 	AssocValue node;
+	int64      padding = 0;
 
 	assoc_value_from_jsonb(out, &node);
 	for (int k = 0; k < path->ntokens; k++)
@@ -274,7 +277,10 @@ projection_accepts(Jsonb *out, const AssocPath *path)
 		const JsonbContainer *c;
 
 		if (!assoc_value_is_container(&node))
-			return fresh_padding_ok(path, k); /* replaced by a container */
+		{
+			padding += fresh_padding(path, k); /* replaced by a container */
+			break;
+		}
 		c = (const JsonbContainer *) node.data;
 		if (JsonContainerIsObject(c))
 		{
@@ -282,7 +288,10 @@ projection_accepts(Jsonb *out, const AssocPath *path)
 
 			prefix.ntokens = k + 1;
 			if (!assoc_path_lookup(out, &prefix, &node))
-				return fresh_padding_ok(path, k + 1); /* a new key */
+			{
+				padding += fresh_padding(path, k + 1); /* a new key */
+				break;
+			}
 		}
 		else
 		{
@@ -292,12 +301,14 @@ projection_accepts(Jsonb *out, const AssocPath *path)
 			if (!assoc_token_array_index(&path->tokens[k], &index))
 				return false;
 			if (index >= size)
-				return index - size <= assoc_max_padding &&
-					   fresh_padding_ok(path, k + 1);
+			{
+				padding += (int64) index - size + fresh_padding(path, k + 1);
+				break;
+			}
 			assoc_container_child(c, index, &node);
 		}
 	}
-	return true;
+	return padding <= assoc_max_padding;
 }
 
 /*

@@ -29,10 +29,13 @@
  * refuses text, and it has no binary input.
  *
  * A token is the key of a page's last row, written out (jsonb as text),
- * behind a fingerprint of the search that made it; reading a token back
- * checks the fingerprint, then every item against the order, and parses
- * the jsonb text again, so a token altered by hand is refused or read as
- * plain values, never trusted as binary.
+ * behind a MAC: an HMAC-SHA-256, keyed with the namespace's channel
+ * secret, of the fingerprint of the search that made it (search.c) and of
+ * the key.  Reading a token back checks the MAC, so a token of another
+ * search, or one altered, is refused before any of it is read; then every
+ * item is checked against the order and jsonb is parsed from its text, so
+ * that not even a token forged by a role that can read the secret (a
+ * member of the namespace's owner) is trusted as binary.
  *
  * Layer: pure library (README, "How the code is organised"); calls the
  * search arguments, document and patch libraries.
@@ -40,17 +43,21 @@
 #include "postgres.h"
 
 #include "common/base64.h"
+#include "common/hmac.h"
+#include "common/sha2.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
 #include "document.h"
 #include "patch.h"
+#include "rules.h"
 #include "search_args.h"
 #include "search_key.h"
 
@@ -75,8 +82,9 @@ typedef struct KeyItem
 /* Bytes before the first item: the varlena header and the item count. */
 #define KEY_ITEMS_OFFSET (VARHDRSZ + sizeof(uint32))
 
-/* Version byte of the token format. */
-#define TOKEN_FORMAT 1
+/* Version byte of the token format, and the bytes of its MAC. */
+#define TOKEN_FORMAT  1
+#define TOKEN_MAC_LEN 16
 
 /* ---------------------------------------------------------------------
  * Making and reading keys
@@ -309,12 +317,35 @@ append_len(StringInfo buf, uint32 len)
 }
 
 /*
- * The token of a key: base64url (no padding) of the format byte, the
- * search's fingerprint, the item count and each item as kind, direction,
- * length and value (jsonb as its text).
+ * The MAC of a token's body for a search (file header): the first
+ * TOKEN_MAC_LEN bytes of HMAC-SHA-256(secret, fingerprint || body).
+ */
+static void
+token_mac(const uint8 *fingerprint, const bytea *secret, const char *body,
+		  int len, uint8 *mac)
+{
+	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+	uint8        digest[PG_SHA256_DIGEST_LENGTH];
+
+	if (ctx == NULL ||
+		pg_hmac_init(ctx, (const uint8 *) VARDATA_ANY(secret),
+					 VARSIZE_ANY_EXHDR(secret)) < 0 ||
+		pg_hmac_update(ctx, fingerprint, ASSOC_SEARCH_FINGERPRINT_LEN) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) body, len) < 0 ||
+		pg_hmac_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute the MAC of a search token");
+	pg_hmac_free(ctx);
+	memcpy(mac, digest, TOKEN_MAC_LEN);
+}
+
+/*
+ * The token of a key: base64url (no padding) of the format byte, the MAC,
+ * and the body: the item count and each item as kind, direction, length
+ * and value (jsonb as its text).
  */
 char *
-assoc_search_token_encode(const struct varlena *key, const uint8 *fingerprint)
+assoc_search_token_encode(const struct varlena *key, const uint8 *fingerprint,
+						  const bytea *secret)
 {
 	StringInfoData raw;
 	KeyReader      kr;
@@ -325,8 +356,7 @@ assoc_search_token_encode(const struct varlena *key, const uint8 *fingerprint)
 
 	initStringInfo(&raw);
 	appendStringInfoChar(&raw, (char) TOKEN_FORMAT);
-	appendBinaryStringInfo(&raw, (const char *) fingerprint,
-						   ASSOC_SEARCH_FINGERPRINT_LEN);
+	appendStringInfoSpaces(&raw, TOKEN_MAC_LEN);
 	key_read_begin(&kr, key);
 	appendStringInfoChar(&raw, (char) kr.left);
 	while (key_read_next(&kr, &item, &payload))
@@ -347,6 +377,8 @@ assoc_search_token_encode(const struct varlena *key, const uint8 *fingerprint)
 			appendBinaryStringInfo(&raw, payload, item.len);
 		}
 	}
+	token_mac(fingerprint, secret, raw.data + 1 + TOKEN_MAC_LEN,
+			  raw.len - 1 - TOKEN_MAC_LEN, (uint8 *) raw.data + 1);
 
 	out = palloc(pg_b64_enc_len(raw.len) + 1);
 	n = pg_b64_encode(raw.data, raw.len, out, pg_b64_enc_len(raw.len));
@@ -408,33 +440,37 @@ token_bytes(const char *token, int len, int *rawlen)
 }
 
 /*
- * The key a token carries, for the search whose order and fingerprint
- * are given; 22023 when the token is malformed or belongs to another
- * search (another namespace, term, filter, keys or order).  Every item is
- * checked against the order, and jsonb values are parsed from their text.
+ * The key a token carries, for the search whose order, fingerprint and
+ * namespace secret are given; 22023 when the token is malformed, altered
+ * or belongs to another search (another namespace, term, filter, keys or
+ * order).  Every item is checked against the order, and jsonb values are
+ * parsed from their text.
  */
 struct varlena *
 assoc_search_token_decode(const char *token, int len,
 						  const AssocSortOrder *order,
-						  const uint8          *fingerprint)
+						  const uint8 *fingerprint, const bytea *secret)
 {
 	int         rawlen;
 	char       *raw = token_bytes(token, len, &rawlen);
 	const char *p = raw;
 	const char *end = raw + rawlen;
+	const char *mac;
+	uint8       expected[TOKEN_MAC_LEN];
 	KeyBuilder  kb;
 	int         nitems;
 
 	if (*take(&p, end, 1) != TOKEN_FORMAT)
 		error_bad_token("unknown format");
-	if (memcmp(take(&p, end, ASSOC_SEARCH_FINGERPRINT_LEN), fingerprint,
-			   ASSOC_SEARCH_FINGERPRINT_LEN) != 0)
+	mac = take(&p, end, TOKEN_MAC_LEN);
+	token_mac(fingerprint, secret, p, (int) (end - p), expected);
+	if (memcmp(mac, expected, TOKEN_MAC_LEN) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("after token does not continue this search"),
 				 errdetail("A token continues only the search that returned "
-						   "it: the same namespace, term, filter, keys and "
-						   "order_by.")));
+						   "it, unaltered: the same namespace, term, filter, "
+						   "keys and order_by.")));
 	nitems = (unsigned char) *take(&p, end, 1);
 	if (nitems != order->nitems + 1)
 		error_bad_token("wrong number of items");
@@ -617,6 +653,7 @@ assoc_search_key_gt(PG_FUNCTION_ARGS)
 /* The parsed order_by kept across calls of assoc.search_key. */
 typedef struct OrderCache
 {
+	MemoryContext  cxt; /* holds text and order; reset on a new text */
 	bool           valid;
 	char          *text; /* the order_by it was parsed from; NULL: none */
 	int            len;
@@ -626,7 +663,9 @@ typedef struct OrderCache
 /*
  * The order of an order_by argument, parsed once per distinct text for
  * the calling expression (fn_extra), since a search calls assoc.search_key
- * once per match with the same order_by.
+ * once per match with the same order_by.  A new text replaces the old one
+ * in the cache's own memory context, so that a query passing a different
+ * order_by on every row does not accumulate them.
  */
 static const AssocSortOrder *
 cached_order(FunctionCallInfo fcinfo, int argno)
@@ -638,14 +677,21 @@ cached_order(FunctionCallInfo fcinfo, int argno)
 	MemoryContext old;
 
 	if (cache == NULL)
-		cache = fcinfo->flinfo->fn_extra = MemoryContextAllocZero(
-			fcinfo->flinfo->fn_mcxt, sizeof(OrderCache));
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+									   sizeof(OrderCache));
+		cache->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+										   "assoc.search_key order",
+										   ALLOCSET_SMALL_SIZES);
+		fcinfo->flinfo->fn_extra = cache;
+	}
 	if (cache->valid && (cache->text == NULL) == (s == NULL) &&
 		cache->len == len && (s == NULL || memcmp(cache->text, s, len) == 0))
 		return &cache->order;
 
 	cache->valid = false;
-	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	MemoryContextReset(cache->cxt);
+	old = MemoryContextSwitchTo(cache->cxt);
 	cache->text = s ? pnstrdup(s, len) : NULL;
 	cache->len = len;
 	if (s != NULL)
@@ -676,6 +722,7 @@ assoc_search_key_of(PG_FUNCTION_ARGS)
 							"NULL")));
 	row.data = PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0);
 	row.id = PG_GETARG_TEXT_PP(1);
+	assoc_check_id(row.id);
 	row.version = PG_GETARG_INT64(2);
 	row.created_at = PG_GETARG_TIMESTAMPTZ(3);
 	row.updated_at = PG_GETARG_TIMESTAMPTZ(4);

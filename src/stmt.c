@@ -27,7 +27,7 @@ typedef struct StmtPlan
 {
 	const char *sql;
 	int         nargs;
-	Oid         argtypes[9]; /* AK, SK: the extension's types */
+	Oid         argtypes[10]; /* AK, SK: the extension's types */
 	SPIPlanPtr  plan;
 	bool        custom; /* planned for each execution's values */
 } StmtPlan;
@@ -46,7 +46,10 @@ typedef struct StmtPlan
  * offset; and the page's records.  A condition whose value is NULL folds
  * away in the plan made for the call's values (the statement is planned
  * for each execution), and the rest match the indexes of assoc.records.
- * An empty keys value matches nothing, as in read_by.
+ * An empty keys value matches nothing, as in read_by.  "visible" tells
+ * whether the statement's snapshot sees the namespace with the
+ * incarnation ($10) whose owner the caller was checked against: a
+ * snapshot older than that check may see another creation of the name.
  */
 #define SEARCH_SQL                                                            \
 	"WITH m AS MATERIALIZED ("                                                \
@@ -61,8 +64,10 @@ typedef struct StmtPlan
 	"p AS (SELECT m.id, m.k FROM m "                                          \
 	"WHERE $7 IS NULL OR m.k OPERATOR(assoc.>) $7 "                           \
 	"ORDER BY m.k USING OPERATOR(assoc.<) LIMIT $8 OFFSET $9) "               \
-	"SELECT c.n, p.k, r.id, r.version, r.keys, r.data "                       \
-	"FROM (SELECT pg_catalog.count(*) AS n FROM m) AS c "                     \
+	"SELECT c.n, c.visible, p.k, r.id, r.version, r.keys, r.data "            \
+	"FROM (SELECT pg_catalog.count(*) AS n, EXISTS (SELECT FROM "             \
+	"assoc.namespaces AS s WHERE s.ns OPERATOR(pg_catalog.=) $1 "             \
+	"AND s.incarnation OPERATOR(pg_catalog.=) $10) AS visible FROM m) AS c "  \
 	"LEFT JOIN (p JOIN assoc.records AS r "                                   \
 	"ON r.ns OPERATOR(pg_catalog.=) $1 AND r.id OPERATOR(pg_catalog.=) "      \
 	"p.id) "                                                                  \
@@ -70,7 +75,7 @@ typedef struct StmtPlan
 #define SEARCH_TYPES                                                          \
 	{                                                                         \
 		TEXTOID, TSQUERYOID, REGCONFIGOID, JSONPATHOID, AK, TEXTOID, SK,      \
-			INT8OID, INT8OID                                                  \
+			INT8OID, INT8OID, INT8OID                                         \
 	}
 
 static StmtPlan plans[SP_COUNT] = {
@@ -270,8 +275,8 @@ static StmtPlan plans[SP_COUNT] = {
 		 "FROM pg_catalog.jsonb_array_elements($1) AS e",
 		 1,
 		 {JSONBOID}},
-	[SP_SEARCH] = {SEARCH_SQL, 9, SEARCH_TYPES, NULL, true},
-	[SP_SEARCH_EXPLAIN] = {"EXPLAIN (COSTS OFF) " SEARCH_SQL, 9, SEARCH_TYPES,
+	[SP_SEARCH] = {SEARCH_SQL, 10, SEARCH_TYPES, NULL, true},
+	[SP_SEARCH_EXPLAIN] = {"EXPLAIN (COSTS OFF) " SEARCH_SQL, 10, SEARCH_TYPES,
 						   NULL, true},
 };
 
