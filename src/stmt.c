@@ -46,32 +46,33 @@ typedef struct StmtPlan
  * offset; and the page's records.  A condition whose value is NULL folds
  * away in the plan made for the call's values (the statement is planned
  * for each execution), and the rest match the indexes of assoc.records.
- * An empty keys value matches nothing, as in read_by.  "visible" tells
+ * An empty keys value matches nothing, as in read_by.  The page's rows
+ * are read again by their tuple ids, which the statement's one snapshot
+ * keeps valid, rather than by another descent of the primary key.
+ * "visible" tells
  * whether the statement's snapshot sees the namespace with the
  * incarnation ($10) whose owner the caller was checked against: a
  * snapshot older than that check may see another creation of the name.
  */
 #define SEARCH_SQL                                                            \
 	"WITH m AS MATERIALIZED ("                                                \
-	"SELECT r.id, assoc.search_key(r.data, r.id, r.version, r.created_at, "   \
-	"r.updated_at, $6) AS k FROM assoc.records AS r "                         \
+	"SELECT r.ctid AS t, assoc.search_key(r.data, r.id, r.version, "          \
+	"r.created_at, r.updated_at, $6) AS k FROM assoc.records AS r "           \
 	"WHERE r.ns OPERATOR(pg_catalog.=) $1 "                                   \
 	"AND ($2 IS NULL OR assoc.search_vector(r.data, $3) "                     \
 	"OPERATOR(pg_catalog.@@) $2) "                                            \
 	"AND ($4 IS NULL OR r.data OPERATOR(pg_catalog.@@) $4) "                  \
 	"AND ($5 IS NULL OR (assoc.size($5) OPERATOR(pg_catalog.>) 0 "            \
 	"AND r.keys OPERATOR(assoc.@>) $5))), "                                   \
-	"p AS (SELECT m.id, m.k FROM m "                                          \
+	"p AS (SELECT m.t, m.k FROM m "                                           \
 	"WHERE $7 IS NULL OR m.k OPERATOR(assoc.>) $7 "                           \
 	"ORDER BY m.k USING OPERATOR(assoc.<) LIMIT $8 OFFSET $9) "               \
 	"SELECT c.n, c.visible, p.k, r.id, r.version, r.keys, r.data "            \
 	"FROM (SELECT pg_catalog.count(*) AS n, EXISTS (SELECT FROM "             \
 	"assoc.namespaces AS s WHERE s.ns OPERATOR(pg_catalog.=) $1 "             \
 	"AND s.incarnation OPERATOR(pg_catalog.=) $10) AS visible FROM m) AS c "  \
-	"LEFT JOIN (p JOIN assoc.records AS r "                                   \
-	"ON r.ns OPERATOR(pg_catalog.=) $1 AND r.id OPERATOR(pg_catalog.=) "      \
-	"p.id) "                                                                  \
-	"ON true ORDER BY p.k USING OPERATOR(assoc.<)"
+	"LEFT JOIN (p JOIN assoc.records AS r ON r.ctid OPERATOR(pg_catalog.=) "  \
+	"p.t) ON true ORDER BY p.k USING OPERATOR(assoc.<)"
 #define SEARCH_TYPES                                                          \
 	{                                                                         \
 		TEXTOID, TSQUERYOID, REGCONFIGOID, JSONPATHOID, AK, TEXTOID, SK,      \
