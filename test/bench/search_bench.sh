@@ -42,10 +42,11 @@
 # Every plan is printed (the scan and index lines of search_explain).
 #
 # Then, between the phases (SIZE_A records): assoc.set_multi, 3 entries
-# (two numbers, one string) on random records of 'big', pgbench -M
-# prepared, assoc.notify = off, with and without the term index, the two
-# alternating (with/without, then without/with, ...) ROUNDS times per
-# client count, each run after a CHECKPOINT.  records_data_idx is dropped
+# (two numbers, one string) on random records of 'other' (so that 'big'
+# stays as loaded for phase B), pgbench -M prepared, assoc.notify = off,
+# with and without the term index, the two alternating (with/without,
+# then without/with, ...) ROUNDS times per client count, each run after a
+# CHECKPOINT.  records_data_idx is dropped
 # for these runs, so that the term index is the only index on data: the
 # tables show median TPS and the share of HOT updates
 # (pg_stat_user_tables, counters reset before each run).
@@ -159,7 +160,7 @@ echo "   index builds: search ${BUILD[A,records_search_idx]} ms, data ${BUILD[A,
 measure A "$A"
 
 # ---- set_multi with and without the term index (SIZE_A records) ----
-echo "== set_multi TPS with and without records_search_idx ($(size "$A") records; records_data_idx dropped) ($(elapsed))"
+echo "== set_multi TPS with and without records_search_idx (random records of $(size "$A") in 'other'; records_data_idx dropped) ($(elapsed))"
 drop_index records_data_idx
 sql "VACUUM ANALYZE assoc.records" >/dev/null
 declare -A TPS UPD HOT
@@ -270,7 +271,7 @@ for c in $CLIENTS; do
 	printf '| %s | %.0f | %.0f | %s | %s | %s |\n' "$c" "$mw" "$mo" "$(ratio "$mw" "$mo")" "$hw" "$ho"
 done
 echo
-echo "(set_multi: $(size "$A") records, median of $ROUNDS runs of ${DURATION}s, pgbench -M prepared, records_data_idx absent.)"
+echo "(set_multi: random records of $(size "$A") in 'other', median of $ROUNDS runs of ${DURATION}s, pgbench -M prepared, records_data_idx absent.)"
 echo "Index builds: records_search_idx ${BUILD[A,records_search_idx]} ms at $SA+$SA records, ${BUILD[B,records_search_idx]} ms at $SB+$SB;" \
 	"records_data_idx ${BUILD[A,records_data_idx]} ms and ${BUILD[B,records_data_idx]} ms."
 sql "SELECT format('Checks: %s', string_agg(format('phase %s %s: %s', phase, what, CASE WHEN ok THEN 'ok' ELSE 'FAILED' END), '; ' ORDER BY phase)) FROM public.sb_checks"
