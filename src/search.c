@@ -40,6 +40,7 @@
 #include "utils/jsonb.h"
 #include "utils/jsonpath.h"
 #include "utils/numeric.h"
+#include "optimizer/plancat.h"
 #include "utils/memutils.h"
 #include "utils/selfuncs.h"
 #include "utils/tuplestore.h"
@@ -60,9 +61,10 @@ static char *search_config = NULL;
 /* assoc.max_page_size: the largest page_size (superuser-only). */
 static int max_page_size = 1000;
 
-/* The statistics hooks in place before the search statement's own. */
+/* The planner hooks in place before the search statement's own. */
 static get_relation_stats_hook_type prev_relation_stats_hook = NULL;
 static get_index_stats_hook_type    prev_index_stats_hook = NULL;
+static get_relation_info_hook_type  prev_relation_info_hook = NULL;
 
 /*
  * Define the search settings (called by _PG_init).  The page limit is
@@ -333,8 +335,51 @@ hide_index_stats(PlannerInfo *root, Oid indexOid, AttrNumber indexattnum,
 }
 
 /*
+ * Relation hook (get_relation_info_hook) while the search statement is
+ * planned: no extended statistics on assoc.records (CREATE STATISTICS on
+ * its expressions would give the planner the same samples as above).
+ */
+static void
+hide_extended_stats(PlannerInfo *root, Oid relid, bool inhparent,
+					RelOptInfo *rel)
+{
+	if (prev_relation_info_hook)
+		prev_relation_info_hook(root, relid, inhparent, rel);
+	if (relid == assoc_rows_records_oid())
+		rel->statlist = NIL;
+}
+
+/*
+ * Put the hooks above in place, or take them away, around the search
+ * statement.  Counted, so that a search run while another one's statement
+ * is planned or run (no such path exists today) neither installs them
+ * twice nor removes them early.
+ */
+static void
+hide_stats(bool on)
+{
+	static int depth = 0;
+
+	if (on && depth++ == 0)
+	{
+		prev_relation_stats_hook = get_relation_stats_hook;
+		prev_index_stats_hook = get_index_stats_hook;
+		prev_relation_info_hook = get_relation_info_hook;
+		get_relation_stats_hook = hide_document_stats;
+		get_index_stats_hook = hide_index_stats;
+		get_relation_info_hook = hide_extended_stats;
+	}
+	else if (!on && --depth == 0)
+	{
+		get_relation_stats_hook = prev_relation_stats_hook;
+		get_index_stats_hook = prev_index_stats_hook;
+		get_relation_info_hook = prev_relation_info_hook;
+	}
+}
+
+/*
  * Run the search statement, or its EXPLAIN, with the call's values, the
- * document statistics hidden from its planning (hide_document_stats).
+ * document statistics hidden from its planning (hide_stats).
  */
 static void
 run_statement(AssocStmtId id, FunctionCallInfo fcinfo, AssocCall *call,
@@ -363,10 +408,7 @@ run_statement(AssocStmtId id, FunctionCallInfo fcinfo, AssocCall *call,
 	values[8] = Int64GetDatum((int64) (args->page - 1) * args->page_size);
 	values[9] = Int64GetDatum(call->incarnation);
 
-	prev_relation_stats_hook = get_relation_stats_hook;
-	prev_index_stats_hook = get_index_stats_hook;
-	get_relation_stats_hook = hide_document_stats;
-	get_index_stats_hook = hide_index_stats;
+	hide_stats(true);
 	PG_TRY();
 	{
 		/* EXPLAIN is a utility statement, which SPI runs only read-write. */
@@ -374,8 +416,7 @@ run_statement(AssocStmtId id, FunctionCallInfo fcinfo, AssocCall *call,
 	}
 	PG_FINALLY();
 	{
-		get_relation_stats_hook = prev_relation_stats_hook;
-		get_index_stats_hook = prev_index_stats_hook;
+		hide_stats(false);
 	}
 	PG_END_TRY();
 }
@@ -434,9 +475,10 @@ push_string(JsonbParseState **st, const char *s, int len)
 
 /*
  * Push one page row as {"id", "version", "keys", "data"}, its data
- * projected onto fields when they are given.  The projection is made in
- * scratch memory, reset for every row (a field copies the projection
- * built so far), and only its result is kept, in the answer's memory.
+ * projected onto fields when they are given.  The projection (and the
+ * stored document, detoasted) is made in scratch memory, reset for every
+ * row (a field copies the projection built so far), and only its result
+ * is kept, in the answer's memory.
  */
 static void
 push_item(JsonbParseState **st, SearchArgs *args, HeapTuple tuple,
@@ -444,18 +486,22 @@ push_item(JsonbParseState **st, SearchArgs *args, HeapTuple tuple,
 {
 	bool   isnull;
 	text  *id = DatumGetTextPP(SPI_getbinval(tuple, desc, 4, &isnull));
-	Jsonb *data = DatumGetJsonbP(SPI_getbinval(tuple, desc, 7, &isnull));
+	Datum  stored = SPI_getbinval(tuple, desc, 7, &isnull);
+	Jsonb *data;
 
 	if (args->has_fields)
 	{
 		MemoryContext answer = MemoryContextSwitchTo(scratch);
-		Jsonb        *projected = assoc_fields_project(&args->fields, data);
+		Jsonb        *projected =
+			assoc_fields_project(&args->fields, DatumGetJsonbP(stored));
 
 		MemoryContextSwitchTo(answer);
 		data = palloc(VARSIZE(projected));
 		memcpy(data, projected, VARSIZE(projected));
 		MemoryContextReset(scratch);
 	}
+	else
+		data = DatumGetJsonbP(stored);
 	(void) pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
 	push_key(st, "id");
 	push_string(st, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));

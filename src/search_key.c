@@ -83,8 +83,9 @@ typedef struct KeyItem
 #define KEY_ITEMS_OFFSET (VARHDRSZ + sizeof(uint32))
 
 /* Version byte of the token format, and the bytes of its MAC. */
-#define TOKEN_FORMAT  1
-#define TOKEN_MAC_LEN 16
+#define TOKEN_FORMAT     1
+#define TOKEN_MAC_LEN    16
+#define TOKEN_MAC_DOMAIN "pg_assoc search token"
 
 /* ---------------------------------------------------------------------
  * Making and reading keys
@@ -318,7 +319,9 @@ append_len(StringInfo buf, uint32 len)
 
 /*
  * The MAC of a token's body for a search (file header): the first
- * TOKEN_MAC_LEN bytes of HMAC-SHA-256(secret, fingerprint || body).
+ * TOKEN_MAC_LEN bytes of HMAC-SHA-256(secret, TOKEN_MAC_DOMAIN ||
+ * fingerprint || body).  The domain string (with its NUL) keeps these
+ * MACs apart from the channel names the same secret keys (channel.c).
  */
 static void
 token_mac(const uint8 *fingerprint, const bytea *secret, const char *body,
@@ -330,6 +333,8 @@ token_mac(const uint8 *fingerprint, const bytea *secret, const char *body,
 	if (ctx == NULL ||
 		pg_hmac_init(ctx, (const uint8 *) VARDATA_ANY(secret),
 					 VARSIZE_ANY_EXHDR(secret)) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) TOKEN_MAC_DOMAIN,
+					   sizeof(TOKEN_MAC_DOMAIN)) < 0 ||
 		pg_hmac_update(ctx, fingerprint, ASSOC_SEARCH_FINGERPRINT_LEN) < 0 ||
 		pg_hmac_update(ctx, (const uint8 *) body, len) < 0 ||
 		pg_hmac_final(ctx, digest, sizeof(digest)) < 0)
@@ -436,6 +441,15 @@ token_bytes(const char *token, int len, int *rawlen)
 	*rawlen = pg_b64_decode(b64, padded, raw, pg_b64_dec_len(padded));
 	if (*rawlen < 0)
 		error_bad_token("it is not base64url");
+	/* One text per token: the unused bits of the last character are 0. */
+	if (*rawlen > 0)
+	{
+		char *again = palloc(pg_b64_enc_len(*rawlen) + 1);
+		int   n = pg_b64_encode(raw, *rawlen, again, pg_b64_enc_len(*rawlen));
+
+		if (n != padded || memcmp(again, b64, padded) != 0)
+			error_bad_token("it is not base64url");
+	}
 	return raw;
 }
 
@@ -464,7 +478,7 @@ assoc_search_token_decode(const char *token, int len,
 		error_bad_token("unknown format");
 	mac = take(&p, end, TOKEN_MAC_LEN);
 	token_mac(fingerprint, secret, p, (int) (end - p), expected);
-	if (memcmp(mac, expected, TOKEN_MAC_LEN) != 0)
+	if (timingsafe_bcmp(mac, expected, TOKEN_MAC_LEN) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("after token does not continue this search"),
