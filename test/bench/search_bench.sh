@@ -35,7 +35,8 @@
 #
 # Searches, all first pages of page_size 10 unless said, each timed REPS
 # times in one session (PL/pgSQL, clock_timestamp around each call; the
-# kinds interleaved, their order rotated per pass, two warm-up passes):
+# selective kinds first, then the large ones, each group interleaved, its
+# order rotated per pass, after two warm-up passes):
 #   term, filter, keys  selective: a word (zq42), a value ($.sku == "S-77")
 #       and a key ({team:a123}) that exactly 50 records of 'big' carry at
 #       both sizes (only phase A's records carry them; 'other' has its own
