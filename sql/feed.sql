@@ -63,6 +63,22 @@ RESET assoc.notify;
 SELECT assoc.set('feed_app', 'r3', 'x', '"loud"');
 SELECT id, version, notify FROM assoc.feed WHERE ns = 'feed_app' AND id = 'r3' ORDER BY version;
 
+-- assoc.origin is recorded with each entry and returned by assoc.changes;
+-- empty is none; longer than 255 bytes is refused.
+SET assoc.origin = 'svc-a';
+SELECT assoc.set('feed_app', 'r3', 'x', '"from a"');
+SET assoc.origin = '';
+SELECT assoc.set('feed_app', 'r3', 'x', '"from nobody"');
+SET assoc.origin = E'caf\u00e9 "b"';
+SELECT assoc.set('feed_app', 'r3', 'x', '"from b"');
+RESET assoc.origin;
+SELECT assoc.set('feed_app', 'r3', 'x', '"reset"');
+SELECT id, version, origin, origin IS NULL AS none FROM assoc.changes('feed_app') WHERE id = 'r3' ORDER BY version;
+SELECT set_config('assoc.origin', repeat('x', 256), false);
+SHOW assoc.origin;
+SELECT length(set_config('assoc.origin', repeat('x', 255), false));
+RESET assoc.origin;
+
 -- Bad arguments.
 SELECT * FROM assoc.changes(NULL);
 SELECT * FROM assoc.changes('feed_app', NULL, NULL);

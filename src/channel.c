@@ -72,8 +72,21 @@ assoc_channel_name(const bytea *secret, const char *ns, const char *id,
 	out[ASSOC_CHANNEL_LEN] = '\0';
 }
 
+/* End a payload with its "origin" member: the string, or null. */
+static void
+append_origin(StringInfo buf, const char *origin)
+{
+	appendStringInfoString(buf, ",\"origin\":");
+	if (origin == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, origin);
+	appendStringInfoChar(buf, '}');
+}
+
 /*
- * The JSON payload of an entry: {"ns","id","v","op","paths","cursor"}.
+ * The JSON payload of an entry:
+ * {"ns","id","v","op","paths","cursor","origin"}.
  * When it would exceed PostgreSQL's payload limit, "paths" is left out
  * and "truncated": true says so; the write never fails for it.
  */
@@ -113,14 +126,14 @@ assoc_channel_payload(const FeedEntry *entry)
 	}
 	appendStringInfoString(&buf, ",\"cursor\":");
 	escape_json(&buf, assoc_cursor_format(entry->incarnation, entry->pos));
-	appendStringInfoChar(&buf, '}');
+	append_origin(&buf, entry->origin);
 	if (buf.len >= NOTIFY_MAX_PAYLOAD)
 	{
 		buf.len = mark;
 		buf.data[mark] = '\0';
 		appendStringInfoString(&buf, ",\"truncated\":true,\"cursor\":");
 		escape_json(&buf, assoc_cursor_format(entry->incarnation, entry->pos));
-		appendStringInfoChar(&buf, '}');
+		append_origin(&buf, entry->origin);
 	}
 	return buf.data;
 }

@@ -16,7 +16,8 @@ typedef struct FeedEntry
 	const char *id;
 	int64       version;
 	const char *op;
-	Datum       paths; /* text[], or 0 for NULL */
+	Datum       paths;  /* text[], or 0 for NULL */
+	const char *origin; /* the writer's assoc.origin, or NULL */
 } FeedEntry;
 
 /* Receives one entry to announce and its namespace's channel secret. */

@@ -104,6 +104,7 @@ assoc_changes(PG_FUNCTION_ARGS)
 	uint64         xmin;
 	Datum          values[5];
 	uint64         n;
+	int            ncols;
 
 	ns = assoc_ns_arg(fcinfo, 0);
 	assoc_check_not_null(fcinfo, 2, "max");
@@ -137,13 +138,22 @@ assoc_changes(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(pos.seq);
 	values[3] = UInt64GetDatum(xmin);
 	values[4] = Int64GetDatum(max);
-	n = assoc_stmt_exec(SP_FEED_CHANGES, values, NULL, true, 0);
+	/*
+	 * The columns the SQL definition declares: 0.2.0's has origin, and so
+	 * has its table; until ALTER EXTENSION pg_assoc UPDATE, 0.1.0's has
+	 * neither (the two change together).
+	 */
+	ncols = rsinfo->setDesc->natts;
+	if (ncols != 6 && ncols != 7)
+		elog(ERROR, "assoc.changes declares %d columns, expected 7", ncols);
+	n = assoc_stmt_exec(ncols == 7 ? SP_FEED_CHANGES : SP_FEED_CHANGES_01,
+						values, NULL, true, 0);
 	for (uint64 i = 0; i < n; i++)
 	{
 		HeapTuple tuple = SPI_tuptable->vals[i];
 		TupleDesc desc = SPI_tuptable->tupdesc;
-		Datum     out[6];
-		bool      nulls[6] = {false};
+		Datum     out[7];
+		bool      nulls[7] = {false};
 		bool      isnull;
 		FeedPos   p;
 
@@ -151,7 +161,7 @@ assoc_changes(PG_FUNCTION_ARGS)
 		p.xid = DatumGetUInt64(SPI_getbinval(tuple, desc, 1, &isnull));
 		p.seq = DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull));
 		out[0] = CStringGetTextDatum(assoc_cursor_format(incarnation, p));
-		for (int c = 1; c < 6; c++)
+		for (int c = 1; c < ncols; c++)
 			out[c] = SPI_getbinval(tuple, desc, c + 2, &nulls[c]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 	}

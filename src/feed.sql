@@ -7,7 +7,8 @@
 -- ---------------------------------------------------------------------
 
 CREATE FUNCTION assoc.changes(ns text, after text DEFAULT NULL, max integer DEFAULT 1000)
-    RETURNS TABLE (cursor text, id text, version bigint, op text, paths text[], at timestamptz)
+    RETURNS TABLE (cursor text, id text, version bigint, op text, paths text[], at timestamptz,
+                   origin text)
     AS 'MODULE_PATHNAME', 'assoc_changes'
     LANGUAGE C STABLE;
 COMMENT ON FUNCTION assoc.changes(text, text, integer) IS

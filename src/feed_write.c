@@ -33,8 +33,11 @@ assoc_feed_append(AssocCall *call, text *id, int64 version, const char *op,
 	FullTransactionId xid;
 	int64             seq;
 
+	const char *origin =
+		(assoc_origin && assoc_origin[0]) ? assoc_origin : NULL;
+
 	assoc_rows_insert_feed(&call->rows, call->ns, id, version, op, paths,
-						   assoc_notify, &xid, &seq);
+						   assoc_notify, origin, &xid, &seq);
 	if (!assoc_notify)
 		return;
 	if (!assoc_notify_preloaded)
@@ -49,6 +52,7 @@ assoc_feed_append(AssocCall *call, text *id, int64 version, const char *op,
 		entry.version = version;
 		entry.op = op;
 		entry.paths = paths;
+		entry.origin = origin;
 		assoc_notify_entry(&entry, call->secret);
 	}
 	else

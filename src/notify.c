@@ -66,6 +66,29 @@
 bool assoc_notify = true;
 bool assoc_notify_preloaded = false;
 
+/* assoc.origin: recorded in each feed entry and its notification. */
+char *assoc_origin = NULL;
+
+/* Longest assoc.origin, in bytes: it travels in every notification. */
+#define ASSOC_ORIGIN_MAX 255
+
+/*
+ * Check hook of assoc.origin: at most ASSOC_ORIGIN_MAX bytes, so that an
+ * entry's notification stays far below PostgreSQL's payload limit.
+ */
+static bool
+check_origin(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && strlen(*newval) > ASSOC_ORIGIN_MAX)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("assoc.origin is at most %d bytes.",
+							ASSOC_ORIGIN_MAX);
+		return false;
+	}
+	return true;
+}
+
 NotifyShared      *assoc_notify_shared = NULL;
 static NotifySlot *my_slot = NULL; /* this backend's database's slot */
 static bool        xact_wrote = false;
@@ -196,9 +219,10 @@ notify_xact_callback(XactEvent event, void *arg)
 }
 
 /*
- * Called from _PG_init.  Loaded through shared_preload_libraries, the
- * library reserves its shared state and watches commits; loaded on
- * demand, writers notify directly.
+ * Called from _PG_init: the settings assoc.notify and assoc.origin.
+ * Loaded through shared_preload_libraries, the library reserves its
+ * shared state and watches commits; loaded on demand, writers notify
+ * directly.
  */
 void
 assoc_notify_init(void)
@@ -207,6 +231,12 @@ assoc_notify_init(void)
 		"assoc.notify", "Whether writes send notifications.",
 		"Recorded with each feed entry; off writes the feed only.",
 		&assoc_notify, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable(
+		"assoc.origin", "Who writes: recorded in each feed entry.",
+		"Carried in each entry's notification and returned by "
+		"assoc.changes, so that a service can skip its own writes.  Empty "
+		"is none (NULL).",
+		&assoc_origin, "", PGC_USERSET, 0, check_origin, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

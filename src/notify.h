@@ -73,6 +73,7 @@ typedef struct NotifyShared
 
 extern bool          assoc_notify;
 extern bool          assoc_notify_preloaded;
+extern char         *assoc_origin;
 extern NotifyShared *assoc_notify_shared;
 
 extern void    assoc_notify_init(void);

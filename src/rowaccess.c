@@ -241,6 +241,20 @@ assoc_rows_fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot,
 	return found;
 }
 
+/*
+ * Has assoc.feed the column origin (0.2.0), or is it still 0.1.0's table,
+ * which the new library must write and read until ALTER EXTENSION
+ * pg_assoc UPDATE adds it?  Any other shape is an error.
+ */
+bool
+assoc_rows_feed_has_origin(Relation feed)
+{
+	if (RelationGetDescr(feed)->natts == FEED_NATTS - 1)
+		return false;
+	assoc_rows_check_natts(feed, FEED_NATTS);
+	return true;
+}
+
 /* Check that a relation still has the columns this file expects. */
 void
 assoc_rows_check_natts(Relation rel, int natts)
@@ -348,7 +362,10 @@ open_for_write(AssocRows *rows, int which, int natts)
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
 	Relation       rel = assoc_rows_open(which, RowExclusiveLock, false);
 
-	assoc_rows_check_natts(rel, natts);
+	if (which == REL_FEED)
+		rows->feed_origin = assoc_rows_feed_has_origin(rel);
+	else
+		assoc_rows_check_natts(rel, natts);
 	InitResultRelInfo(rri, rel, 0, NULL, 0);
 	ExecOpenIndices(rri, false);
 	MemoryContextSwitchTo(old);
@@ -523,12 +540,14 @@ assoc_rows_update_record(AssocRows *rows, const Record *rec, Jsonb *data,
 /*
  * Append one row to assoc.feed: its position is this transaction's xid
  * and the next number of a counter restarted for every transaction, so
- * writers share no sequence.  Sets *xid and *seq to the position.
+ * writers share no sequence.  Sets *xid and *seq to the position.  origin
+ * (the writer's assoc.origin, NULL for none) is kept when the table has
+ * the column, that is once the extension is updated to 0.2.0.
  */
 void
 assoc_rows_insert_feed(AssocRows *rows, text *ns, text *id, int64 version,
 					   const char *op, Datum paths, bool notify,
-					   FullTransactionId *xid, int64 *seq)
+					   const char *origin, FullTransactionId *xid, int64 *seq)
 {
 	EState           *estate = rows_estate(rows);
 	TupleTableSlot   *slot;
@@ -547,7 +566,8 @@ assoc_rows_insert_feed(AssocRows *rows, text *ns, text *id, int64 version,
 	slot = rows_slot(rows, &rows->feed_slot, rows->feed_rri->ri_RelationDesc,
 					 &TTSOpsVirtual);
 	ExecClearTuple(slot);
-	memset(slot->tts_isnull, false, sizeof(bool) * FEED_NATTS);
+	memset(slot->tts_isnull, false,
+		   sizeof(bool) * slot->tts_tupleDescriptor->natts);
 	slot->tts_values[FEED_NS - 1] = PointerGetDatum(ns);
 	slot->tts_values[FEED_XID - 1] = FullTransactionIdGetDatum(top);
 	slot->tts_values[FEED_SEQ - 1] = Int64GetDatum(*seq);
@@ -559,6 +579,12 @@ assoc_rows_insert_feed(AssocRows *rows, text *ns, text *id, int64 version,
 	slot->tts_values[FEED_NOTIFY - 1] = BoolGetDatum(notify);
 	slot->tts_values[FEED_AT - 1] =
 		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	if (rows->feed_origin)
+	{
+		slot->tts_values[FEED_ORIGIN - 1] =
+			origin ? CStringGetTextDatum(origin) : (Datum) 0;
+		slot->tts_isnull[FEED_ORIGIN - 1] = (origin == NULL);
+	}
 	ExecStoreVirtualTuple(slot);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationInsert(rows->feed_rri, estate, slot);

@@ -28,6 +28,7 @@ typedef struct AssocRows
 	EState         *estate;      /* direct writes */
 	ResultRelInfo  *records_rri; /* assoc.records, opened for writes */
 	ResultRelInfo  *feed_rri;    /* assoc.feed, opened for writes */
+	bool            feed_origin; /* ... with the column origin */
 	TupleTableSlot *record_slot; /* a record as read */
 	TupleTableSlot *new_slot;    /* a record as written */
 	TupleTableSlot *feed_slot;   /* a feed entry as written */
@@ -86,7 +87,8 @@ enum
 	FEED_PATHS,
 	FEED_NOTIFY,
 	FEED_AT,
-	FEED_NATTS = FEED_AT
+	FEED_ORIGIN, /* since 0.2.0 */
+	FEED_NATTS = FEED_ORIGIN
 };
 
 /*
@@ -109,6 +111,7 @@ extern bool
 assoc_rows_fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot,
 						Datum *keys, int nkeys, TupleTableSlot *slot);
 extern void assoc_rows_check_natts(Relation rel, int natts);
+extern bool assoc_rows_feed_has_origin(Relation feed);
 extern Oid  assoc_rows_records_oid(void);
 extern void assoc_rows_open_records(AssocRows *rows);
 extern bool assoc_rows_namespace(text *ns, AssocNamespaceRow *row);
@@ -120,7 +123,7 @@ extern bool assoc_rows_update_record(AssocRows *rows, const Record *rec,
 extern void
 assoc_rows_insert_feed(AssocRows *rows, text *ns, text *id, int64 version,
 					   const char *op, Datum paths, bool notify,
-					   FullTransactionId *xid, int64 *seq);
+					   const char *origin, FullTransactionId *xid, int64 *seq);
 extern void assoc_rows_close(AssocRows *rows);
 
 /* For the notification worker (rowscan.c). */

@@ -50,6 +50,7 @@ typedef struct NotifyRels
 	Relation nsrel;
 	Relation feed;
 	Relation index;
+	bool     origin; /* the feed has the column origin (0.2.0) */
 } NotifyRels;
 
 /*
@@ -79,7 +80,7 @@ open_notify_rels(NotifyRels *rels)
 		table_close(rels->nsrel, AccessShareLock);
 		return false;
 	}
-	assoc_rows_check_natts(rels->feed, FEED_NATTS);
+	rels->origin = assoc_rows_feed_has_origin(rels->feed);
 	return true;
 }
 
@@ -137,6 +138,14 @@ scan_announce(NotifyScan *s, FeedPos pos)
 		e.paths = slot_getattr(s->slot, FEED_PATHS, &isnull);
 		if (isnull)
 			e.paths = (Datum) 0;
+		e.origin = NULL;
+		if (s->rels.origin)
+		{
+			Datum origin = slot_getattr(s->slot, FEED_ORIGIN, &isnull);
+
+			if (!isnull)
+				e.origin = TextDatumGetCString(origin);
+		}
 		s->fn(&e, s->secret, s->arg);
 	}
 	MemoryContextSwitchTo(old);

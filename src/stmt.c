@@ -181,13 +181,22 @@ static StmtPlan plans[SP_COUNT] = {
 					"WHERE n.ns OPERATOR(pg_catalog.=) $1",
 					1,
 					{TEXTOID}},
-	[SP_FEED_CHANGES] = {"SELECT xid, seq, id, version, op, paths, at "
+	[SP_FEED_CHANGES] = {"SELECT xid, seq, id, version, op, paths, at, origin "
 						 "FROM assoc.feed WHERE ns OPERATOR(pg_catalog.=) $1 "
 						 "AND (xid, seq) OPERATOR(pg_catalog.>) ($2, $3) "
 						 "AND xid OPERATOR(pg_catalog.<) $4 "
 						 "ORDER BY xid, seq LIMIT $5",
 						 5,
 						 {TEXTOID, XID8OID, INT8OID, XID8OID, INT8OID}},
+	/* The same on 0.1.0's feed, which has no origin, until the update. */
+	[SP_FEED_CHANGES_01] = {"SELECT xid, seq, id, version, op, paths, at "
+							"FROM assoc.feed "
+							"WHERE ns OPERATOR(pg_catalog.=) $1 "
+							"AND (xid, seq) OPERATOR(pg_catalog.>) ($2, $3) "
+							"AND xid OPERATOR(pg_catalog.<) $4 "
+							"ORDER BY xid, seq LIMIT $5",
+							5,
+							{TEXTOID, XID8OID, INT8OID, XID8OID, INT8OID}},
 	[SP_FEED_PRUNE_NAMESPACES] = {"SELECT ns FROM assoc.namespaces "
 								  "ORDER BY ns",
 								  0,

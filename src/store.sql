@@ -80,6 +80,7 @@ CREATE TABLE assoc.feed (
     paths   text[],
     notify  boolean NOT NULL,
     at      timestamptz NOT NULL DEFAULT now(),
+    origin  text,
     PRIMARY KEY (ns, xid, seq)
 );
 CREATE INDEX feed_notify_idx ON assoc.feed (xid, seq) WHERE notify;
@@ -95,6 +96,8 @@ COMMENT ON TABLE assoc.feed IS
     'the change feed: one entry per effective write, at (writing transaction, its n-th entry)';
 COMMENT ON COLUMN assoc.feed.notify IS
     'assoc.notify of the writer: whether the entry is announced by NOTIFY';
+COMMENT ON COLUMN assoc.feed.origin IS
+    'assoc.origin of the writer (NULL: none), so that a service can skip its own writes';
 
 CREATE TABLE assoc.ops (
     ns     text COLLATE "C" NOT NULL,

@@ -248,3 +248,22 @@ CREATE FUNCTION assoc.search_explain(ns text, term text DEFAULT NULL, page integ
     LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.search_explain(text, text, integer, integer, text, text, assoc.assockey, jsonpath, text) IS
     'the plan (EXPLAIN, without costs) of the statement assoc.search runs for the same arguments';
+
+-- ---------------------------------------------------------------------
+-- Origin (README, "Change subscriptions"): each feed entry records the
+-- writer's assoc.origin, which assoc.changes returns and notifications
+-- carry.  Entries written before the update have none (NULL).  Adding a
+-- nullable column without a default rewrites nothing.  assoc.changes
+-- gains a column, so it is created again.
+-- ---------------------------------------------------------------------
+ALTER TABLE assoc.feed ADD COLUMN origin text;
+COMMENT ON COLUMN assoc.feed.origin IS
+    'assoc.origin of the writer (NULL: none), so that a service can skip its own writes';
+DROP FUNCTION assoc.changes(text, text, integer);
+CREATE FUNCTION assoc.changes(ns text, after text DEFAULT NULL, max integer DEFAULT 1000)
+    RETURNS TABLE (cursor text, id text, version bigint, op text, paths text[], at timestamptz,
+                   origin text)
+    AS 'MODULE_PATHNAME', 'assoc_changes'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION assoc.changes(text, text, integer) IS
+    'feed entries after the cursor after (NULL = oldest kept), at most max, in feed order; gap-free';

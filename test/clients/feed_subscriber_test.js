@@ -7,7 +7,7 @@
  *     (assoc_ + 32 hex) for a namespace and for each of its records;
  *   * a subscriber LISTENing on a record's channel receives every committed
  *     change of that record, in order (versions 1..N consecutive), with the
- *     exact payload {ns, id, v, op, paths, cursor}, the cursor being the one
+ *     exact payload {ns, id, v, op, paths, cursor, origin}, the cursor being the one
  *     assoc.changes gives for that entry; a rolled-back write, a no-op write
  *     and a write to another record never arrive on it; the namespace
  *     channel carries the changes of both records;
@@ -177,9 +177,10 @@ async function readFeed(client, after, want, max = 1000) {
   let cursor = after;
   for (;;) {
     const res = await client.query(
-      'SELECT cursor, id, version, op, paths FROM assoc.changes($1, $2, $3)', [NS, cursor, max]);
+      'SELECT cursor, id, version, op, paths, origin FROM assoc.changes($1, $2, $3)', [NS, cursor, max]);
     for (const r of res.rows) {
-      entries.push({ cursor: r.cursor, id: r.id, v: Number(r.version), op: r.op, paths: r.paths });
+      entries.push({ cursor: r.cursor, id: r.id, v: Number(r.version), op: r.op, paths: r.paths,
+        origin: r.origin });
       cursor = r.cursor;
     }
     if (res.rows.length > 0) pages.push(res.rows.length);
@@ -199,7 +200,7 @@ function parsePayload(text) {
     fatal('payload is not JSON: ' + text);
   }
   const keys = Object.keys(p).sort().join(',');
-  if (keys !== 'cursor,id,ns,op,paths,v') fatal('payload members are ' + keys + ': ' + text);
+  if (keys !== 'cursor,id,ns,op,origin,paths,v') fatal('payload members are ' + keys + ': ' + text);
   if (typeof p.v !== 'number') fatal('payload "v" is not a JSON number: ' + text);
   return p;
 }
@@ -215,7 +216,7 @@ function checkPayloads(payloads, entries, what) {
   for (let i = 0; i < entries.length; i++) {
     const p = parsePayload(payloads[i]);
     const want = { ns: NS, id: entries[i].id, v: entries[i].v, op: entries[i].op, paths: entries[i].paths,
-      cursor: entries[i].cursor };
+      cursor: entries[i].cursor, origin: entries[i].origin };
     if (!sameJson(p, want)) {
       return check(false, `${what}: notification ${i + 1} is ${payloads[i]}, expected ${JSON.stringify(want)}`);
     }
@@ -242,6 +243,8 @@ async function main() {
   const writer = new Client();
   writer.on('error', (err) => console.log('writer connection error: ' + err.message));
   await writer.connect();
+  // Its writes carry an origin, which every payload and feed entry repeats.
+  await writer.query("SET assoc.origin = 'js-writer'");
   let sub = null;
   let created = false;
   try {

@@ -180,12 +180,13 @@ async def read_feed(conn, after, want, page=1000):
     cursor = after
     while True:
         cur = await conn.execute(
-            "SELECT cursor, id, version, op, paths FROM assoc.changes(%s, %s, %s)",
+            "SELECT cursor, id, version, op, paths, origin"
+            " FROM assoc.changes(%s, %s, %s)",
             [NS, cursor, page])
         rows = await cur.fetchall()
-        for c, ident, v, op, paths in rows:
+        for c, ident, v, op, paths, origin in rows:
             entries.append({"cursor": c, "id": ident, "v": v, "op": op,
-                            "paths": paths})
+                            "paths": paths, "origin": origin})
             cursor = c
         if rows:
             pages.append(len(rows))
@@ -203,7 +204,7 @@ def parse_payload(text):
         p = json.loads(text)
     except ValueError:
         fatal("payload is not JSON: " + text)
-    if sorted(p) != ["cursor", "id", "ns", "op", "paths", "v"]:
+    if sorted(p) != ["cursor", "id", "ns", "op", "origin", "paths", "v"]:
         fatal("payload members are %s: %s" % (sorted(p), text))
     if type(p["v"]) is not int:
         fatal('payload "v" is not a JSON integer: ' + text)
@@ -218,7 +219,8 @@ def check_payloads(payloads, entries, what):
                      % (what, len(payloads), len(entries)))
     for i, (text, e) in enumerate(zip(payloads, entries)):
         want = {"ns": NS, "id": e["id"], "v": e["v"], "op": e["op"],
-                "paths": e["paths"], "cursor": e["cursor"]}
+                "paths": e["paths"], "cursor": e["cursor"],
+                "origin": e["origin"]}
         if parse_payload(text) != want:
             return check(False, "%s: notification %d is %s, expected %s"
                          % (what, i + 1, text, json.dumps(want)))

@@ -66,7 +66,9 @@ ROLLBACK;
 SET assoc.notify = off;
 SELECT assoc.set('chat', 'r1', 'quiet', 'true');
 RESET assoc.notify;
+SET assoc.origin = 'svc-1';
 SELECT assoc.set('chat', 'r2', NULL, '{"other": "record"}');
+RESET assoc.origin;
 SELECT assoc.remove('chat', 'r1');
 SELECT assoc.wait_notified();
 SELECT 1;
@@ -75,9 +77,9 @@ my ($listener) = $out =~ /^(\d+)$/m;
 my $c1 = cursor_of('app', 'r1', 1);
 my $c2 = cursor_of('app', 'r2', 1);
 my $c3 = cursor_of('app', 'r1', 3);
-my $p1 = qq({"ns":"chat","id":"r1","v":1,"op":"patch","paths":["a.b","c[0]"],"cursor":"$c1"});
-my $p2 = qq({"ns":"chat","id":"r2","v":1,"op":"set","paths":null,"cursor":"$c2"});
-my $p3 = qq({"ns":"chat","id":"r1","v":3,"op":"remove","paths":null,"cursor":"$c3"});
+my $p1 = qq({"ns":"chat","id":"r1","v":1,"op":"patch","paths":["a.b","c[0]"],"cursor":"$c1","origin":null});
+my $p2 = qq({"ns":"chat","id":"r2","v":1,"op":"set","paths":null,"cursor":"$c2","origin":"svc-1"});
+my $p3 = qq({"ns":"chat","id":"r1","v":3,"op":"remove","paths":null,"cursor":"$c3","origin":null});
 is_deeply(
 	[ map { "$_->[0] $_->[1]" } @$n ],
 	[
@@ -108,7 +110,7 @@ SELECT 1;
 my $c4 = cursor_of('app', 'r2', 2);
 is_deeply(
 	[ map { $_->[1] } @$n ],
-	[qq({"ns":"chat","id":"r2","v":2,"op":"patch","truncated":true,"cursor":"$c4"})],
+	[qq({"ns":"chat","id":"r2","v":2,"op":"patch","truncated":true,"cursor":"$c4","origin":null})],
 	'a payload over the limit is sent without paths and marked truncated');
 is( $node->safe_psql(
 		'app',
