@@ -88,7 +88,10 @@ append_origin(StringInfo buf, const char *origin)
  * The JSON payload of an entry:
  * {"ns","id","v","op","paths","cursor","origin"}.
  * When it would exceed PostgreSQL's payload limit, "paths" is left out
- * and "truncated": true says so; the write never fails for it.
+ * and "truncated": true says so; the write never fails for it.  Without
+ * paths it always fits: an id of 1024 bytes escaped to 6 bytes each, a
+ * namespace of 63, an origin of 255 printable characters escaped to 2
+ * bytes each and the rest come to under 7000 bytes.
  */
 char *
 assoc_channel_payload(const FeedEntry *entry)

@@ -145,7 +145,8 @@ assoc_changes(PG_FUNCTION_ARGS)
 	 */
 	ncols = rsinfo->setDesc->natts;
 	if (ncols != 6 && ncols != 7)
-		elog(ERROR, "assoc.changes declares %d columns, expected 7", ncols);
+		elog(ERROR, "assoc.changes declares %d columns, expected 6 or 7",
+			 ncols);
 	n = assoc_stmt_exec(ncols == 7 ? SP_FEED_CHANGES : SP_FEED_CHANGES_01,
 						values, NULL, true, 0);
 	for (uint64 i = 0; i < n; i++)

@@ -52,7 +52,8 @@ assoc_feed_append(AssocCall *call, text *id, int64 version, const char *op,
 		entry.version = version;
 		entry.op = op;
 		entry.paths = paths;
-		entry.origin = origin;
+		/* As the row has it: 0.1.0's feed keeps no origin. */
+		entry.origin = call->rows.feed_origin ? origin : NULL;
 		assoc_notify_entry(&entry, call->secret);
 	}
 	else

@@ -73,16 +73,31 @@ char *assoc_origin = NULL;
 #define ASSOC_ORIGIN_MAX 255
 
 /*
- * Check hook of assoc.origin: at most ASSOC_ORIGIN_MAX bytes, so that an
- * entry's notification stays far below PostgreSQL's payload limit.
+ * Check hook of assoc.origin: at most ASSOC_ORIGIN_MAX characters of
+ * printable ASCII, so that an entry's notification stays far below
+ * PostgreSQL's payload limit and is valid text in every encoding
+ * (a value given as a connection option is never checked against the
+ * database encoding; invalid bytes would reach every listener).
  */
 static bool
 check_origin(char **newval, void **extra, GucSource source)
 {
-	if (*newval != NULL && strlen(*newval) > ASSOC_ORIGIN_MAX)
+	const char *p;
+
+	if (*newval == NULL)
+		return true;
+	for (p = *newval; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+		{
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errdetail("assoc.origin holds printable ASCII "
+								"characters only.");
+			return false;
+		}
+	if (p - *newval > ASSOC_ORIGIN_MAX)
 	{
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-		GUC_check_errdetail("assoc.origin is at most %d bytes.",
+		GUC_check_errdetail("assoc.origin is at most %d characters.",
 							ASSOC_ORIGIN_MAX);
 		return false;
 	}

@@ -254,16 +254,37 @@ COMMENT ON FUNCTION assoc.search_explain(text, text, integer, integer, text, tex
 -- writer's assoc.origin, which assoc.changes returns and notifications
 -- carry.  Entries written before the update have none (NULL).  Adding a
 -- nullable column without a default rewrites nothing.  assoc.changes
--- gains a column, so it is created again.
+-- gains a column, so it is created again, with the privileges it had (an
+-- administrator may have revoked it from PUBLIC and granted it to some
+-- roles): its ACL is read first and granted again, item by item.  A view
+-- or function of yours that depends on assoc.changes stops the update
+-- (README, Upgrading).
 -- ---------------------------------------------------------------------
 ALTER TABLE assoc.feed ADD COLUMN origin text;
 COMMENT ON COLUMN assoc.feed.origin IS
     'assoc.origin of the writer (NULL: none), so that a service can skip its own writes';
-DROP FUNCTION assoc.changes(text, text, integer);
-CREATE FUNCTION assoc.changes(ns text, after text DEFAULT NULL, max integer DEFAULT 1000)
-    RETURNS TABLE (cursor text, id text, version bigint, op text, paths text[], at timestamptz,
-                   origin text)
-    AS 'MODULE_PATHNAME', 'assoc_changes'
-    LANGUAGE C STABLE;
-COMMENT ON FUNCTION assoc.changes(text, text, integer) IS
-    'feed entries after the cursor after (NULL = oldest kept), at most max, in feed order; gap-free';
+DO $$
+DECLARE
+    acl  aclitem[] := (SELECT p.proacl FROM pg_catalog.pg_proc p
+                        WHERE p.oid = 'assoc.changes(text, text, integer)'::pg_catalog.regprocedure);
+    item record;
+BEGIN
+    DROP FUNCTION assoc.changes(text, text, integer);
+    CREATE FUNCTION assoc.changes(ns text, after text DEFAULT NULL, max integer DEFAULT 1000)
+        RETURNS TABLE (cursor text, id text, version bigint, op text, paths text[], at timestamptz,
+                       origin text)
+        AS 'MODULE_PATHNAME', 'assoc_changes'
+        LANGUAGE C STABLE;
+    COMMENT ON FUNCTION assoc.changes(text, text, integer) IS
+        'feed entries after the cursor after (NULL = oldest kept), at most max, in feed order; gap-free';
+    IF acl IS NOT NULL THEN
+        REVOKE ALL ON FUNCTION assoc.changes(text, text, integer) FROM PUBLIC;
+        FOR item IN SELECT * FROM pg_catalog.aclexplode(acl) LOOP
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION assoc.changes(text, text, integer) TO %s%s',
+                CASE WHEN item.grantee = 0 THEN 'PUBLIC'
+                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(item.grantee)) END,
+                CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+    END IF;
+END
+$$;
