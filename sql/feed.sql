@@ -64,17 +64,19 @@ SELECT assoc.set('feed_app', 'r3', 'x', '"loud"');
 SELECT id, version, notify FROM assoc.feed WHERE ns = 'feed_app' AND id = 'r3' ORDER BY version;
 
 -- assoc.origin is recorded with each entry and returned by assoc.changes;
--- empty is none; longer than 255 bytes is refused.
+-- empty is none; it is printable ASCII of at most 255 characters.
 SET assoc.origin = 'svc-a';
 SELECT assoc.set('feed_app', 'r3', 'x', '"from a"');
 SET assoc.origin = '';
 SELECT assoc.set('feed_app', 'r3', 'x', '"from nobody"');
-SET assoc.origin = E'caf\u00e9 "b"';
+SET assoc.origin = 'node "b" \ 7';
 SELECT assoc.set('feed_app', 'r3', 'x', '"from b"');
 RESET assoc.origin;
 SELECT assoc.set('feed_app', 'r3', 'x', '"reset"');
 SELECT id, version, origin, origin IS NULL AS none FROM assoc.changes('feed_app') WHERE id = 'r3' ORDER BY version;
 SELECT set_config('assoc.origin', repeat('x', 256), false);
+SET assoc.origin = E'caf\u00e9';
+SET assoc.origin = E'tab\there';
 SHOW assoc.origin;
 SELECT length(set_config('assoc.origin', repeat('x', 255), false));
 RESET assoc.origin;

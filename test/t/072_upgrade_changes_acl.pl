@@ -24,7 +24,6 @@ $node->safe_psql(
 CREATE EXTENSION pg_assoc VERSION '0.1.0';
 CREATE ROLE reader LOGIN;
 CREATE ROLE other LOGIN;
-GRANT reader TO other;
 SELECT assoc.create_namespace('app', 'reader');
 SET assoc.origin = 'before';
 SELECT assoc.set('app', 'r1', 'a', '1');
