@@ -72,6 +72,13 @@ assoc_channel_name(const bytea *secret, const char *ns, const char *id,
 	out[ASSOC_CHANNEL_LEN] = '\0';
 }
 
+/*
+ * Without paths a payload always fits (assoc_channel_payload): PostgreSQL
+ * built with smaller pages would have a smaller limit.
+ */
+StaticAssertDecl(NOTIFY_MAX_PAYLOAD > 7000,
+				 "a payload without paths may not fit PostgreSQL's limit");
+
 /* End a payload with its "origin" member: the string, or null. */
 static void
 append_origin(StringInfo buf, const char *origin)

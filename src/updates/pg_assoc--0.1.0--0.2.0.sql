@@ -256,9 +256,12 @@ COMMENT ON FUNCTION assoc.search_explain(text, text, integer, integer, text, tex
 -- nullable column without a default rewrites nothing.  assoc.changes
 -- gains a column, so it is created again, with the privileges it had (an
 -- administrator may have revoked it from PUBLIC and granted it to some
--- roles): its ACL is read first and granted again, item by item.  A view
--- or function of yours that depends on assoc.changes stops the update
--- (README, Upgrading).
+-- roles): its ACL is read first and granted again, item by item, by the
+-- role running the update.  Privileges granted in an extension script are
+-- recorded as the extension's own (pg_init_privs), which pg_dump leaves
+-- out; that record is removed, so that they stay the administrator's, as
+-- before, and are dumped.  A view or function of yours that depends on
+-- assoc.changes stops the update (README, Upgrading).
 -- ---------------------------------------------------------------------
 ALTER TABLE assoc.feed ADD COLUMN origin text;
 COMMENT ON COLUMN assoc.feed.origin IS
@@ -285,6 +288,9 @@ BEGIN
                      ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(item.grantee)) END,
                 CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
         END LOOP;
+        DELETE FROM pg_catalog.pg_init_privs
+         WHERE classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+           AND objoid = 'assoc.changes(text, text, integer)'::pg_catalog.regprocedure;
     END IF;
 END
 $$;

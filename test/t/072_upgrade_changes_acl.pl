@@ -1,7 +1,9 @@
 # Upgrading from 0.1.0 (README, "Upgrading"): assoc.changes gains a column
 # (origin), so the update creates it again; the privileges an
 # administrator gave or took on it survive: revoked from PUBLIC and
-# granted to one role before the update, it stays so after.  A feed entry
+# granted to one role before the update, it stays so after, and pg_dump
+# still writes them (they are not recorded as the extension's initial
+# privileges, which a dump leaves out).  A feed entry
 # written before the update has no origin; one written after has the
 # writer's.
 use strict;
@@ -9,6 +11,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgAssocTest;
@@ -39,6 +42,18 @@ is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extn
 	'0.2.0', 'updated to 0.2.0');
 is($node->safe_psql('postgres', $acl_sql), $before,
 	'assoc.changes keeps its privileges through the update: ' . $before);
+is( $node->safe_psql(
+		'postgres', q{SELECT count(*) FROM pg_init_privs
+		  WHERE objoid = 'assoc.changes(text, text, integer)'::regprocedure}),
+	'0', 'no initial privileges recorded for it: they stay the administrator\'s');
+my ($stdout, $stderr);
+IPC::Run::run([ 'pg_dump', '--schema-only', '--dbname', $node->connstr('postgres') ],
+	'>', \$stdout, '2>', \$stderr)
+  or die "pg_dump failed: $stderr";
+like($stdout, qr/REVOKE ALL ON FUNCTION assoc\.changes\(ns text, after text, max integer\) FROM PUBLIC;/,
+	'pg_dump writes the revoke from PUBLIC');
+like($stdout, qr/GRANT ALL ON FUNCTION assoc\.changes\(ns text, after text, max integer\) TO reader WITH GRANT OPTION;/,
+	'pg_dump writes the grant');
 my ($ret, $out, $err) = $node->psql('postgres', q{SELECT count(*) FROM assoc.changes('app')},
 	extra_params => [ '-U', 'other' ]);
 like($err, qr/permission denied for function changes/,
