@@ -280,6 +280,35 @@ read_namespace(AssocCall *call)
 }
 
 /*
+ * The start of every call frame: the call's function and its namespace
+ * argument, validated; no op_id.
+ */
+static void
+call_begin(AssocCall *call, FunctionCallInfo fcinfo, const char *fn,
+		   int ns_arg)
+{
+	memset(call, 0, sizeof(AssocCall));
+	call->fn = fn;
+	call->fcinfo = fcinfo;
+	call->op_id_arg = -1;
+	call->ns = assoc_ns_arg(fcinfo, ns_arg);
+	call->ns_name = text_to_cstring(call->ns);
+}
+
+/*
+ * Connect to SPI and switch to the extension owner for a call frame; its
+ * memory, and that of its direct table access, is SPI's from here on.
+ */
+static void
+call_enter(AssocCall *call)
+{
+	assoc_owner_enter(&call->sw);
+	call->connected = true;
+	call->cxt = CurrentMemoryContext;
+	call->rows.cxt = call->cxt;
+}
+
+/*
  * Begin a store call: validate and look up the namespace, check that the
  * calling role is a member of its owner, lock it (mode: AccessShareLock for
  * writers, AccessExclusiveLock to keep them out), and switch to the
@@ -299,12 +328,8 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 					   const char *fn, int ns_arg, int op_id_arg,
 					   LOCKMODE mode)
 {
-	memset(call, 0, sizeof(AssocCall));
-	call->fn = fn;
-	call->fcinfo = fcinfo;
+	call_begin(call, fcinfo, fn, ns_arg);
 	call->op_id_arg = op_id_arg;
-	call->ns = assoc_ns_arg(fcinfo, ns_arg);
-	call->ns_name = text_to_cstring(call->ns);
 	if (op_id_arg >= 0 && !PG_ARGISNULL(op_id_arg))
 	{
 		call->op_id = PG_GETARG_TEXT_PP(op_id_arg);
@@ -315,10 +340,7 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 	PreventCommandIfReadOnly(psprintf("assoc.%s()", fn));
 	PreventCommandIfParallelMode(psprintf("assoc.%s()", fn));
 
-	assoc_owner_enter(&call->sw);
-	call->connected = true;
-	call->cxt = CurrentMemoryContext;
-	call->rows.cxt = call->cxt;
+	call_enter(call);
 
 	/*
 	 * assoc.namespaces before assoc.records: the order DROP EXTENSION locks
@@ -353,16 +375,8 @@ void
 assoc_call_open_read(AssocCall *call, FunctionCallInfo fcinfo, const char *fn,
 					 int ns_arg)
 {
-	memset(call, 0, sizeof(AssocCall));
-	call->fn = fn;
-	call->fcinfo = fcinfo;
-	call->op_id_arg = -1;
-	call->ns = assoc_ns_arg(fcinfo, ns_arg);
-	call->ns_name = text_to_cstring(call->ns);
-	assoc_owner_enter(&call->sw);
-	call->connected = true;
-	call->cxt = CurrentMemoryContext;
-	call->rows.cxt = call->cxt;
+	call_begin(call, fcinfo, fn, ns_arg);
+	call_enter(call);
 	read_namespace(call);
 }
 
