@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 
 #include "assockey.h"
+#include "rules.h"
 
 /*
  * assoc_ak_iter_init: start iterating over the elements of a detoasted key.
@@ -560,19 +561,6 @@ assockey_from_jsonb(PG_FUNCTION_ARGS)
 	PG_RETURN_ASSOCKEY_P(assoc_ak_build(elems, n, false));
 }
 
-/* Push a string as a key or value of the JSON being built. */
-static void
-push_string(JsonbParseState **state, JsonbIteratorToken token, const char *s,
-			int len)
-{
-	JsonbValue v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) s;
-	v.val.string.len = len;
-	(void) pushJsonbValue(state, token, &v);
-}
-
 /*
  * Push an assockey into JSON being built, as its cast to json gives it
  * (assockey_to_json): [{"model": ..., "id": ...}, ...] in canonical
@@ -591,10 +579,10 @@ assoc_ak_push_json(JsonbParseState **state, Datum keys)
 	while (assoc_ak_iter_next(&it, &e))
 	{
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_string(state, WJB_KEY, "model", 5);
-		push_string(state, WJB_VALUE, e.model, e.model_len);
-		push_string(state, WJB_KEY, "id", 2);
-		push_string(state, WJB_VALUE, e.id, e.id_len);
+		assoc_jsonb_push_string(state, WJB_KEY, "model", 5);
+		assoc_jsonb_push_string(state, WJB_VALUE, e.model, e.model_len);
+		assoc_jsonb_push_string(state, WJB_KEY, "id", 2);
+		assoc_jsonb_push_string(state, WJB_VALUE, e.id, e.id_len);
 		(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 	}
 	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);

@@ -201,19 +201,6 @@ assoc_ledger_rows_begin(LedgerRows *rows, const char *fn)
 	rows->count = 0;
 }
 
-/* Push a string as a key or value of the object being built. */
-static void
-push_string(JsonbParseState **state, JsonbIteratorToken token, const char *s,
-			int len)
-{
-	JsonbValue v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) s;
-	v.val.string.len = len;
-	pushJsonbValue(state, token, &v);
-}
-
 /*
  * One row of assoc.records as the jsonb object to_jsonb makes of it (the
  * ledger's format since 0.1.0, read back by SP_ROWS_FROM_JSONB); without
@@ -230,17 +217,15 @@ row_to_jsonb(const Datum *values, const bool *nulls)
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < lengthof(names); i++)
 	{
-		JsonbValue v;
-		Jsonb     *data;
-		text      *text_value;
+		text *text_value;
+		char *timestamp;
 
 		if (i == 3)
 			continue; /* data */
-		push_string(&state, WJB_KEY, names[i], strlen(names[i]));
+		assoc_jsonb_push_string(&state, WJB_KEY, names[i], strlen(names[i]));
 		if (nulls[i])
 		{
-			v.type = jbvNull;
-			pushJsonbValue(&state, WJB_VALUE, &v);
+			assoc_jsonb_push_string(&state, WJB_VALUE, NULL, 0);
 			continue;
 		}
 		switch (i)
@@ -248,30 +233,22 @@ row_to_jsonb(const Datum *values, const bool *nulls)
 			case 0: /* ns, id */
 			case 1:
 				text_value = DatumGetTextPP(values[i]);
-				push_string(&state, WJB_VALUE, VARDATA_ANY(text_value),
-							VARSIZE_ANY_EXHDR(text_value));
+				assoc_jsonb_push_string(&state, WJB_VALUE,
+										VARDATA_ANY(text_value),
+										VARSIZE_ANY_EXHDR(text_value));
 				break;
 			case 2:
 				assoc_ak_push_json(&state, values[i]);
 				break;
-			case 3:
-				data = DatumGetJsonbP(values[i]);
-				v.type = jbvBinary;
-				v.val.binary.data = &data->root;
-				v.val.binary.len = VARSIZE(data) - VARHDRSZ;
-				pushJsonbValue(&state, WJB_VALUE, &v);
-				break;
 			case 4:
-				v.type = jbvNumeric;
-				v.val.numeric = int64_to_numeric(DatumGetInt64(values[i]));
-				pushJsonbValue(&state, WJB_VALUE, &v);
+				assoc_jsonb_push_int8(&state, WJB_VALUE,
+									  DatumGetInt64(values[i]));
 				break;
 			default: /* the timestamps, as to_jsonb writes them */
-				v.type = jbvString;
-				v.val.string.val =
+				timestamp =
 					JsonEncodeDateTime(NULL, values[i], TIMESTAMPTZOID, NULL);
-				v.val.string.len = strlen(v.val.string.val);
-				pushJsonbValue(&state, WJB_VALUE, &v);
+				assoc_jsonb_push_string(&state, WJB_VALUE, timestamp,
+										strlen(timestamp));
 				break;
 		}
 	}

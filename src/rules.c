@@ -167,3 +167,50 @@ assoc_error_not_installed(const char *what)
 				   "the call was running.",
 				   what)));
 }
+
+/*
+ * Push a string (NULL: JSON null) as a key, value or element of the JSON
+ * being built: the answers of the search, the ledger's rows, assockeys as
+ * JSON.
+ */
+void
+assoc_jsonb_push_string(JsonbParseState **state, JsonbIteratorToken token,
+						const char *s, int len)
+{
+	JsonbValue v;
+
+	if (s == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) s;
+		v.val.string.len = len;
+	}
+	(void) pushJsonbValue(state, token, &v);
+}
+
+/* Push a bigint as a JSON number (a version, a count). */
+void
+assoc_jsonb_push_int8(JsonbParseState **state, JsonbIteratorToken token,
+					  int64 value)
+{
+	JsonbValue v;
+
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(value);
+	(void) pushJsonbValue(state, token, &v);
+}
+
+/* Push a whole jsonb document (a record's data) as a value or element. */
+void
+assoc_jsonb_push_jsonb(JsonbParseState **state, JsonbIteratorToken token,
+					   Jsonb *jb)
+{
+	JsonbValue v;
+
+	v.type = jbvBinary;
+	v.val.binary.data = &jb->root;
+	v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	(void) pushJsonbValue(state, token, &v);
+}

@@ -37,4 +37,13 @@ extern Jsonb *assoc_jsonb_from_int8(int64 value);
 extern Jsonb *assoc_jsonb_from_bool(bool value);
 extern Jsonb *assoc_jsonb_from_text(text *value);
 
+/* Members and elements of JSON being built (pushJsonbValue), one way. */
+extern void
+assoc_jsonb_push_string(JsonbParseState **state, JsonbIteratorToken token,
+						const char *s, int len);
+extern void assoc_jsonb_push_int8(JsonbParseState  **state,
+								  JsonbIteratorToken token, int64 value);
+extern void assoc_jsonb_push_jsonb(JsonbParseState  **state,
+								   JsonbIteratorToken token, Jsonb *jb);
+
 #endif /* ASSOC_RULES_H */

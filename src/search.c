@@ -421,56 +421,11 @@ run_statement(AssocStmtId id, FunctionCallInfo fcinfo, AssocCall *call,
 	PG_END_TRY();
 }
 
-/* Push "key": value into an object being built. */
+/* Push a key of an object being built. */
 static void
 push_key(JsonbParseState **st, const char *key)
 {
-	JsonbValue k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	(void) pushJsonbValue(st, WJB_KEY, &k);
-}
-
-/* Push a number value. */
-static void
-push_int8(JsonbParseState **st, int64 n)
-{
-	JsonbValue v;
-
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(n);
-	(void) pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-/* Push a jsonb document as a value. */
-static void
-push_jsonb(JsonbParseState **st, Jsonb *jb)
-{
-	JsonbValue v;
-
-	v.type = jbvBinary;
-	v.val.binary.data = &jb->root;
-	v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
-	(void) pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-/* Push a text value (NULL: JSON null). */
-static void
-push_string(JsonbParseState **st, const char *s, int len)
-{
-	JsonbValue v;
-
-	if (s == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) s;
-		v.val.string.len = len;
-	}
-	(void) pushJsonbValue(st, WJB_VALUE, &v);
+	assoc_jsonb_push_string(st, WJB_KEY, key, strlen(key));
 }
 
 /*
@@ -504,13 +459,15 @@ push_item(JsonbParseState **st, SearchArgs *args, HeapTuple tuple,
 		data = DatumGetJsonbP(stored);
 	(void) pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
 	push_key(st, "id");
-	push_string(st, VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
+	assoc_jsonb_push_string(st, WJB_VALUE, VARDATA_ANY(id),
+							VARSIZE_ANY_EXHDR(id));
 	push_key(st, "version");
-	push_int8(st, DatumGetInt64(SPI_getbinval(tuple, desc, 5, &isnull)));
+	assoc_jsonb_push_int8(
+		st, WJB_VALUE, DatumGetInt64(SPI_getbinval(tuple, desc, 5, &isnull)));
 	push_key(st, "keys");
 	assoc_ak_push_json(st, SPI_getbinval(tuple, desc, 6, &isnull));
 	push_key(st, "data");
-	push_jsonb(st, data);
+	assoc_jsonb_push_jsonb(st, WJB_VALUE, data);
 	(void) pushJsonbValue(st, WJB_END_OBJECT, NULL);
 }
 
@@ -542,11 +499,11 @@ build_answer(AssocCall *call, SearchArgs *args)
 									ALLOCSET_DEFAULT_SIZES);
 	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	push_key(&st, "page");
-	push_int8(&st, args->page);
+	assoc_jsonb_push_int8(&st, WJB_VALUE, args->page);
 	push_key(&st, "pageSize");
-	push_int8(&st, args->page_size);
+	assoc_jsonb_push_int8(&st, WJB_VALUE, args->page_size);
 	push_key(&st, "count");
-	push_int8(&st, count);
+	assoc_jsonb_push_int8(&st, WJB_VALUE, count);
 	push_key(&st, "data");
 	(void) pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	for (uint64 i = 0; i < nrows && i < (uint64) args->page_size; i++)
@@ -569,7 +526,7 @@ build_answer(AssocCall *call, SearchArgs *args)
 		next = assoc_search_token_encode(key, args->fingerprint, call->secret);
 	}
 	push_key(&st, "next");
-	push_string(&st, next, next ? strlen(next) : 0);
+	assoc_jsonb_push_string(&st, WJB_VALUE, next, next ? strlen(next) : 0);
 	MemoryContextDelete(scratch);
 	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
 }
