@@ -79,6 +79,15 @@ typedef struct StmtPlan
 			INT8OID, INT8OID, INT8OID                                         \
 	}
 
+/*
+ * The feed entries of assoc.changes (feed.c) after a position and below
+ * the delivery cutoff, whichever columns a statement reads.
+ */
+#define FEED_CHANGES_FROM                                                     \
+	"FROM assoc.feed WHERE ns OPERATOR(pg_catalog.=) $1 "                     \
+	"AND (xid, seq) OPERATOR(pg_catalog.>) ($2, $3) "                         \
+	"AND xid OPERATOR(pg_catalog.<) $4 ORDER BY xid, seq LIMIT $5"
+
 static StmtPlan plans[SP_COUNT] = {
 	[SP_NS_INSERT] = {"INSERT INTO assoc.namespaces (ns, owner, incarnation, "
 					  "channel_secret) "
@@ -181,20 +190,13 @@ static StmtPlan plans[SP_COUNT] = {
 					"WHERE n.ns OPERATOR(pg_catalog.=) $1",
 					1,
 					{TEXTOID}},
-	[SP_FEED_CHANGES] = {"SELECT xid, seq, id, version, op, paths, at, origin "
-						 "FROM assoc.feed WHERE ns OPERATOR(pg_catalog.=) $1 "
-						 "AND (xid, seq) OPERATOR(pg_catalog.>) ($2, $3) "
-						 "AND xid OPERATOR(pg_catalog.<) $4 "
-						 "ORDER BY xid, seq LIMIT $5",
+	[SP_FEED_CHANGES] = {"SELECT xid, seq, id, version, op, paths, at, "
+						 "origin " FEED_CHANGES_FROM,
 						 5,
 						 {TEXTOID, XID8OID, INT8OID, XID8OID, INT8OID}},
 	/* The same on 0.1.0's feed, which has no origin, until the update. */
-	[SP_FEED_CHANGES_01] = {"SELECT xid, seq, id, version, op, paths, at "
-							"FROM assoc.feed "
-							"WHERE ns OPERATOR(pg_catalog.=) $1 "
-							"AND (xid, seq) OPERATOR(pg_catalog.>) ($2, $3) "
-							"AND xid OPERATOR(pg_catalog.<) $4 "
-							"ORDER BY xid, seq LIMIT $5",
+	[SP_FEED_CHANGES_01] = {"SELECT xid, seq, id, version, op, paths, "
+							"at " FEED_CHANGES_FROM,
 							5,
 							{TEXTOID, XID8OID, INT8OID, XID8OID, INT8OID}},
 	[SP_FEED_PRUNE_NAMESPACES] = {"SELECT ns FROM assoc.namespaces "
