@@ -4,16 +4,17 @@
  *		(README, "Change subscriptions").  Entries are appended by
  *		feed_write.c, cursors are cursor.c, pruning is maintenance.c.
  *
- * Every effective write adds one assoc.feed row in the writing transaction.
- * Its position is (xid, seq): the writing transaction's full xid and the
- * entry's number within that transaction.  A global sequence would not be
- * gap-free: a transaction may take a number, commit late, and so appear
- * "behind" a reader that has already moved on.  Positions ordered by xid first are,
- * once delivery is cut at the reader's snapshot xmin: every transaction
- * with an xid below xmin has finished, and any transaction still to write
- * gets an xid at or above it, so nothing can ever appear below a position
- * already delivered.  Writers are not serialized for this; a long-running
- * writing transaction only delays delivery of the entries after it.
+ * Every effective write adds one assoc.feed row in the writing transaction,
+ * at a position (pos, seq) that horizon.c draws: pos once per writing
+ * transaction, seq numbering its entries.  A global sequence read at each
+ * write would not be gap-free: a transaction may take a number, commit
+ * late, and so appear "behind" a reader that has already moved on.  So
+ * readers deliver only what lies below the delivery horizon of their
+ * snapshot (horizon.c), a bound that no entry still to become visible can
+ * fall below: nothing ever appears behind a cursor already handed out.
+ * Only transactions of this database that have written the feed hold the
+ * horizon back, each until it ends; without the preloaded library and on
+ * a standby it is the snapshot's xmin, as in 0.1.0.
  *
  * A cursor is the text "token-xid-seq".  The token is a hash of the
  * cluster's system identifier, the database and the namespace's
@@ -37,8 +38,10 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 
 #include "cursor.h"
+#include "horizon.h"
 #include "rules.h"
 #include "stmt.h"
 
@@ -58,13 +61,13 @@ error_resync(const char *cursor, const char *ns, const char *why)
 
 /*
  * The namespace row as the caller sees it (row-level security decides),
- * with the delivery cutoff: the xmin of the statement's snapshot.  All of
- * it and the feed rows read after it come from that one snapshot (SPI in
- * read-only mode), so a concurrent prune cannot slip between the check of
- * the cursor and the read of the entries.
+ * with the delivery horizon of the statement's snapshot (horizon.c).  All
+ * of it and the feed rows read after it come from that one snapshot (SPI
+ * in read-only mode), so a concurrent prune cannot slip between the check
+ * of the cursor and the read of the entries.
  */
 static void
-feed_namespace(text *ns, int64 *incarnation, FeedPos *pruned, uint64 *xmin)
+feed_namespace(text *ns, int64 *incarnation, FeedPos *pruned, uint64 *horizon)
 {
 	Datum     values[1];
 	HeapTuple tuple;
@@ -79,7 +82,7 @@ feed_namespace(text *ns, int64 *incarnation, FeedPos *pruned, uint64 *xmin)
 	*incarnation = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
 	pruned->xid = DatumGetUInt64(SPI_getbinval(tuple, desc, 2, &isnull));
 	pruned->seq = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
-	*xmin = DatumGetUInt64(SPI_getbinval(tuple, desc, 4, &isnull));
+	*horizon = assoc_horizon_of(GetActiveSnapshot());
 }
 
 PG_FUNCTION_INFO_V1(assoc_changes);
@@ -87,9 +90,9 @@ PG_FUNCTION_INFO_V1(assoc_changes);
 /*
  * assoc.changes(ns, after DEFAULT NULL, max DEFAULT 1000): the feed entries
  * after the cursor after (NULL: from the oldest kept), at most max of
- * them, in feed order, each with its own cursor.  Only entries of
- * transactions older than every running one are returned (file header),
- * so polling with the last cursor seen never misses an entry.
+ * them, in feed order, each with its own cursor.  Only entries below the
+ * delivery horizon are returned (file header), so polling with the last
+ * cursor seen never misses an entry.
  */
 Datum
 assoc_changes(PG_FUNCTION_ARGS)
@@ -101,7 +104,7 @@ assoc_changes(PG_FUNCTION_ARGS)
 	int64          incarnation;
 	uint64         after_token = 0;
 	FeedPos        pos = {0, 0}, pruned;
-	uint64         xmin;
+	uint64         horizon;
 	Datum          values[5];
 	uint64         n;
 	int            ncols;
@@ -123,7 +126,7 @@ assoc_changes(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	feed_namespace(ns, &incarnation, &pruned, &xmin);
+	feed_namespace(ns, &incarnation, &pruned, &horizon);
 	if (after != NULL && after_token != assoc_cursor_token(incarnation))
 		error_resync(after, text_to_cstring(ns),
 					 "The cursor is from another namespace, from one "
@@ -136,7 +139,7 @@ assoc_changes(PG_FUNCTION_ARGS)
 	values[0] = PointerGetDatum(ns);
 	values[1] = UInt64GetDatum(pos.xid);
 	values[2] = Int64GetDatum(pos.seq);
-	values[3] = UInt64GetDatum(xmin);
+	values[3] = UInt64GetDatum(horizon);
 	values[4] = Int64GetDatum(max);
 	/*
 	 * The columns the SQL definition declares: 0.2.0's has origin, and so
@@ -185,14 +188,14 @@ assoc_head(PG_FUNCTION_ARGS)
 	text   *ns;
 	int64   incarnation;
 	FeedPos pruned, head;
-	uint64  xmin;
+	uint64  horizon;
 
 	ns = assoc_ns_arg(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	feed_namespace(ns, &incarnation, &pruned, &xmin);
+	feed_namespace(ns, &incarnation, &pruned, &horizon);
 	SPI_finish();
-	head.xid = xmin;
+	head.xid = horizon;
 	head.seq = 0;
 	if (assoc_cursor_cmp(head, pruned) < 0)
 		head = pruned;

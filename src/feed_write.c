@@ -4,7 +4,8 @@
  *		writing transaction, and its notification (README, "How a write
  *		flows", steps 4 and 6).
  *
- * Without the preloaded library the entry is announced at once
+ * Its position is the transaction's (horizon.c).  Without the preloaded
+ * library the entry is announced at once
  * (notify.c's assoc_notify_entry); with it the database's notification
  * worker is woken at commit (assoc_notify_written).
  *
@@ -17,6 +18,7 @@
 
 #include "channel.h"
 #include "feed_write.h"
+#include "horizon.h"
 #include "notify.h"
 #include "rowaccess.h"
 
@@ -30,14 +32,16 @@ void
 assoc_feed_append(AssocCall *call, text *id, int64 version, const char *op,
 				  Datum paths)
 {
-	FullTransactionId xid;
-	int64             seq;
+	uint64 pos;
+	int64  seq;
 
 	const char *origin =
 		(assoc_origin && assoc_origin[0]) ? assoc_origin : NULL;
 
-	assoc_rows_insert_feed(&call->rows, call->ns, id, version, op, paths,
-						   assoc_notify, origin, &xid, &seq);
+	assoc_rows_open_feed(&call->rows);
+	pos = assoc_horizon_position();
+	assoc_rows_insert_feed(&call->rows, call->ns, pos, id, version, op, paths,
+						   assoc_notify, origin, &seq);
 	if (!assoc_notify)
 		return;
 	if (!assoc_notify_preloaded)
@@ -46,7 +50,7 @@ assoc_feed_append(AssocCall *call, text *id, int64 version, const char *op,
 
 		entry.ns = call->ns_name;
 		entry.incarnation = call->incarnation;
-		entry.pos.xid = U64FromFullTransactionId(xid);
+		entry.pos.xid = pos;
 		entry.pos.seq = seq;
 		entry.id = text_to_cstring(id);
 		entry.version = version;
@@ -57,5 +61,5 @@ assoc_feed_append(AssocCall *call, text *id, int64 version, const char *op,
 		assoc_notify_entry(&entry, call->secret);
 	}
 	else
-		assoc_notify_written(xid);
+		assoc_notify_written(pos);
 }

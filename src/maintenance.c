@@ -14,11 +14,13 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
 #include "cursor.h"
 #include "frame.h"
+#include "horizon.h"
 #include "maintenance.h"
 #include "stmt.h"
 
@@ -94,14 +96,14 @@ prune_namespaces(uint64 *nns)
 
 /*
  * Prune one namespace's feed: delete the prefix, in feed order, of entries
- * older than cutoff of finished transactions, and remember the last
+ * older than cutoff below the delivery horizon, and remember the last
  * position deleted.  Each statement's result is freed once read.  Returns
  * the number of entries deleted.
  */
 static int64
-prune_namespace(Datum ns, TimestampTz cutoff)
+prune_namespace(Datum ns, TimestampTz cutoff, uint64 horizon)
 {
-	Datum     values[4];
+	Datum     values[5];
 	FeedPos   stop = {PG_UINT64_MAX, PG_INT64_MAX};
 	bool      isnull;
 	HeapTuple tuple;
@@ -111,6 +113,7 @@ prune_namespace(Datum ns, TimestampTz cutoff)
 	/* The first entry to keep: the end of the prunable prefix. */
 	values[0] = ns;
 	values[1] = TimestampTzGetDatum(cutoff);
+	values[2] = UInt64GetDatum(horizon);
 	if (assoc_stmt_exec(SP_FEED_FIRST_KEPT, values, NULL, false, 1) == 1)
 	{
 		stop.xid = DatumGetUInt64(SPI_getbinval(
@@ -122,6 +125,7 @@ prune_namespace(Datum ns, TimestampTz cutoff)
 	values[1] = UInt64GetDatum(stop.xid);
 	values[2] = Int64GetDatum(stop.seq);
 	values[3] = TimestampTzGetDatum(cutoff);
+	values[4] = UInt64GetDatum(horizon);
 	assoc_stmt_exec(SP_FEED_PRUNE, values, NULL, false, 0);
 	tuple = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
@@ -142,8 +146,9 @@ prune_namespace(Datum ns, TimestampTz cutoff)
  * Delete the feed entries older than assoc.feed_retention, namespace by
  * namespace, and remember the last position deleted so that older
  * cursors are refused.  Only a prefix in feed order is deleted, and only
- * entries of finished transactions: an entry is kept while any entry
- * before it is kept.  Runs as the extension owner inside SPI; returns the
+ * below the delivery horizon of the caller's snapshot (horizon.c: every
+ * entry still to become visible lies above it): an entry is kept while
+ * any entry before it is kept.  Runs as the extension owner inside SPI; returns the
  * number of entries deleted.  Memory stays bounded by the number of
  * namespaces: each namespace's work runs in a context reset after it.
  */
@@ -152,6 +157,7 @@ assoc_prune_feed(void)
 {
 	TimestampTz cutoff =
 		GetCurrentTimestamp() - (int64) assoc_feed_retention * USECS_PER_SEC;
+	uint64        horizon = assoc_horizon_of(GetActiveSnapshot());
 	int64         total = 0;
 	uint64        nns;
 	Datum        *names = prune_namespaces(&nns);
@@ -165,7 +171,7 @@ assoc_prune_feed(void)
 
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(round_cxt);
-		total += prune_namespace(names[i], cutoff);
+		total += prune_namespace(names[i], cutoff, horizon);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(round_cxt);
 	}

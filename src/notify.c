@@ -19,18 +19,19 @@
  *						since the last batch, NOTIFY each on its namespace
  *						and record channel, commit; one notify lock per batch
  *
- * Which entries are new: the worker remembers, per database, the xmax of
- * its last batch's snapshot (the horizon) and the transactions that
- * snapshot saw running (pending).  An entry not yet announced either
- * belongs to a pending transaction or lies at or after the horizon; once
- * visible it is announced and no later batch selects it again.  The state
- * lives in shared memory, so a worker that exits when idle (letting its
- * database be dropped) is followed by one that continues where it left
- * off.  It is advanced only once the batch's transaction has committed:
- * a batch that fails (a lock timeout, a relation rebuilt under it) is
- * rolled back, its notifications with it, and tried again from the same
- * place, so no committed entry is skipped.  Notifications stay at most
- * once: the feed is the truth.
+ * Which entries are new: the worker remembers, per database, the position
+ * up to which its batches have announced (the horizon).  Each batch
+ * announces the entries its snapshot sees from there up to the delivery
+ * horizon of that snapshot (horizon.c), the bound below which no entry can
+ * appear any more, and moves the horizon there; once visible an entry is
+ * announced and no later batch selects it again.  The state lives in
+ * shared memory, so a worker that exits when idle (letting its database
+ * be dropped) is followed by one that continues where it left off.  It is
+ * advanced only once the batch's transaction has committed: a batch that
+ * fails (a lock timeout, a relation rebuilt under it) is rolled back, its
+ * notifications with it, and tried again from the same place, so no
+ * committed entry is skipped.  Notifications stay at most once: the feed
+ * is the truth.
  *
  * The worker's loop catches the errors of a batch and of pruning as
  * PostgreSQL's own workers do (worker_step), waits NOTIFY_RETRY_MS and
@@ -56,6 +57,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "storage/proc.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -113,15 +115,19 @@ static bool        warned_full = false;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
+/* PGPROCs, so writers: backends, auxiliary processes, prepared transactions. */
+static int
+notify_nwriters(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
+
 /* Size of the shared state. */
 static Size
 notify_shmem_size(void)
 {
-	int maxpending = MaxBackends + max_prepared_xacts;
-
-	return add_size(
-		offsetof(NotifyShared, pending),
-		mul_size(sizeof(uint64), mul_size(maxpending, NOTIFY_DATABASES)));
+	return add_size(offsetof(NotifyShared, writers),
+					mul_size(sizeof(FeedWriter), notify_nwriters()));
 }
 
 /* shmem_request_hook: reserve the shared state and its lock. */
@@ -149,22 +155,16 @@ notify_shmem_startup(void)
 	{
 		memset(assoc_notify_shared, 0, notify_shmem_size());
 		assoc_notify_shared->lock = &(GetNamedLWLockTranche("pg_assoc"))->lock;
-		assoc_notify_shared->maxpending = MaxBackends + max_prepared_xacts;
+		assoc_notify_shared->nwriters = notify_nwriters();
 		for (int i = 0; i < NOTIFY_DATABASES; i++)
 		{
 			pg_atomic_init_u64(&assoc_notify_shared->slots[i].committed, 0);
 			ConditionVariableInit(&assoc_notify_shared->slots[i].cv);
 		}
+		for (int i = 0; i < assoc_notify_shared->nwriters; i++)
+			pg_atomic_init_u64(&assoc_notify_shared->writers[i].pos, 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
-}
-
-/* The pending xids of a slot. */
-uint64 *
-assoc_notify_slot_pending(NotifySlot *slot)
-{
-	return &assoc_notify_shared->pending[(slot - assoc_notify_shared->slots) *
-										 assoc_notify_shared->maxpending];
 }
 
 /*
@@ -264,12 +264,28 @@ assoc_notify_init(void)
 }
 
 /*
+ * This database's slot as the slots are now (caller holds the lock):
+ * NULL when it has none.
+ */
+NotifySlot *
+assoc_notify_find_slot(void)
+{
+	if (my_slot != NULL)
+		return my_slot;
+	for (int i = 0; i < NOTIFY_DATABASES; i++)
+		if (assoc_notify_shared->slots[i].dboid == MyDatabaseId)
+			return &assoc_notify_shared->slots[i];
+	return NULL;
+}
+
+/*
  * This backend's database's slot, taken on first use.  When every slot
  * is taken, one of a database that no longer exists is reused.  NULL when
- * none is free: notifications of this database are then not sent.
+ * none is free: notifications of this database are then not sent, and
+ * its feed falls back to the xmin horizon (horizon.c).
  */
-static NotifySlot *
-attach_slot(void)
+NotifySlot *
+assoc_notify_attach_slot(void)
 {
 	NotifySlot *found = NULL;
 	Oid         gone[NOTIFY_DATABASES];
@@ -315,7 +331,7 @@ attach_slot(void)
 			s->positioned = false;
 			s->horizon.xid = 0;
 			s->horizon.seq = 0;
-			s->npending = 0;
+			s->clock_loaded = false;
 			s->announced = pg_atomic_read_u64(&s->committed);
 			found = s;
 		}
@@ -334,28 +350,27 @@ attach_slot(void)
 }
 
 /*
- * A feed entry to announce was written by transaction xid (preloaded
+ * A feed entry to announce was written at position pos (preloaded
  * library).  Until the database's worker has run its first batch, the
- * lowest such xid is where that batch starts.
+ * lowest such position is where that batch starts.
  */
 void
-assoc_notify_written(FullTransactionId xid)
+assoc_notify_written(uint64 pos)
 {
 	NotifySlot *slot;
-	uint64      x = U64FromFullTransactionId(xid);
 
 	if (xact_wrote)
 		return;
-	slot = attach_slot();
+	slot = assoc_notify_attach_slot();
 	if (slot == NULL)
 		return;
 	if (!slot->positioned)
 	{
 		LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
 		if (!slot->positioned &&
-			(slot->horizon.xid == 0 || x < slot->horizon.xid))
+			(slot->horizon.xid == 0 || pos < slot->horizon.xid))
 		{
-			slot->horizon.xid = x;
+			slot->horizon.xid = pos;
 			slot->horizon.seq = 0;
 		}
 		LWLockRelease(assoc_notify_shared->lock);

@@ -34,6 +34,12 @@
  */
 #define NOTIFY_MIN_INTERVAL_MS 10
 
+/*
+ * While entries wait behind a transaction that is still writing the feed,
+ * the worker looks again this often (notify_worker.c, worker_wait).
+ */
+#define NOTIFY_HELD_MS 50
+
 /* How often a running worker prunes the feed and the op_id ledger. */
 #define NOTIFY_PRUNE_MS 60000
 
@@ -46,6 +52,17 @@
 /* A requested worker that has not started after this is requested again. */
 #define NOTIFY_START_RETRY_MS 10000
 
+/*
+ * The last draws of a database's feed clock (horizon.c): the next xid to
+ * assign when the position was drawn, and the position.
+ */
+#define CLOCK_TICKS 256
+typedef struct ClockTick
+{
+	uint64 next_xid;
+	uint64 pos;
+} ClockTick;
+
 /* The notification state of one database. */
 typedef struct NotifySlot
 {
@@ -54,21 +71,43 @@ typedef struct NotifySlot
 	bool              requested; /* a worker was registered, not yet running */
 	TimestampTz       requested_at;
 	Latch            *latch;      /* the running worker's latch */
-	bool              positioned; /* horizon and pending are a batch's */
-	FeedPos           horizon;    /* before the first batch: lowest writer */
-	int               npending;   /* xids in this slot's pending array */
+	bool              positioned; /* horizon is a batch's */
+	FeedPos           horizon;    /* announced up to here; before the first
+									 batch: the lowest position written */
 	pg_atomic_uint64  committed;  /* commits of transactions with entries */
 	uint64            announced;  /* committed as of the last batch's start */
 	ConditionVariable cv;         /* broadcast after every batch */
+
+	/* The database's feed clock (horizon.c). */
+	bool      clock_loaded; /* read from clock_seq since the slot was taken */
+	Oid       clock_seq;    /* the sequence assoc.feed_clock */
+	uint64    clock_last;   /* the last position drawn */
+	uint64    clock_hwm;    /* positions up to here are logged in clock_seq */
+	int       clock_nticks; /* ticks recorded, up to CLOCK_TICKS */
+	int       clock_tick;   /* where the next one goes */
+	ClockTick clock_ticks[CLOCK_TICKS];
 } NotifySlot;
 
-/* Shared memory: the slots, then each slot's pending xids. */
+/*
+ * A transaction that has drawn a feed position (horizon.c), at the index
+ * of its PGPROC: a backend's own, or a prepared transaction's.  pos is 0
+ * when there is none; it is cleared without the lock, the rest is written
+ * under it.
+ */
+typedef struct FeedWriter
+{
+	Oid               db;
+	FullTransactionId xid;
+	pg_atomic_uint64  pos;
+} FeedWriter;
+
+/* Shared memory: the slots, then one writer per PGPROC. */
 typedef struct NotifyShared
 {
-	LWLock    *lock; /* protects the slots but committed */
-	int        maxpending;
+	LWLock    *lock; /* protects the slots but committed, and the writers */
+	int        nwriters;
 	NotifySlot slots[NOTIFY_DATABASES];
-	uint64     pending[FLEXIBLE_ARRAY_MEMBER];
+	FeedWriter writers[FLEXIBLE_ARRAY_MEMBER];
 } NotifyShared;
 
 extern bool          assoc_notify;
@@ -76,10 +115,11 @@ extern bool          assoc_notify_preloaded;
 extern char         *assoc_origin;
 extern NotifyShared *assoc_notify_shared;
 
-extern void    assoc_notify_init(void);
-extern uint64 *assoc_notify_slot_pending(NotifySlot *slot);
-extern void    assoc_notify_entry(const FeedEntry *entry, const bytea *secret);
-extern void    assoc_notify_written(FullTransactionId xid);
+extern void        assoc_notify_init(void);
+extern NotifySlot *assoc_notify_attach_slot(void);
+extern NotifySlot *assoc_notify_find_slot(void);
+extern void assoc_notify_entry(const FeedEntry *entry, const bytea *secret);
+extern void assoc_notify_written(uint64 pos);
 PGDLLEXPORT void assoc_notify_worker_main(Datum main_arg);
 
 #endif /* ASSOC_NOTIFY_H */

@@ -30,6 +30,7 @@
 
 #include "channel.h"
 #include "cursor.h"
+#include "horizon.h"
 #include "maintenance.h"
 #include "notify.h"
 #include "rowaccess.h"
@@ -78,30 +79,6 @@ batch_entry(const FeedEntry *entry, const bytea *secret, void *arg)
 	counts->announced++;
 }
 
-/*
- * The full form of an xid of a current snapshot: within 2^31 of the next
- * xid to assign, so in its epoch or the one before.
- */
-static uint64
-widen_xid(FullTransactionId next, TransactionId xid)
-{
-	uint32 epoch = EpochFromFullTransactionId(next);
-
-	if (xid > XidFromFullTransactionId(next))
-		epoch--;
-	return U64FromFullTransactionId(
-		FullTransactionIdFromEpochAndXid(epoch, xid));
-}
-
-/* qsort comparator of uint64. */
-static int
-uint64_cmp(const void *a, const void *b)
-{
-	uint64 x = *(const uint64 *) a, y = *(const uint64 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* One batch of the worker: where it started, what it found and did. */
 typedef struct Batch
 {
@@ -109,87 +86,64 @@ typedef struct Batch
 	uint64      seen;      /* commits counted before its snapshot */
 	bool        installed; /* false: the extension is gone */
 	BatchCounts counts;
-	uint64      xmax;     /* its snapshot's xmax: the next horizon */
-	uint64     *running;  /* the xids it saw running: the next pending */
-	int         nrunning; /* (running lives in worker_cxt) */
+	FeedPos     next; /* the slot's next horizon: announced up to here */
+	bool        held; /* visible entries lie at or after next */
 } Batch;
 
 /*
- * Read a batch's snapshot: its xmax and the transactions it sees running
- * become the slot's horizon and pending once the batch has committed
- * (batch_publish), so they are kept in worker_cxt.  Returns its xmin.
- */
-static uint64
-batch_read_snapshot(Batch *b, Snapshot snapshot)
-{
-	FullTransactionId next = ReadNextFullTransactionId();
-
-	if (snapshot->xcnt > assoc_notify_shared->maxpending)
-		elog(ERROR, "snapshot has %d running transactions, more than %d",
-			 snapshot->xcnt, assoc_notify_shared->maxpending);
-	b->xmax = widen_xid(next, snapshot->xmax);
-	b->nrunning = snapshot->xcnt;
-	b->running =
-		MemoryContextAlloc(worker_cxt, sizeof(uint64) * Max(b->nrunning, 1));
-	for (int i = 0; i < b->nrunning; i++)
-		b->running[i] = widen_xid(next, snapshot->xip[i]);
-	return widen_xid(next, snapshot->xmin);
-}
-
-/*
- * Where a batch starts: the slot's horizon, and its pending xids sorted
- * into *pending (current context).  Before the slot's first batch there
- * are none, and the horizon is the lowest writer's xid or xmin.
+ * Where a batch starts: the slot's horizon; before the slot's first batch
+ * the lowest position written since the slot was taken, or the delivery
+ * horizon when that is lower or there is none.
  */
 static FeedPos
-batch_start(NotifySlot *slot, uint64 xmin, uint64 **pending, int *npending)
+batch_start(NotifySlot *slot, uint64 delivery)
 {
-	FeedPos horizon;
-	int     n;
+	FeedPos start;
 
 	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
-	horizon = slot->horizon;
-	n = slot->positioned ? slot->npending : 0;
-	*pending = palloc(sizeof(uint64) * Max(n, 1));
-	memcpy(*pending, assoc_notify_slot_pending(slot), sizeof(uint64) * n);
-	if (!slot->positioned && (horizon.xid == 0 || horizon.xid > xmin))
+	start = slot->horizon;
+	if (!slot->positioned && (start.xid == 0 || start.xid > delivery))
 	{
-		horizon.xid = xmin;
-		horizon.seq = 0;
+		start.xid = delivery;
+		start.seq = 0;
 	}
 	LWLockRelease(assoc_notify_shared->lock);
-	*npending = n;
-	qsort(*pending, n, sizeof(uint64), uint64_cmp);
-	return horizon;
+	return start;
 }
 
 /*
- * The work of a batch inside its transaction: take its snapshot, find the
- * entries to announce since the slot's horizon and announce them
- * (batch_entry).  b->installed becomes false when the extension is gone.
+ * The work of a batch inside its transaction: take its snapshot, announce
+ * the entries it sees from the slot's horizon up to the snapshot's
+ * delivery horizon (horizon.c; batch_entry).  b->installed becomes false
+ * when the extension is gone.
  */
 static void
 batch_announce(Batch *b)
 {
 	Snapshot snapshot;
-	FeedPos  horizon;
-	uint64  *pending;
-	int      npending;
+	FeedPos  start;
+	uint64   delivery;
 
 	PushActiveSnapshot(GetTransactionSnapshot());
 	snapshot = GetActiveSnapshot();
 	pgstat_report_activity(STATE_RUNNING, "announcing feed entries");
-	horizon = batch_start(b->slot, batch_read_snapshot(b, snapshot), &pending,
-						  &npending);
-	b->installed = assoc_rows_scan_notify(snapshot, pending, npending, horizon,
-										  batch_entry, &b->counts);
+	delivery = assoc_horizon_of(snapshot);
+	start = batch_start(b->slot, delivery);
+	b->installed = assoc_rows_scan_notify(snapshot, start, delivery,
+										  batch_entry, &b->counts, &b->held);
+	b->next = start;
+	if (delivery > start.xid)
+	{
+		b->next.xid = delivery;
+		b->next.seq = 0;
+	}
 	PopActiveSnapshot();
 }
 
 /*
  * One batch (a worker_step; arg is its Batch): in one transaction,
- * announce the entries that became visible since the last batch (file
- * header), found by index scans (rowaccess.c).  The slot is left as it
+ * announce the entries that became deliverable since the last batch (file
+ * header), found by an index scan (rowscan.c).  The slot is left as it
  * was: batch_publish advances it once this has committed, so a batch that
  * fails is tried again from the same place.  b->installed is false when
  * the extension is not installed in the database, or was dropped while
@@ -210,9 +164,10 @@ notify_batch(void *arg)
 }
 
 /*
- * After a batch's transaction has committed: everything before its
- * snapshot's xmax but what was running is announced, and so is every
- * commit counted before the batch (what assoc.wait_notified waits for).
+ * After a batch's transaction has committed: everything before its next
+ * horizon is announced, and so is every commit counted before the batch
+ * (what assoc.wait_notified waits for) unless entries it saw were held
+ * back behind a transaction still writing the feed.
  */
 static void
 batch_publish(const Batch *b)
@@ -220,13 +175,9 @@ batch_publish(const Batch *b)
 	NotifySlot *slot = b->slot;
 
 	LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
-	slot->horizon.xid = b->xmax;
-	slot->horizon.seq = 0;
-	memcpy(assoc_notify_slot_pending(slot), b->running,
-		   sizeof(uint64) * b->nrunning);
-	slot->npending = b->nrunning;
+	slot->horizon = b->next;
 	slot->positioned = true;
-	if (b->seen > slot->announced)
+	if (!b->held && b->seen > slot->announced)
 		slot->announced = b->seen;
 	LWLockRelease(assoc_notify_shared->lock);
 	ConditionVariableBroadcast(&slot->cv);
@@ -387,13 +338,24 @@ worker_sleep(long ms)
  * Wait for the next batch: after one that announced something (gather),
  * let commits gather for NOTIFY_MIN_INTERVAL_MS; then wait for a commit,
  * and exit after NOTIFY_IDLE_MS without one, so that the database can be
- * dropped.
+ * dropped.  After a batch that left entries behind the delivery horizon
+ * (held), try again after NOTIFY_HELD_MS at the latest: the transaction
+ * holding them back may end without a commit that wakes the worker (an
+ * abort, or a commit with assoc.notify off).
  */
 static void
-worker_wait(NotifySlot *slot, uint64 seen, bool gather)
+worker_wait(NotifySlot *slot, uint64 seen, bool gather, bool held)
 {
 	int rc;
 
+	if (held)
+	{
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 NOTIFY_HELD_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		return;
+	}
 	if (gather)
 		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 NOTIFY_MIN_INTERVAL_MS, PG_WAIT_EXTENSION);
@@ -537,6 +499,6 @@ assoc_notify_worker_main(Datum main_arg)
 		}
 		failures = 0;
 		worker_after_batch(slot, &b, &last_prune);
-		worker_wait(slot, b.seen, b.counts.announced > 0);
+		worker_wait(slot, b.seen, b.counts.announced > 0, b.held);
 	}
 }

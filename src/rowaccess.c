@@ -538,29 +538,38 @@ assoc_rows_update_record(AssocRows *rows, const Record *rec, Jsonb *data,
 }
 
 /*
- * Append one row to assoc.feed: its position is this transaction's xid
- * and the next number of a counter restarted for every transaction, so
- * writers share no sequence.  Sets *xid and *seq to the position.  origin
- * (the writer's assoc.origin, NULL for none) is kept when the table has
- * the column, that is once the extension is updated to 0.2.0.
+ * Open assoc.feed for appending (locked until the transaction ends); the
+ * writer draws its position after this (horizon.c).
  */
 void
-assoc_rows_insert_feed(AssocRows *rows, text *ns, text *id, int64 version,
-					   const char *op, Datum paths, bool notify,
-					   const char *origin, FullTransactionId *xid, int64 *seq)
+assoc_rows_open_feed(AssocRows *rows)
+{
+	if (rows->feed_rri == NULL)
+		rows->feed_rri = open_for_write(rows, REL_FEED, FEED_NATTS);
+}
+
+/*
+ * Append one row to assoc.feed at position (pos, the next number of a
+ * counter restarted for every transaction), so writers share no sequence;
+ * pos is the transaction's (horizon.c).  Sets *seq.  origin (the writer's
+ * assoc.origin, NULL for none) is kept when the table has the column,
+ * that is once the extension is updated to 0.2.0.
+ */
+void
+assoc_rows_insert_feed(AssocRows *rows, text *ns, uint64 pos, text *id,
+					   int64 version, const char *op, Datum paths, bool notify,
+					   const char *origin, int64 *seq)
 {
 	EState           *estate = rows_estate(rows);
 	TupleTableSlot   *slot;
 	FullTransactionId top = GetTopFullTransactionId();
 
-	if (rows->feed_rri == NULL)
-		rows->feed_rri = open_for_write(rows, REL_FEED, FEED_NATTS);
+	assoc_rows_open_feed(rows);
 	if (!FullTransactionIdEquals(top, feed_xid))
 	{
 		feed_xid = top;
 		feed_seq = 0;
 	}
-	*xid = top;
 	*seq = ++feed_seq;
 
 	slot = rows_slot(rows, &rows->feed_slot, rows->feed_rri->ri_RelationDesc,
@@ -569,7 +578,7 @@ assoc_rows_insert_feed(AssocRows *rows, text *ns, text *id, int64 version,
 	memset(slot->tts_isnull, false,
 		   sizeof(bool) * slot->tts_tupleDescriptor->natts);
 	slot->tts_values[FEED_NS - 1] = PointerGetDatum(ns);
-	slot->tts_values[FEED_XID - 1] = FullTransactionIdGetDatum(top);
+	slot->tts_values[FEED_XID - 1] = UInt64GetDatum(pos);
 	slot->tts_values[FEED_SEQ - 1] = Int64GetDatum(*seq);
 	slot->tts_values[FEED_ID - 1] = PointerGetDatum(id);
 	slot->tts_values[FEED_VERSION - 1] = Int64GetDatum(version);

@@ -120,16 +120,17 @@ assoc_rows_fetch_record(AssocRows *rows, const char *fn, const char *ns_name,
 						text *ns, text *id, Record *rec, bool lock);
 extern bool assoc_rows_update_record(AssocRows *rows, const Record *rec,
 									 Jsonb *data, Datum keys, int64 version);
+extern void assoc_rows_open_feed(AssocRows *rows);
 extern void
-assoc_rows_insert_feed(AssocRows *rows, text *ns, text *id, int64 version,
-					   const char *op, Datum paths, bool notify,
-					   const char *origin, FullTransactionId *xid, int64 *seq);
+assoc_rows_insert_feed(AssocRows *rows, text *ns, uint64 pos, text *id,
+					   int64 version, const char *op, Datum paths, bool notify,
+					   const char *origin, int64 *seq);
 extern void assoc_rows_close(AssocRows *rows);
 
 /* For the notification worker (rowscan.c). */
 extern bool assoc_rows_installed(void);
 extern bool
-assoc_rows_scan_notify(Snapshot snapshot, const uint64 *pending, int npending,
-					   FeedPos after, NotifyEntryFn fn, void *arg);
+assoc_rows_scan_notify(Snapshot snapshot, FeedPos after, uint64 below,
+					   NotifyEntryFn fn, void *arg, bool *held);
 
 #endif /* ASSOC_ROWACCESS_H */

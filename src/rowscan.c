@@ -153,51 +153,23 @@ scan_announce(NotifyScan *s, FeedPos pos)
 }
 
 /*
- * One index scan of feed_notify_idx: the entries of transaction xid
- * (range false), or every entry after position after (range true), each
- * announced in feed order.
+ * Call fn for each feed entry to announce (notify set) that snapshot sees
+ * after position after and below position (below, 0), in feed order, with
+ * its namespace's channel secret: one range scan of feed_notify_idx.
+ * *held is set when the snapshot sees an entry to announce at or after
+ * below, which a later batch announces.  Each call of fn runs in a memory
+ * context reset after it.  Returns false, having called nothing, when the
+ * extension is not installed (any more).
  */
-static void
-scan_probe(NotifyScan *s, bool range, uint64 xid, FeedPos after)
+bool
+assoc_rows_scan_notify(Snapshot snapshot, FeedPos after, uint64 below,
+					   NotifyEntryFn fn, void *arg, bool *held)
 {
+	NotifyScan    s = {0};
 	ScanKeyData   skey;
 	IndexScanDesc scan;
 
-	ScanKeyInit(&skey, 1,
-				range ? BTGreaterEqualStrategyNumber : BTEqualStrategyNumber,
-				range ? F_XID8GE : F_XID8EQ, UInt64GetDatum(xid));
-	scan = index_beginscan(s->rels.feed, s->rels.index, s->snapshot, 1, 0);
-	index_rescan(scan, &skey, 1, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, s->slot))
-	{
-		FeedPos pos;
-		bool    isnull;
-
-		CHECK_FOR_INTERRUPTS();
-		pos.xid = DatumGetUInt64(slot_getattr(s->slot, FEED_XID, &isnull));
-		pos.seq = DatumGetInt64(slot_getattr(s->slot, FEED_SEQ, &isnull));
-		if (range && pos.xid == after.xid && pos.seq <= after.seq)
-			continue;
-		scan_announce(s, pos);
-	}
-	index_endscan(scan);
-}
-
-/*
- * Call fn for each feed entry to announce (notify set) that snapshot sees
- * and that belongs to one of the transactions pending[] (sorted, all
- * below after.xid) or lies after position after, in feed order, with its
- * namespace's channel secret.  Index scans of feed_notify_idx: one probe
- * per pending transaction, then one range.  Each call of fn runs in a
- * memory context reset after it.  Returns false, having called nothing,
- * when the extension is not installed (any more).
- */
-bool
-assoc_rows_scan_notify(Snapshot snapshot, const uint64 *pending, int npending,
-					   FeedPos after, NotifyEntryFn fn, void *arg)
-{
-	NotifyScan s = {0};
-
+	*held = false;
 	if (!open_notify_rels(&s.rels))
 		return false;
 	s.snapshot = snapshot;
@@ -206,9 +178,28 @@ assoc_rows_scan_notify(Snapshot snapshot, const uint64 *pending, int npending,
 	s.slot = table_slot_create(s.rels.feed, NULL);
 	s.entry_cxt = AllocSetContextCreate(
 		CurrentMemoryContext, "pg_assoc notify entry", ALLOCSET_DEFAULT_SIZES);
-	for (int probe = 0; probe < npending; probe++)
-		scan_probe(&s, false, pending[probe], after);
-	scan_probe(&s, true, after.xid, after);
+	ScanKeyInit(&skey, 1, BTGreaterEqualStrategyNumber, F_XID8GE,
+				UInt64GetDatum(after.xid));
+	scan = index_beginscan(s.rels.feed, s.rels.index, snapshot, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, s.slot))
+	{
+		FeedPos pos;
+		bool    isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		pos.xid = DatumGetUInt64(slot_getattr(s.slot, FEED_XID, &isnull));
+		pos.seq = DatumGetInt64(slot_getattr(s.slot, FEED_SEQ, &isnull));
+		if (pos.xid == after.xid && pos.seq <= after.seq)
+			continue;
+		if (pos.xid >= below)
+		{
+			*held = true;
+			break;
+		}
+		scan_announce(&s, pos);
+	}
+	index_endscan(scan);
 	MemoryContextDelete(s.entry_cxt);
 	ExecDropSingleTupleTableSlot(s.slot);
 	index_close(s.rels.index, AccessShareLock);

@@ -181,9 +181,7 @@ static StmtPlan plans[SP_COUNT] = {
 						  2,
 						  {TEXTOID, AK}},
 	[SP_FEED_NS] = {"SELECT n.incarnation, coalesce(p.xid, '0'), "
-					"coalesce(p.seq, 0), "
-					"pg_catalog.pg_snapshot_xmin("
-					"pg_catalog.pg_current_snapshot()) "
+					"coalesce(p.seq, 0) "
 					"FROM assoc.namespaces AS n "
 					"LEFT JOIN assoc.feed_pruned AS p "
 					"ON p.ns OPERATOR(pg_catalog.=) n.ns "
@@ -206,23 +204,22 @@ static StmtPlan plans[SP_COUNT] = {
 	[SP_FEED_FIRST_KEPT] =
 		{"SELECT xid, seq FROM assoc.feed WHERE ns OPERATOR(pg_catalog.=) $1 "
 		 "AND (at OPERATOR(pg_catalog.>=) $2 OR xid OPERATOR(pg_catalog.>=) "
-		 "pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())) "
+		 "$3) "
 		 "ORDER BY xid, seq LIMIT 1",
-		 2,
-		 {TEXTOID, TIMESTAMPTZOID}},
+		 3,
+		 {TEXTOID, TIMESTAMPTZOID, XID8OID}},
 	[SP_FEED_PRUNE] =
 		{"WITH d AS (DELETE FROM assoc.feed WHERE ns OPERATOR(pg_catalog.=) "
 		 "$1 "
 		 "AND (xid, seq) OPERATOR(pg_catalog.<) ($2, $3) "
 		 "AND at OPERATOR(pg_catalog.<) $4 "
-		 "AND xid OPERATOR(pg_catalog.<) "
-		 "pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) "
+		 "AND xid OPERATOR(pg_catalog.<) $5 "
 		 "RETURNING xid, seq) "
 		 "SELECT pg_catalog.count(*), "
 		 "(SELECT xid FROM d ORDER BY xid DESC, seq DESC LIMIT 1), "
 		 "(SELECT seq FROM d ORDER BY xid DESC, seq DESC LIMIT 1) FROM d",
-		 4,
-		 {TEXTOID, XID8OID, INT8OID, TIMESTAMPTZOID}},
+		 5,
+		 {TEXTOID, XID8OID, INT8OID, TIMESTAMPTZOID, XID8OID}},
 	[SP_FEED_SET_PRUNED] =
 		{"INSERT INTO assoc.feed_pruned AS p (ns, xid, seq) "
 		 "VALUES ($1, $2, $3) ON CONFLICT (ns) DO UPDATE "

@@ -93,11 +93,18 @@ CREATE TABLE assoc.feed_pruned (
 COMMENT ON TABLE assoc.feed_pruned IS
     'per namespace, the feed position up to which entries were pruned: older cursors must resynchronise';
 COMMENT ON TABLE assoc.feed IS
-    'the change feed: one entry per effective write, at (writing transaction, its n-th entry)';
+    'the change feed: one entry per effective write, at (its transaction''s position, its n-th entry)';
 COMMENT ON COLUMN assoc.feed.notify IS
     'assoc.notify of the writer: whether the entry is announced by NOTIFY';
 COMMENT ON COLUMN assoc.feed.origin IS
     'assoc.origin of the writer (NULL: none), so that a service can skip its own writes';
+
+-- The feed clock's high-water mark (src/horizon.c): positions drawn with
+-- the preloaded library stay below the value logged here, so they never go
+-- back across a crash.  Not dumped: a restored database starts a new feed.
+CREATE SEQUENCE assoc.feed_clock AS bigint MINVALUE 0 START 0;
+COMMENT ON SEQUENCE assoc.feed_clock IS
+    'high-water mark of the feed positions drawn (a crash never makes them go back)';
 
 CREATE TABLE assoc.ops (
     ns     text COLLATE "C" NOT NULL,

@@ -294,3 +294,18 @@ BEGIN
     END IF;
 END
 $$;
+
+-- ---------------------------------------------------------------------
+-- The delivery horizon per database (README, "Delivery horizon";
+-- src/horizon.c).  With the preloaded library, a writing transaction's
+-- feed position is drawn from a clock at its first entry, above its xid
+-- and above every entry written before the update (whose positions are
+-- xids), so 0.1.0 cursors go on.  The clock's high-water mark is logged
+-- in this sequence.
+-- ---------------------------------------------------------------------
+
+CREATE SEQUENCE assoc.feed_clock AS bigint MINVALUE 0 START 0;
+COMMENT ON SEQUENCE assoc.feed_clock IS
+    'high-water mark of the feed positions drawn (a crash never makes them go back)';
+COMMENT ON TABLE assoc.feed IS
+    'the change feed: one entry per effective write, at (its transaction''s position, its n-th entry)';
