@@ -86,7 +86,9 @@ PG_FUNCTION_INFO_V1(assoc_wait_notified);
 
 /*
  * assoc.wait_notified(timeout_ms DEFAULT 10000): wait until the worker has
- * announced every write committed in this database before the call.
+ * announced every write committed in this database before the call: its
+ * horizon has passed the highest position committed then (an entry that
+ * waits behind a transaction still writing the feed waits with it).
  * True at once without the preloaded library (writers notify at commit);
  * false when the timeout passes first.  Makes tests deterministic.
  */
@@ -116,14 +118,14 @@ assoc_wait_notified(PG_FUNCTION_ARGS)
 	if (slot == NULL)
 		PG_RETURN_BOOL(true);
 
-	target = pg_atomic_read_u64(&slot->committed);
+	target = pg_atomic_read_u64(&slot->committed_pos);
 	ConditionVariablePrepareToSleep(&slot->cv);
 	for (;;)
 	{
 		long elapsed;
 
 		LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
-		done = slot->announced >= target;
+		done = target == 0 || (slot->positioned && slot->horizon.xid > target);
 		LWLockRelease(assoc_notify_shared->lock);
 		if (done)
 			break;

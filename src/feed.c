@@ -32,6 +32,7 @@
 
 #include <limits.h>
 
+#include "access/xlog.h"
 #include "compat.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -83,6 +84,15 @@ feed_namespace(text *ns, int64 *incarnation, FeedPos *pruned, uint64 *horizon)
 	pruned->xid = DatumGetUInt64(SPI_getbinval(tuple, desc, 2, &isnull));
 	pruned->seq = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
 	*horizon = assoc_horizon_of(GetActiveSnapshot());
+
+	/*
+	 * The horizon rests on positions drawn and marks logged by others,
+	 * which may not be on disk yet (an asynchronous commit, a mark raised
+	 * by a writer that has not committed): flushed first, a cursor handed
+	 * out is never passed by a position drawn after a crash.
+	 */
+	if (!RecoveryInProgress())
+		XLogFlush(GetXLogInsertEndRecPtr());
 }
 
 PG_FUNCTION_INFO_V1(assoc_changes);

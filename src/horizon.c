@@ -70,8 +70,9 @@
  * Positions never go backwards across a crash: the clock hands out
  * positions only up to a high-water mark logged in the sequence
  * assoc.feed_clock (setval writes WAL; every commit that used a position
- * flushes that record first), raised CLOCK_STEP past the draw that
- * reaches it.  Loading the clock (the first draw after a start, or in a
+ * flushes that record first), raised CLOCK_STEP past the draw, by one
+ * backend after its draw when less than half of that is left (so others
+ * seldom wait for it), or by a draw that finds none left.  Loading the clock (the first draw after a start, or in a
  * newly taken slot) sets last to the mark, starts the ticks again from a
  * tick of the load, and registers every prepared transaction of the
  * database at base(xid) (F2: not above what it drew), since its real pos
@@ -92,16 +93,22 @@
  * xmin-horizon readers until the xids have caught up.
  *
  * Until ALTER EXTENSION pg_assoc UPDATE, 0.1.0's objects have no
- * sequence: positions are then xids (pos = xid, registered at xid + 1)
- * and the horizon the snapshot's xmin, 0.1.0's own rule.  A writer looks
- * for the sequence once it holds its lock on assoc.feed, which the update
- * takes exclusively, so no writer of 0.1.0 positions outlives the update.
+ * sequence: positions are then xids (pos = xid, not registered) and the
+ * horizon the snapshot's xmin, 0.1.0's own rule.  A writer looks for the
+ * sequence once it holds its lock on assoc.feed, which the update takes
+ * exclusively, so no writer of 0.1.0 positions outlives the update; a
+ * reader asks whether its snapshot sees the sequence, so one whose
+ * snapshot is older than the update keeps 0.1.0's rule (it sees 0.1.0's
+ * feed).  The same holds after DROP EXTENSION and CREATE EXTENSION of
+ * 0.1.0: without the sequence the clock is not used, whatever the slot
+ * remembers.
  *
  * Layer: the write path (README, "How the code is organised"); calls the
  * notification state (notify.c) and PostgreSQL.
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/transam.h"
 #include "access/twophase.h"
 #include "access/xact.h"
@@ -129,8 +136,11 @@
 #define POS_OF_XID(xid) ((uint64) (xid) << POS_SHIFT)
 #define BASE(xid)       POS_OF_XID((xid) + 1)
 
-/* How far the clock's logged high-water mark is raised past a draw. */
-#define CLOCK_STEP POS_OF_XID(16)
+/*
+ * How far the clock's logged high-water mark is raised past a draw; it is
+ * raised ahead of need when less than half of that is left.
+ */
+#define CLOCK_STEP POS_OF_XID(256)
 
 /* The transaction this backend drew a position for, and the position. */
 static FullTransactionId drawn_xid = {0};
@@ -220,6 +230,29 @@ clock_sequence(void)
 }
 
 /*
+ * Whether snapshot sees the sequence assoc.feed_clock, that is the 0.2.0
+ * objects: a snapshot taken before ALTER EXTENSION pg_assoc UPDATE
+ * committed sees 0.1.0's feed and must keep 0.1.0's rule.
+ */
+static bool
+clock_sequence_seen(Snapshot snapshot)
+{
+	Oid           seq = clock_sequence();
+	HeapTuple     tuple;
+	TransactionId xmin;
+
+	if (!OidIsValid(seq))
+		return false;
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(seq));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	xmin = HeapTupleHeaderGetXmin(tuple->t_data);
+	ReleaseSysCache(tuple);
+	return TransactionIdIsCurrentTransactionId(xmin) ||
+		   !XidInMVCCSnapshot(xmin, snapshot);
+}
+
+/*
  * Read the logged high-water mark of sequence seq; with take, log and
  * return the larger of floor and the mark + 1 (a position drawn from the
  * sequence itself), otherwise log floor when it is above the mark and
@@ -301,11 +334,49 @@ clock_load(Oid seq)
 		slot->clock_hwm = mark;
 		slot->clock_seq = seq;
 		slot->clock_nticks = 0;
+		slot->clock_raising = false;
 		clock_tick(slot, slot->clock_last);
 		if (!slot->clock_loaded)
 			register_prepared();
 		slot->clock_loaded = true;
 	}
+	LWLockRelease(assoc_notify_shared->lock);
+}
+
+/*
+ * Raise the logged mark of sequence seq to target and take it into this
+ * database's clock; raising says this backend set the slot's
+ * clock_raising, which is cleared here, also when the raise fails.
+ */
+static void
+clock_raise(Oid seq, uint64 target, bool raising)
+{
+	volatile uint64 mark = 0;
+	NotifySlot     *slot;
+
+	PG_TRY();
+	{
+		mark = sequence_mark(seq, target, false);
+	}
+	PG_CATCH();
+	{
+		if (raising)
+		{
+			LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
+			slot = assoc_notify_find_slot();
+			if (slot != NULL)
+				slot->clock_raising = false;
+			LWLockRelease(assoc_notify_shared->lock);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
+	slot = assoc_notify_find_slot();
+	if (slot != NULL && slot->clock_seq == seq && mark > slot->clock_hwm)
+		slot->clock_hwm = mark;
+	if (slot != NULL && raising)
+		slot->clock_raising = false;
 	LWLockRelease(assoc_notify_shared->lock);
 }
 
@@ -320,13 +391,14 @@ assoc_horizon_position(void)
 	uint64            xid = U64FromFullTransactionId(top);
 	Oid               seq;
 	uint64            pos;
+	bool              raise = false;
 
 	if (FullTransactionIdEquals(top, drawn_xid))
 		return drawn_pos;
 	seq = clock_sequence();
-	if (!assoc_notify_preloaded)
+	if (!OidIsValid(seq) || !assoc_notify_preloaded)
 	{
-		/* No clock: drawn from the sequence (file header). */
+		/* 0.1.0's objects, or no clock (file header). */
 		drawn_xid = top;
 		drawn_pos =
 			OidIsValid(seq) ? sequence_mark(seq, BASE(xid), true) : xid;
@@ -336,53 +408,52 @@ assoc_horizon_position(void)
 	for (;;)
 	{
 		NotifySlot *slot;
-		uint64      mark;
 
 		CHECK_FOR_INTERRUPTS();
 		LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
 		slot = assoc_notify_find_slot();
-		if (slot == NULL || (!slot->clock_loaded && !OidIsValid(seq)))
+		if (slot == NULL)
 		{
 			/*
 			 * No clock: drawn from the sequence, and kept only if the
 			 * database still has no clock (file header).
 			 */
 			LWLockRelease(assoc_notify_shared->lock);
-			pos = OidIsValid(seq) ? sequence_mark(seq, BASE(xid), true)
-								  : xid + 1;
+			pos = sequence_mark(seq, BASE(xid), true);
 			LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
-			slot = assoc_notify_find_slot();
-			if (slot == NULL || (!slot->clock_loaded && !OidIsValid(seq)))
+			if (assoc_notify_find_slot() == NULL)
 				break;
 			LWLockRelease(assoc_notify_shared->lock);
 			continue;
 		}
-		if (OidIsValid(seq) && (!slot->clock_loaded || slot->clock_seq != seq))
+		if (!slot->clock_loaded || slot->clock_seq != seq)
 		{
 			LWLockRelease(assoc_notify_shared->lock);
 			clock_load(seq);
 			continue;
 		}
 		pos = Max(slot->clock_last + 1, BASE(xid));
+		seq = slot->clock_seq;
 		if (pos <= slot->clock_hwm)
 		{
 			slot->clock_last = pos;
 			clock_tick(slot, pos);
+			/* One backend raises the mark before the others need it. */
+			raise =
+				!slot->clock_raising && slot->clock_hwm - pos < CLOCK_STEP / 2;
+			if (raise)
+				slot->clock_raising = true;
 			break;
 		}
-		seq = slot->clock_seq;
 		LWLockRelease(assoc_notify_shared->lock);
-		mark = sequence_mark(seq, pos + CLOCK_STEP, false);
-		LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
-		slot = assoc_notify_find_slot();
-		if (slot != NULL && slot->clock_seq == seq && mark > slot->clock_hwm)
-			slot->clock_hwm = mark;
-		LWLockRelease(assoc_notify_shared->lock);
+		clock_raise(seq, pos + CLOCK_STEP, false);
 	}
 	register_writer(my_writer(), MyDatabaseId, top, pos);
 	LWLockRelease(assoc_notify_shared->lock);
 	drawn_xid = top;
 	drawn_pos = pos;
+	if (raise)
+		clock_raise(seq, pos + CLOCK_STEP, true);
 	return pos;
 }
 
@@ -394,6 +465,13 @@ uint64_cmp(const void *a, const void *b)
 
 	return x < y ? -1 : x > y;
 }
+
+/* A candidate of (d) in assoc_horizon_of: an xid and its lower bound. */
+typedef struct Ended
+{
+	TransactionId xid;
+	uint64        bound;
+} Ended;
 
 /*
  * The delivery horizon of snapshot (file header): entries at positions
@@ -409,19 +487,23 @@ assoc_horizon_of(Snapshot snapshot)
 	NotifySlot       *slot;
 	uint64           *registered;
 	int               nregistered = 0;
+	Ended            *ended;
+	int               nended = 0;
 
-	if (!OidIsValid(clock_sequence()))
+	if (!clock_sequence_seen(snapshot))
 		return xmin; /* 0.1.0's objects: 0.1.0's rule */
 	if (!assoc_notify_preloaded || assoc_notify_shared == NULL ||
 		snapshot->takenDuringRecovery || RecoveryInProgress())
 		return floor;
 	registered = palloc(sizeof(uint64) * assoc_notify_shared->nwriters);
+	ended = palloc(sizeof(Ended) * Max(snapshot->xcnt, 1));
 	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
 	slot = assoc_notify_find_slot();
 	if (slot == NULL || !slot->clock_loaded)
 	{
 		LWLockRelease(assoc_notify_shared->lock);
 		pfree(registered);
+		pfree(ended);
 		return floor;
 	}
 	/* (a) and (b) */
@@ -445,22 +527,36 @@ assoc_horizon_of(Snapshot snapshot)
 			XidInMVCCSnapshot(XidFromFullTransactionId(w->xid), snapshot))
 			horizon = pos;
 	}
-	/* (d) */
+	/* The candidates of (d): not registered, with their lower bounds. */
 	qsort(registered, nregistered, sizeof(uint64), uint64_cmp);
 	for (int i = 0; i < snapshot->xcnt; i++)
 	{
 		uint64 xid = widen(next, snapshot->xip[i]);
 		uint64 bound = clock_lower(slot, xid);
 
-		CHECK_FOR_INTERRUPTS();
-		if (bound < horizon &&
-			bsearch(&xid, registered, nregistered, sizeof(uint64),
-					uint64_cmp) == NULL &&
-			!TransactionIdIsInProgress(snapshot->xip[i]))
-			horizon = bound;
+		if (bound < horizon && bsearch(&xid, registered, nregistered,
+									   sizeof(uint64), uint64_cmp) == NULL)
+		{
+			ended[nended].xid = snapshot->xip[i];
+			ended[nended++].bound = bound;
+		}
 	}
 	LWLockRelease(assoc_notify_shared->lock);
+
+	/*
+	 * (d), outside the lock, which writers need: a candidate still running
+	 * now was running and not registered under the lock, so it draws above
+	 * (a) whenever it does.
+	 */
+	for (int i = 0; i < nended; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ended[i].bound < horizon &&
+			!TransactionIdIsInProgress(ended[i].xid))
+			horizon = ended[i].bound;
+	}
 	pfree(registered);
+	pfree(ended);
 	return Max(horizon, floor);
 }
 

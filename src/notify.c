@@ -16,8 +16,10 @@
  *						latch of the database's worker, starting one if
  *						none runs
  *	worker batch		one transaction: find the feed entries committed
- *						since the last batch, NOTIFY each on its namespace
- *						and record channel, commit; one notify lock per batch
+ *						since the last batch, NOTIFY them on their namespace
+ *						and record channels, one notification per channel
+ *						(a JSON array when several), commit; one notify lock
+ *						per batch
  *
  * Which entries are new: the worker remembers, per database, the position
  * up to which its batches have announced (the horizon).  Each batch
@@ -59,6 +61,8 @@
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -109,6 +113,7 @@ check_origin(char **newval, void **extra, GucSource source)
 NotifyShared      *assoc_notify_shared = NULL;
 static NotifySlot *my_slot = NULL; /* this backend's database's slot */
 static bool        xact_wrote = false;
+static uint64      xact_pos = 0; /* its position, when xact_wrote */
 static bool        warned_direct = false;
 static bool        warned_full = false;
 
@@ -159,12 +164,25 @@ notify_shmem_startup(void)
 		for (int i = 0; i < NOTIFY_DATABASES; i++)
 		{
 			pg_atomic_init_u64(&assoc_notify_shared->slots[i].committed, 0);
+			pg_atomic_init_u64(&assoc_notify_shared->slots[i].committed_pos,
+							   0);
 			ConditionVariableInit(&assoc_notify_shared->slots[i].cv);
 		}
 		for (int i = 0; i < assoc_notify_shared->nwriters; i++)
 			pg_atomic_init_u64(&assoc_notify_shared->writers[i].pos, 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Raise slot's committed_pos to pos (a maximum kept without a lock). */
+static void
+raise_committed_pos(NotifySlot *slot, uint64 pos)
+{
+	uint64 old = pg_atomic_read_u64(&slot->committed_pos);
+
+	while (old < pos &&
+		   !pg_atomic_compare_exchange_u64(&slot->committed_pos, &old, pos))
+		;
 }
 
 /*
@@ -190,6 +208,7 @@ notify_xact_callback(XactEvent event, void *arg)
 
 	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
 	pg_atomic_fetch_add_u64(&slot->committed, 1);
+	raise_committed_pos(slot, xact_pos);
 	start = !slot->running;
 	if (!start)
 		SetLatch(slot->latch);
@@ -332,7 +351,7 @@ assoc_notify_attach_slot(void)
 			s->horizon.xid = 0;
 			s->horizon.seq = 0;
 			s->clock_loaded = false;
-			s->announced = pg_atomic_read_u64(&s->committed);
+			pg_atomic_write_u64(&s->committed_pos, 0);
 			found = s;
 		}
 	}
@@ -376,6 +395,143 @@ assoc_notify_written(uint64 pos)
 		LWLockRelease(assoc_notify_shared->lock);
 	}
 	xact_wrote = true;
+	xact_pos = pos;
+}
+
+/* One channel's notification that a batch is gathering. */
+typedef struct OutChannel
+{
+	char               name[ASSOC_CHANNEL_LEN + 1]; /* the hash key */
+	StringInfoData     payload; /* one entry, or "[" and the entries so far */
+	int                count;   /* entries in payload */
+	struct OutChannel *next;    /* the channels in the order first seen */
+} OutChannel;
+
+/* The notifications a batch gathers, per channel (assoc_notify_out_*). */
+struct NotifyOut
+{
+	MemoryContext cxt;
+	HTAB         *channels;
+	OutChannel   *first;
+	OutChannel   *last;
+};
+
+/*
+ * Start gathering a batch's notifications, in a memory context of their
+ * own under the current one.  A channel gets one notification for all
+ * its entries of the batch: the entry alone, or a JSON array of them,
+ * split where the next entry would reach PostgreSQL's payload limit
+ * (README, "Change subscriptions"): one queue entry and one read per
+ * listener for many changes.
+ */
+NotifyOut *
+assoc_notify_out_begin(void)
+{
+	MemoryContext cxt =
+		AllocSetContextCreate(CurrentMemoryContext, "pg_assoc notifications",
+							  ALLOCSET_DEFAULT_SIZES);
+	NotifyOut *out = MemoryContextAllocZero(cxt, sizeof(NotifyOut));
+	HASHCTL    ctl;
+
+	out->cxt = cxt;
+	ctl.keysize = ASSOC_CHANNEL_LEN + 1;
+	ctl.entrysize = sizeof(OutChannel);
+	ctl.hcxt = cxt;
+	out->channels = hash_create("pg_assoc notification channels", 64, &ctl,
+								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	return out;
+}
+
+/* Queue channel c's gathered notification, if any, and empty it. */
+static void
+out_send(OutChannel *c)
+{
+	if (c->count == 0)
+		return;
+	if (c->count > 1)
+		appendStringInfoChar(&c->payload, ']');
+	Async_Notify(c->name, c->payload.data);
+	resetStringInfo(&c->payload);
+	c->count = 0;
+}
+
+/* Add one entry's payload (below the limit) to channel's notification. */
+static void
+out_append(NotifyOut *out, const char *channel, const char *entry)
+{
+	int         len = strlen(entry);
+	bool        found;
+	OutChannel *c = hash_search(out->channels, channel, HASH_ENTER, &found);
+	int         total;
+
+	if (!found)
+	{
+		MemoryContext old = MemoryContextSwitchTo(out->cxt);
+
+		initStringInfo(&c->payload);
+		MemoryContextSwitchTo(old);
+		c->count = 0;
+		c->next = NULL;
+		if (out->last)
+			out->last->next = c;
+		else
+			out->first = c;
+		out->last = c;
+	}
+	/* The length with this entry: "[", the entries and commas, "]". */
+	total = c->payload.len + len + (c->count == 0 ? 0 : 2) +
+			(c->count == 1 ? 1 : 0);
+	if (total >= NOTIFY_MAX_PAYLOAD)
+		out_send(c);
+	if (c->count == 1)
+	{
+		MemoryContext  old = MemoryContextSwitchTo(out->cxt);
+		StringInfoData array;
+
+		initStringInfo(&array);
+		appendStringInfoChar(&array, '[');
+		appendBinaryStringInfo(&array, c->payload.data, c->payload.len);
+		pfree(c->payload.data);
+		c->payload = array;
+		MemoryContextSwitchTo(old);
+	}
+	if (c->count > 0)
+		appendStringInfoChar(&c->payload, ',');
+	appendBinaryStringInfo(&c->payload, entry, len);
+	c->count++;
+}
+
+/*
+ * Gather the notifications of one entry, on its namespace's channel and
+ * on its record's.
+ */
+void
+assoc_notify_out_add(NotifyOut *out, const FeedEntry *entry,
+					 const bytea *secret)
+{
+	char  ns_channel[ASSOC_CHANNEL_LEN + 1];
+	char  record_channel[ASSOC_CHANNEL_LEN + 1];
+	char *payload;
+
+	assoc_channel_of_namespace(secret, entry->ns, ns_channel);
+	assoc_channel_name(secret, entry->ns, entry->id, record_channel);
+	payload = assoc_channel_payload(entry);
+	out_append(out, ns_channel, payload);
+	out_append(out, record_channel, payload);
+	pfree(payload);
+}
+
+/*
+ * Queue what a batch gathered, channel by channel in the order they were
+ * first seen, in the current transaction (sent if it commits), and free
+ * it.
+ */
+void
+assoc_notify_out_end(NotifyOut *out)
+{
+	for (OutChannel *c = out->first; c != NULL; c = c->next)
+		out_send(c);
+	MemoryContextDelete(out->cxt);
 }
 
 /*

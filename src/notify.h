@@ -70,21 +70,22 @@ typedef struct NotifySlot
 	bool              running;   /* a worker serves the database */
 	bool              requested; /* a worker was registered, not yet running */
 	TimestampTz       requested_at;
-	Latch            *latch;      /* the running worker's latch */
-	bool              positioned; /* horizon is a batch's */
-	FeedPos           horizon;    /* announced up to here; before the first
+	Latch            *latch;         /* the running worker's latch */
+	bool              positioned;    /* horizon is a batch's */
+	FeedPos           horizon;       /* announced up to here; before the first
 									 batch: the lowest position written */
-	pg_atomic_uint64  committed;  /* commits of transactions with entries */
-	uint64            announced;  /* committed as of the last batch's start */
-	ConditionVariable cv;         /* broadcast after every batch */
+	pg_atomic_uint64  committed;     /* commits of transactions with entries */
+	pg_atomic_uint64  committed_pos; /* the highest position committed */
+	ConditionVariable cv;            /* broadcast after every batch */
 
 	/* The database's feed clock (horizon.c). */
-	bool      clock_loaded; /* read from clock_seq since the slot was taken */
-	Oid       clock_seq;    /* the sequence assoc.feed_clock */
-	uint64    clock_last;   /* the last position drawn */
-	uint64    clock_hwm;    /* positions up to here are logged in clock_seq */
-	int       clock_nticks; /* ticks recorded, up to CLOCK_TICKS */
-	int       clock_tick;   /* where the next one goes */
+	bool      clock_loaded;  /* read from clock_seq since the slot was taken */
+	Oid       clock_seq;     /* the sequence assoc.feed_clock */
+	uint64    clock_last;    /* the last position drawn */
+	uint64    clock_hwm;     /* positions up to here are logged in clock_seq */
+	bool      clock_raising; /* a backend raises the mark ahead of need */
+	int       clock_nticks;  /* ticks recorded, up to CLOCK_TICKS */
+	int       clock_tick;    /* where the next one goes */
 	ClockTick clock_ticks[CLOCK_TICKS];
 } NotifySlot;
 
@@ -119,7 +120,13 @@ extern void        assoc_notify_init(void);
 extern NotifySlot *assoc_notify_attach_slot(void);
 extern NotifySlot *assoc_notify_find_slot(void);
 extern void assoc_notify_entry(const FeedEntry *entry, const bytea *secret);
-extern void assoc_notify_written(uint64 pos);
+
+typedef struct NotifyOut NotifyOut;
+extern NotifyOut        *assoc_notify_out_begin(void);
+extern void      assoc_notify_out_add(NotifyOut *out, const FeedEntry *entry,
+									  const bytea *secret);
+extern void      assoc_notify_out_end(NotifyOut *out);
+extern void      assoc_notify_written(uint64 pos);
 PGDLLEXPORT void assoc_notify_worker_main(Datum main_arg);
 
 #endif /* ASSOC_NOTIFY_H */

@@ -57,11 +57,12 @@ notify_worker_exit(int code, Datum arg)
 	ConditionVariableBroadcast(&slot->cv);
 }
 
-/* Counts of one batch, for batch_entry. */
+/* Counts of one batch and its notifications, for batch_entry. */
 typedef struct BatchCounts
 {
-	int announced;
-	int skipped;
+	int        announced;
+	int        skipped;
+	NotifyOut *out;
 } BatchCounts;
 
 /* assoc_rows_scan_notify callback: announce one entry, up to the batch limit. */
@@ -75,7 +76,7 @@ batch_entry(const FeedEntry *entry, const bytea *secret, void *arg)
 		counts->skipped++;
 		return;
 	}
-	assoc_notify_entry(entry, secret);
+	assoc_notify_out_add(counts->out, entry, secret);
 	counts->announced++;
 }
 
@@ -92,8 +93,10 @@ typedef struct Batch
 
 /*
  * Where a batch starts: the slot's horizon; before the slot's first batch
- * the lowest position written since the slot was taken, or the delivery
- * horizon when that is lower or there is none.
+ * the lowest position written (to announce) since the slot was taken, or
+ * the delivery horizon when none was.  Entries below the lowest written
+ * were written before the slot was taken, by an earlier start of the
+ * server for instance, and were announced then or never will be.
  */
 static FeedPos
 batch_start(NotifySlot *slot, uint64 delivery)
@@ -102,7 +105,7 @@ batch_start(NotifySlot *slot, uint64 delivery)
 
 	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
 	start = slot->horizon;
-	if (!slot->positioned && (start.xid == 0 || start.xid > delivery))
+	if (!slot->positioned && start.xid == 0)
 	{
 		start.xid = delivery;
 		start.seq = 0;
@@ -129,8 +132,11 @@ batch_announce(Batch *b)
 	pgstat_report_activity(STATE_RUNNING, "announcing feed entries");
 	delivery = assoc_horizon_of(snapshot);
 	start = batch_start(b->slot, delivery);
+	b->counts.out = assoc_notify_out_begin();
 	b->installed = assoc_rows_scan_notify(snapshot, start, delivery,
 										  batch_entry, &b->counts, &b->held);
+	assoc_notify_out_end(b->counts.out);
+	b->counts.out = NULL;
 	b->next = start;
 	if (delivery > start.xid)
 	{
@@ -165,9 +171,7 @@ notify_batch(void *arg)
 
 /*
  * After a batch's transaction has committed: everything before its next
- * horizon is announced, and so is every commit counted before the batch
- * (what assoc.wait_notified waits for) unless entries it saw were held
- * back behind a transaction still writing the feed.
+ * horizon is announced (what assoc.wait_notified waits for).
  */
 static void
 batch_publish(const Batch *b)
@@ -177,8 +181,6 @@ batch_publish(const Batch *b)
 	LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
 	slot->horizon = b->next;
 	slot->positioned = true;
-	if (!b->held && b->seen > slot->announced)
-		slot->announced = b->seen;
 	LWLockRelease(assoc_notify_shared->lock);
 	ConditionVariableBroadcast(&slot->cv);
 	if (b->counts.skipped > 0)

@@ -309,3 +309,13 @@ COMMENT ON SEQUENCE assoc.feed_clock IS
     'high-water mark of the feed positions drawn (a crash never makes them go back)';
 COMMENT ON TABLE assoc.feed IS
     'the change feed: one entry per effective write, at (its transaction''s position, its n-th entry)';
+-- Writers draw positions as the owner of the extension's tables (README,
+-- Isolation), who must be able to raise the mark: the sequence is theirs,
+-- whoever runs the update.
+DO $$
+BEGIN
+    EXECUTE pg_catalog.format('ALTER SEQUENCE assoc.feed_clock OWNER TO %I',
+        (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c
+          WHERE c.oid = 'assoc.feed'::pg_catalog.regclass));
+END
+$$;

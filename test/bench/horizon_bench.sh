@@ -90,7 +90,8 @@ for r in $(seq 1 "$ROUNDS"); do
 		held=$(latency "$HOLD_N" other)
 		T[$lib]="${T[$lib]:-} $t"
 		FREE[$lib]="${FREE[$lib]:-} $(awk '{ print $8 }' <<<"$free")"
-		HELD[$lib]="${HELD[$lib]:-} $(awk '{ print $8 }' <<<"$held")"
+		h=$(awk '{ print $8 }' <<<"$held")
+		[ "$h" = NaN ] || HELD[$lib]="${HELD[$lib]:-} $h"
 		MISS[$lib]=$((${MISS[$lib]:-0} + $(awk '{ print $6 }' <<<"$held")))
 		printf '   round %s %-6s %8.1f tps | free: %s | held: %s\n' "$r" "$lib" "$t" "$free" "$held"
 	done
@@ -102,9 +103,12 @@ echo
 echo "| library | set_multi tps | latency, median of round medians | with an idle xid in another database | missing after 1 s (with it) |"
 echo "|---|---:|---:|---:|---:|"
 for lib in before after; do
+	held="none within 1 s"
+	# shellcheck disable=SC2086
+	[ -z "${HELD[$lib]:-}" ] || held=$(median ${HELD[$lib]})
 	# shellcheck disable=SC2086
 	printf '| %s | %.0f | %s | %s | %s/%s |\n' "$lib" "$(median ${T[$lib]})" \
-		"$(median ${FREE[$lib]})" "$(median ${HELD[$lib]})" "${MISS[$lib]}" $((HOLD_N * ROUNDS))
+		"$(median ${FREE[$lib]})" "$held" "${MISS[$lib]}" $((HOLD_N * ROUNDS))
 done
 # shellcheck disable=SC2086
 echo

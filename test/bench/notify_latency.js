@@ -59,12 +59,14 @@ async function main() {
 			bad++;
 			return;
 		}
-		if (p.id !== id) {
-			bad++;
-			return;
+		for (const e of Array.isArray(p) ? p : [p]) {
+			if (e.id !== id) {
+				bad++;
+				continue;
+			}
+			const v = Number(e.v);
+			if (!received.has(v)) received.set(v, t);
 		}
-		const v = Number(p.v);
-		if (!received.has(v)) received.set(v, t);
 	});
 	await listener.query(`LISTEN ${channel}`);
 

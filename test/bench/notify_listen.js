@@ -1,6 +1,7 @@
 // Listeners for test/bench/notify_bench.sh: K connections LISTEN on one
-// channel each and count the notifications they receive, so the NOTIFY
-// queue is consumed while pgbench writes.
+// channel each and count the feed entries they are notified of (a payload
+// holds one entry, or several in a JSON array), so the NOTIFY queue is
+// consumed while pgbench writes.
 //
 //   node notify_listen.js K CHANNEL          all K on one channel
 //   node notify_listen.js K CH1,CH2,...,CHK  connection i on channel i
@@ -33,15 +34,23 @@ let bad = 0;
 let last = Date.now();
 const clients = [];
 
+// Each entry has one "cursor" member; quotes inside strings are escaped,
+// so the text occurs once per entry.
+const CURSOR_MEMBER = /"cursor":/g;
+
 function onNotification(i, msg) {
-	counts[i]++;
+	const n = (msg.payload.match(CURSOR_MEMBER) || []).length;
+	const before = counts[i];
+	counts[i] += n;
 	last = Date.now();
 	// Check the payload shape on a sample (parsing every one costs the
 	// client CPU that the server's writers share on a small machine).
-	if (counts[i] % 64 === 1) {
+	if (n === 0 || Math.floor(before / 64) !== Math.floor(counts[i] / 64)) {
 		try {
 			const p = JSON.parse(msg.payload);
-			if (p.ns !== 'bench' || typeof p.id !== 'string' || !p.cursor) bad++;
+			const entries = Array.isArray(p) ? p : [p];
+			if (entries.length !== n ||
+				entries.some((e) => e.ns !== 'bench' || typeof e.id !== 'string' || !e.cursor)) bad++;
 		} catch (e) {
 			bad++;
 		}

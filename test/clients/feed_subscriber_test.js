@@ -7,7 +7,8 @@
  *     (assoc_ + 32 hex) for a namespace and for each of its records;
  *   * a subscriber LISTENing on a record's channel receives every committed
  *     change of that record, in order (versions 1..N consecutive), with the
- *     exact payload {ns, id, v, op, paths, cursor, origin}, the cursor being the one
+ *     exact entry {ns, id, v, op, paths, cursor, origin} (a payload holds one
+ *     entry, or several in a JSON array), the cursor being the one
  *     assoc.changes gives for that entry; a rolled-back write, a no-op write
  *     and a write to another record never arrive on it; the namespace
  *     channel carries the changes of both records;
@@ -144,17 +145,19 @@ class Subscriber {
   }
 
   /*
-   * Receive until `want` notifications on channel `until` have come; returns
-   * them all, split by channel.  Fails when one is missing for WAIT_MS.
+   * Receive until `want` entries on channel `until` have come; returns the
+   * payloads of all entries, one per entry (payloadEntries), split by
+   * channel.  Fails when one is missing for WAIT_MS.
    */
   async collect(until, want, what) {
     const byChannel = {};
     let got = 0;
     while (got < want) {
       const msg = await this.next();
-      if (msg === null) fatal(`${what}: only ${got} of ${want} notifications on ${until} within ${WAIT_MS} ms`);
-      (byChannel[msg.channel] = byChannel[msg.channel] || []).push(msg.payload);
-      if (msg.channel === until) got++;
+      if (msg === null) fatal(`${what}: only ${got} of ${want} entries on ${until} within ${WAIT_MS} ms`);
+      const entries = payloadEntries(msg.payload);
+      (byChannel[msg.channel] = byChannel[msg.channel] || []).push(...entries);
+      if (msg.channel === until) got += entries.length;
     }
     return byChannel;
   }
@@ -191,6 +194,25 @@ async function readFeed(client, after, want, max = 1000) {
   return { entries, pages };
 }
 
+/*
+ * The entries of a notification's payload, each as the text of one JSON
+ * object: the payload itself, or the elements of a JSON array of two or
+ * more entries (a batch's entries for one channel), which stays under
+ * PostgreSQL's 8000-byte limit.
+ */
+function payloadEntries(text) {
+  let p;
+  try {
+    p = JSON.parse(text);
+  } catch (e) {
+    fatal('payload is not JSON: ' + text);
+  }
+  if (!Array.isArray(p)) return [text];
+  if (p.length < 2) fatal('an array payload holds ' + p.length + ' entries: ' + text);
+  if (Buffer.byteLength(text) >= 8000) fatal('a payload of ' + Buffer.byteLength(text) + ' bytes');
+  return p.map((e) => JSON.stringify(e));
+}
+
 /* Parse a payload, checking it is JSON with exactly the documented members. */
 function parsePayload(text) {
   let p;
@@ -211,14 +233,14 @@ function parsePayload(text) {
  */
 function checkPayloads(payloads, entries, what) {
   if (payloads.length !== entries.length) {
-    return check(false, `${what}: ${payloads.length} notifications for ${entries.length} feed entries`);
+    return check(false, `${what}: ${payloads.length} entries notified for ${entries.length} feed entries`);
   }
   for (let i = 0; i < entries.length; i++) {
     const p = parsePayload(payloads[i]);
     const want = { ns: NS, id: entries[i].id, v: entries[i].v, op: entries[i].op, paths: entries[i].paths,
       cursor: entries[i].cursor, origin: entries[i].origin };
     if (!sameJson(p, want)) {
-      return check(false, `${what}: notification ${i + 1} is ${payloads[i]}, expected ${JSON.stringify(want)}`);
+      return check(false, `${what}: entry ${i + 1} is ${payloads[i]}, expected ${JSON.stringify(want)}`);
     }
   }
   return check(true, `${what}: ${payloads.length} payloads exact, in feed order`);

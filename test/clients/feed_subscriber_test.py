@@ -5,7 +5,8 @@
     (assoc_ + 32 hex) for a namespace and for each of its records;
   * a subscriber LISTENing on a record's channel receives every committed
     change of that record, in order (versions 1..N consecutive), with the
-    exact payload {ns, id, v, op, paths, cursor}, the cursor being the one
+    exact entry {ns, id, v, op, paths, cursor, origin} (a payload holds one
+    entry, or several in a JSON array), the cursor being the one
     assoc.changes gives for that entry; a rolled-back write, a no-op write
     and a write to another record never arrive on it; the namespace channel
     carries the changes of both records;
@@ -151,18 +152,20 @@ class Subscriber:
             return None
 
     async def collect(self, until, want, what):
-        """Receive until `want` notifications on channel `until` have come;
-        return the payloads of all of them, by channel."""
+        """Receive until `want` entries on channel `until` have come; return
+        the payloads of all entries, one per entry (payload_entries), by
+        channel."""
         by_channel = collections.defaultdict(list)
         got = 0
         while got < want:
             n = await self.next()
             if n is None:
-                fatal("%s: only %d of %d notifications on %s within %g s"
+                fatal("%s: only %d of %d entries on %s within %g s"
                       % (what, got, want, until, WAIT_S))
-            by_channel[n.channel].append(n.payload)
+            entries = payload_entries(n.payload)
+            by_channel[n.channel].extend(entries)
             if n.channel == until:
-                got += 1
+                got += len(entries)
         return by_channel
 
     async def close(self):
@@ -195,6 +198,24 @@ async def read_feed(conn, after, want, page=1000):
         if len(entries) >= want or loop.time() > deadline:
             return entries, pages
         await asyncio.sleep(0.05)
+
+
+def payload_entries(text):
+    """The entries of a notification's payload, each as the text of one
+    JSON object: the payload itself, or the elements of a JSON array of two
+    or more entries (a batch's entries for one channel), which stays under
+    PostgreSQL's 8000-byte limit."""
+    try:
+        p = json.loads(text)
+    except ValueError:
+        fatal("payload is not JSON: " + text)
+    if not isinstance(p, list):
+        return [text]
+    if len(p) < 2:
+        fatal("an array payload holds %d entries: %s" % (len(p), text))
+    if len(text.encode()) >= 8000:
+        fatal("a payload of %d bytes" % len(text.encode()))
+    return [json.dumps(e) for e in p]
 
 
 def parse_payload(text):

@@ -2,7 +2,9 @@
 # library preloaded: committed writes are announced by the notification
 # worker (never by the writer) on the namespace and the record channel
 # with the exact payload, rolled-back and assoc.notify = off writes are
-# not, an oversized payload drops its paths, rotated channels go quiet,
+# not, an oversized payload drops its paths, a batch's entries travel as
+# one JSON array per channel split below the payload limit, rotated
+# channels go quiet,
 # and an idle worker leaves so its database can be dropped.  Without the
 # preloaded library: the writer notifies itself after commit and warns
 # once per session.
@@ -60,6 +62,7 @@ LISTEN $ns_ch;
 LISTEN $r1_ch;
 SELECT pg_backend_pid() AS listener;
 SELECT assoc.set_multi('chat', 'r1', '[{"path": "a.b", "data": 1}, {"path": "c[0]", "data": "x"}]');
+SELECT assoc.wait_notified();
 BEGIN;
 SELECT assoc.set('chat', 'r1', 'rolled', 'true');
 ROLLBACK;
@@ -68,6 +71,7 @@ SELECT assoc.set('chat', 'r1', 'quiet', 'true');
 RESET assoc.notify;
 SET assoc.origin = 'svc-1';
 SELECT assoc.set('chat', 'r2', NULL, '{"other": "record"}');
+SELECT assoc.wait_notified();
 RESET assoc.origin;
 SELECT assoc.remove('chat', 'r1');
 SELECT assoc.wait_notified();
@@ -118,6 +122,44 @@ is( $node->safe_psql(
 	),
 	'100',
 	'the feed keeps every path of the truncated notification');
+
+# The entries of one batch travel in one notification per channel, as a
+# JSON array of the payloads above, split before PostgreSQL's 8000-byte
+# limit.  One transaction's entries are always in one batch.
+my $r3_ch = $node->safe_psql('app', "SELECT assoc.channel('chat', 'r3')");
+($n) = session('app', qq{
+LISTEN $ns_ch;
+LISTEN $r3_ch;
+BEGIN;
+SELECT assoc.set('chat', 'r3', 'n', '1');
+SELECT assoc.set('chat', 'r4', 'n', '1');
+SELECT assoc.set('chat', 'r3', 'n', '2');
+COMMIT;
+SELECT assoc.wait_notified();
+SELECT 1;
+});
+my @c3 = map { cursor_of('app', @$_) } ([ 'r3', 1 ], [ 'r4', 1 ], [ 'r3', 2 ]);
+my @e3 = map {
+	my ($id, $v, $c) = @$_;
+	qq({"ns":"chat","id":"$id","v":$v,"op":"set","paths":["n"],"cursor":"$c","origin":null})
+} ([ 'r3', 1, $c3[0] ], [ 'r4', 1, $c3[1] ], [ 'r3', 2, $c3[2] ]);
+is_deeply(
+	[ map { "$_->[0] $_->[1]" } @$n ],
+	[ "$ns_ch [$e3[0],$e3[1],$e3[2]]", "$r3_ch [$e3[0],$e3[2]]" ],
+	'one notification per channel and batch, a JSON array of the entries in feed order');
+
+($n) = session('app', qq{
+LISTEN $ns_ch;
+SELECT assoc.set('chat', 'wide', 'k' || i, to_jsonb(i)) FROM generate_series(1, 120) AS i;
+SELECT assoc.wait_notified();
+SELECT 1;
+});
+my @wide = map { $_->[1] } @$n;
+my @sizes = map { length($_) } @wide;
+cmp_ok(scalar(@wide), '>', 1, 'a batch over the payload limit is split');
+ok(!(grep { $_ >= 8000 } @sizes), 'every part stays under 8000 bytes (' . join(' ', @sizes) . ')');
+my @versions = map { /"v":(\d+)/g } @wide;
+is_deeply(\@versions, [ 1 .. 120 ], 'the parts hold every entry once, in feed order');
 
 # After rotate_channels the old names receive nothing, the new ones do.
 $node->safe_psql('app', "SELECT assoc.rotate_channels('chat')");
