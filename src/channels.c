@@ -21,6 +21,7 @@
 #include "channel.h"
 #include "frame.h"
 #include "notify.h"
+#include "rowaccess.h"
 #include "rules.h"
 #include "stmt.h"
 
@@ -82,13 +83,34 @@ assoc_rotate_channels(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * The last position of an entry to announce that the statement's snapshot
+ * sees, 0 when none (read as the extension owner, whatever the caller may
+ * read).
+ */
+static uint64
+last_to_announce(void)
+{
+	AssocOwnerSwitch sw;
+	uint64           last = 0;
+	bool             isnull;
+
+	assoc_owner_enter(&sw);
+	if (assoc_stmt_exec(SP_FEED_LAST_NOTIFY, NULL, NULL, true, 1) == 1)
+		last = DatumGetUInt64(SPI_getbinval(
+			SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	assoc_owner_leave(&sw);
+	return last;
+}
+
 PG_FUNCTION_INFO_V1(assoc_wait_notified);
 
 /*
  * assoc.wait_notified(timeout_ms DEFAULT 10000): wait until the worker has
  * announced every write committed in this database before the call: its
- * horizon has passed the highest position committed then (an entry that
- * waits behind a transaction still writing the feed waits with it).
+ * horizon has passed the last position to announce that the statement's
+ * snapshot sees (an entry that waits behind a transaction still writing
+ * the feed waits with it).
  * True at once without the preloaded library (writers notify at commit);
  * false when the timeout passes first.  Makes tests deterministic.
  */
@@ -98,6 +120,7 @@ assoc_wait_notified(PG_FUNCTION_ARGS)
 	int32       timeout_ms;
 	NotifySlot *slot = NULL;
 	uint64      target;
+	Oid         feed;
 	TimestampTz start = GetCurrentTimestamp();
 	bool        done = false;
 
@@ -118,14 +141,24 @@ assoc_wait_notified(PG_FUNCTION_ARGS)
 	if (slot == NULL)
 		PG_RETURN_BOOL(true);
 
-	target = pg_atomic_read_u64(&slot->committed_pos);
+	target = last_to_announce();
+	feed = assoc_rows_feed_oid();
 	ConditionVariablePrepareToSleep(&slot->cv);
 	for (;;)
 	{
 		long elapsed;
 
 		LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
-		done = target == 0 || (slot->positioned && slot->horizon.xid > target);
+		/*
+		 * Announced past the target, or, before the worker's first batch,
+		 * nothing to announce at or below it (the slot notes the lowest
+		 * position drawn since it was taken).
+		 */
+		done = target == 0 ||
+			   (!slot->positioned &&
+				(slot->horizon.xid == 0 || slot->horizon.xid > target)) ||
+			   (slot->positioned && slot->feed_oid == feed &&
+				slot->horizon.xid > target);
 		LWLockRelease(assoc_notify_shared->lock);
 		if (done)
 			break;

@@ -51,8 +51,11 @@
  *		after drawing (F4), and S does not see its entries;
  *
  * raised to base(xmin of S - 1) when that is higher (every xid below xmin
- * has ended, and F2 puts every other writer above it).  All of it is read
- * under the shared lock, so no draw or registration interleaves with it.
+ * has ended, and F2 puts every other writer above it).  (a)-(c) and which
+ * xids are registered are read under the shared lock, so no draw or
+ * registration interleaves with them; whether an unregistered xid of (d)
+ * still runs is asked after it, which is safe: one that still runs then
+ * was running and undrawn under the lock, so it draws above (a).
  * Claim: every writer S sees as running has pos >= horizon.  A writer
  * running at S either still runs and is registered (c) or not yet drawn
  * (a), or has ended since: then it is registered no more and its xid is in
@@ -72,11 +75,13 @@
  * assoc.feed_clock (setval writes WAL; every commit that used a position
  * flushes that record first), raised CLOCK_STEP past the draw, by one
  * backend after its draw when less than half of that is left (so others
- * seldom wait for it), or by a draw that finds none left.  Loading the clock (the first draw after a start, or in a
- * newly taken slot) sets last to the mark, starts the ticks again from a
- * tick of the load, and registers every prepared transaction of the
- * database at base(xid) (F2: not above what it drew), since its real pos
- * was lost with shared memory.
+ * seldom wait for it), or by a draw that finds none left.  Loading the
+ * clock (the first draw after a start, or in a newly taken slot) sets
+ * last to the mark, starts the ticks again from a tick of the load, and
+ * registers every prepared transaction of the database at base(xid) (F2:
+ * not above what it drew), since its real pos was lost with shared
+ * memory.  A draw also notes, while the worker has not run yet, the
+ * lowest position drawn: where its first batch starts.
  *
  * Where there is no clock, the horizon is base(xmin - 1) as above: that
  * is without the preloaded library, on a standby, in a database without a
@@ -108,18 +113,22 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/transam.h"
 #include "access/twophase.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "commands/sequence.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
+#include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -237,19 +246,23 @@ clock_sequence(void)
 static bool
 clock_sequence_seen(Snapshot snapshot)
 {
-	Oid           seq = clock_sequence();
-	HeapTuple     tuple;
-	TransactionId xmin;
+	Oid         seq = clock_sequence();
+	Relation    rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool        seen;
 
 	if (!OidIsValid(seq))
 		return false;
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(seq));
-	if (!HeapTupleIsValid(tuple))
-		return false;
-	xmin = HeapTupleHeaderGetXmin(tuple->t_data);
-	ReleaseSysCache(tuple);
-	return TransactionIdIsCurrentTransactionId(xmin) ||
-		   !XidInMVCCSnapshot(xmin, snapshot);
+	/* Any version of its pg_class row: a later GRANT makes a new one. */
+	rel = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_class_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(seq));
+	scan = systable_beginscan(rel, ClassOidIndexId, true, snapshot, 1, &key);
+	seen = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return seen;
 }
 
 /*
@@ -438,6 +451,13 @@ assoc_horizon_position(void)
 		{
 			slot->clock_last = pos;
 			clock_tick(slot, pos);
+			/* Where the worker's first batch starts (notify_worker.c). */
+			if (!slot->positioned &&
+				(slot->horizon.xid == 0 || pos < slot->horizon.xid))
+			{
+				slot->horizon.xid = pos;
+				slot->horizon.seq = 0;
+			}
 			/* One backend raises the mark before the others need it. */
 			raise =
 				!slot->clock_raising && slot->clock_hwm - pos < CLOCK_STEP / 2;
@@ -478,7 +498,7 @@ typedef struct Ended
  * below it that the snapshot sees may be delivered.
  */
 uint64
-assoc_horizon_of(Snapshot snapshot)
+assoc_horizon_of(Snapshot snapshot, bool *clocked)
 {
 	FullTransactionId next = ReadNextFullTransactionId();
 	uint64            xmin = widen(next, snapshot->xmin);
@@ -490,6 +510,8 @@ assoc_horizon_of(Snapshot snapshot)
 	Ended            *ended;
 	int               nended = 0;
 
+	if (clocked)
+		*clocked = false;
 	if (!clock_sequence_seen(snapshot))
 		return xmin; /* 0.1.0's objects: 0.1.0's rule */
 	if (!assoc_notify_preloaded || assoc_notify_shared == NULL ||
@@ -557,7 +579,33 @@ assoc_horizon_of(Snapshot snapshot)
 	}
 	pfree(registered);
 	pfree(ended);
+	if (clocked)
+		*clocked = true;
 	return Max(horizon, floor);
+}
+
+/*
+ * Whether a transaction of this database that has drawn a position is
+ * still running (a prepared one, say): the notification worker stays
+ * while one is, since its end may wake nobody (COMMIT PREPARED).
+ */
+bool
+assoc_horizon_writers_running(void)
+{
+	bool running = false;
+
+	if (assoc_notify_shared == NULL)
+		return false;
+	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
+	for (int i = 0; i < assoc_notify_shared->nwriters && !running; i++)
+	{
+		FeedWriter *w = &assoc_notify_shared->writers[i];
+
+		running = pg_atomic_read_u64(&w->pos) != 0 && w->db == MyDatabaseId &&
+				  TransactionIdIsInProgress(XidFromFullTransactionId(w->xid));
+	}
+	LWLockRelease(assoc_notify_shared->lock);
+	return running;
 }
 
 /*

@@ -9,6 +9,7 @@
 
 extern void   assoc_horizon_init(void);
 extern uint64 assoc_horizon_position(void);
-extern uint64 assoc_horizon_of(Snapshot snapshot);
+extern uint64 assoc_horizon_of(Snapshot snapshot, bool *clocked);
+extern bool   assoc_horizon_writers_running(void);
 
 #endif /* ASSOC_HORIZON_H */

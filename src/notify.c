@@ -113,7 +113,6 @@ check_origin(char **newval, void **extra, GucSource source)
 NotifyShared      *assoc_notify_shared = NULL;
 static NotifySlot *my_slot = NULL; /* this backend's database's slot */
 static bool        xact_wrote = false;
-static uint64      xact_pos = 0; /* its position, when xact_wrote */
 static bool        warned_direct = false;
 static bool        warned_full = false;
 
@@ -164,8 +163,6 @@ notify_shmem_startup(void)
 		for (int i = 0; i < NOTIFY_DATABASES; i++)
 		{
 			pg_atomic_init_u64(&assoc_notify_shared->slots[i].committed, 0);
-			pg_atomic_init_u64(&assoc_notify_shared->slots[i].committed_pos,
-							   0);
 			ConditionVariableInit(&assoc_notify_shared->slots[i].cv);
 		}
 		for (int i = 0; i < assoc_notify_shared->nwriters; i++)
@@ -174,21 +171,12 @@ notify_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Raise slot's committed_pos to pos (a maximum kept without a lock). */
-static void
-raise_committed_pos(NotifySlot *slot, uint64 pos)
-{
-	uint64 old = pg_atomic_read_u64(&slot->committed_pos);
-
-	while (old < pos &&
-		   !pg_atomic_compare_exchange_u64(&slot->committed_pos, &old, pos))
-		;
-}
-
 /*
  * Called at commit, abort and prepare of every transaction: a committed
  * transaction that wrote entries to announce wakes the database's worker.
  * Runs after the commit is visible, so the worker's next snapshot sees it.
+ * A prepared one wakes it too: the worker then stays until it ends
+ * (notify_worker.c, worker_wait), since COMMIT PREPARED wakes nobody.
  * Must not raise an error.
  */
 static void
@@ -203,12 +191,11 @@ notify_xact_callback(XactEvent event, void *arg)
 		event != XACT_EVENT_PREPARE)
 		return;
 	xact_wrote = false;
-	if (event != XACT_EVENT_COMMIT || slot == NULL)
+	if (event == XACT_EVENT_ABORT || slot == NULL)
 		return;
 
 	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
 	pg_atomic_fetch_add_u64(&slot->committed, 1);
-	raise_committed_pos(slot, xact_pos);
 	start = !slot->running;
 	if (!start)
 		SetLatch(slot->latch);
@@ -351,7 +338,7 @@ assoc_notify_attach_slot(void)
 			s->horizon.xid = 0;
 			s->horizon.seq = 0;
 			s->clock_loaded = false;
-			pg_atomic_write_u64(&s->committed_pos, 0);
+			s->feed_oid = InvalidOid;
 			found = s;
 		}
 	}
@@ -371,7 +358,8 @@ assoc_notify_attach_slot(void)
 /*
  * A feed entry to announce was written at position pos (preloaded
  * library).  Until the database's worker has run its first batch, the
- * lowest such position is where that batch starts.
+ * lowest such position is where that batch starts (the clock notes it
+ * already when it draws; 0.1.0's positions, xids, are noted here).
  */
 void
 assoc_notify_written(uint64 pos)
@@ -395,7 +383,6 @@ assoc_notify_written(uint64 pos)
 		LWLockRelease(assoc_notify_shared->lock);
 	}
 	xact_wrote = true;
-	xact_pos = pos;
 }
 
 /* One channel's notification that a batch is gathering. */

@@ -70,13 +70,13 @@ typedef struct NotifySlot
 	bool              running;   /* a worker serves the database */
 	bool              requested; /* a worker was registered, not yet running */
 	TimestampTz       requested_at;
-	Latch            *latch;         /* the running worker's latch */
-	bool              positioned;    /* horizon is a batch's */
-	FeedPos           horizon;       /* announced up to here; before the first
+	Latch            *latch;      /* the running worker's latch */
+	bool              positioned; /* horizon is a batch's */
+	FeedPos           horizon;    /* announced up to here; before the first
 									 batch: the lowest position written */
-	pg_atomic_uint64  committed;     /* commits of transactions with entries */
-	pg_atomic_uint64  committed_pos; /* the highest position committed */
-	ConditionVariable cv;            /* broadcast after every batch */
+	pg_atomic_uint64  committed;  /* commits of transactions with entries */
+	Oid               feed_oid;   /* the assoc.feed the horizon is of */
+	ConditionVariable cv;         /* broadcast after every batch */
 
 	/* The database's feed clock (horizon.c). */
 	bool      clock_loaded;  /* read from clock_seq since the slot was taken */

@@ -92,20 +92,29 @@ typedef struct Batch
 } Batch;
 
 /*
- * Where a batch starts: the slot's horizon; before the slot's first batch
- * the lowest position written (to announce) since the slot was taken, or
- * the delivery horizon when none was.  Entries below the lowest written
- * were written before the slot was taken, by an earlier start of the
- * server for instance, and were announced then or never will be.
+ * Where a batch starts: the slot's horizon.  Before the slot's first
+ * batch on this feed, the lowest position drawn since the slot was taken
+ * (the clock notes it when it draws, horizon.c), or the delivery horizon
+ * when nothing was drawn; entries below were written before the slot was
+ * taken, by an earlier start of the server for instance, and were
+ * announced then or never will be.  With 0.1.0's positions (xids, noted
+ * after the draw) the lower of the two, as in 0.1.0.  A new feed (the
+ * extension dropped and created again) starts afresh.
  */
 static FeedPos
-batch_start(NotifySlot *slot, uint64 delivery)
+batch_start(NotifySlot *slot, uint64 delivery, bool clocked, Oid feed)
 {
 	FeedPos start;
 
-	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
+	LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
+	if (slot->feed_oid != feed)
+	{
+		slot->feed_oid = feed;
+		slot->positioned = false;
+	}
 	start = slot->horizon;
-	if (!slot->positioned && start.xid == 0)
+	if (!slot->positioned &&
+		(start.xid == 0 || (!clocked && start.xid > delivery)))
 	{
 		start.xid = delivery;
 		start.seq = 0;
@@ -126,12 +135,13 @@ batch_announce(Batch *b)
 	Snapshot snapshot;
 	FeedPos  start;
 	uint64   delivery;
+	bool     clocked;
 
 	PushActiveSnapshot(GetTransactionSnapshot());
 	snapshot = GetActiveSnapshot();
 	pgstat_report_activity(STATE_RUNNING, "announcing feed entries");
-	delivery = assoc_horizon_of(snapshot);
-	start = batch_start(b->slot, delivery);
+	delivery = assoc_horizon_of(snapshot, &clocked);
+	start = batch_start(b->slot, delivery, clocked, assoc_rows_feed_oid());
 	b->counts.out = assoc_notify_out_begin();
 	b->installed = assoc_rows_scan_notify(snapshot, start, delivery,
 										  batch_entry, &b->counts, &b->held);
@@ -343,12 +353,16 @@ worker_sleep(long ms)
  * dropped.  After a batch that left entries behind the delivery horizon
  * (held), try again after NOTIFY_HELD_MS at the latest: the transaction
  * holding them back may end without a commit that wakes the worker (an
- * abort, or a commit with assoc.notify off).
+ * abort, or a commit with assoc.notify off).  While a transaction that
+ * drew a position still runs, a prepared one say, whose COMMIT PREPARED
+ * wakes nobody, the worker does not leave: it looks again every
+ * NOTIFY_IDLE_MS, once more after such a transaction has ended.
  */
 static void
 worker_wait(NotifySlot *slot, uint64 seen, bool gather, bool held)
 {
-	int rc;
+	int  rc;
+	bool writers;
 
 	if (held)
 	{
@@ -361,10 +375,12 @@ worker_wait(NotifySlot *slot, uint64 seen, bool gather, bool held)
 	if (gather)
 		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 NOTIFY_MIN_INTERVAL_MS, PG_WAIT_EXTENSION);
+	writers = assoc_horizon_writers_running();
 	rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 				   NOTIFY_IDLE_MS, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
-	if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET) && worker_leave(slot, seen))
+	if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET) && !writers &&
+		worker_leave(slot, seen))
 		proc_exit(0);
 }
 

@@ -196,6 +196,16 @@ assoc_rows_installed(void)
 	return rows_refresh(true);
 }
 
+/*
+ * The OID of assoc.feed (InvalidOid when the extension is not installed):
+ * the notification worker's state belongs to one feed.
+ */
+Oid
+assoc_rows_feed_oid(void)
+{
+	return rows_refresh(true) ? rel_oids[REL_FEED] : InvalidOid;
+}
+
 /* The OID of assoc.records, for the extension owner's lookup. */
 Oid
 assoc_rows_records_oid(void)

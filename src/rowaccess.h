@@ -113,6 +113,7 @@ assoc_rows_fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot,
 extern void assoc_rows_check_natts(Relation rel, int natts);
 extern bool assoc_rows_feed_has_origin(Relation feed);
 extern Oid  assoc_rows_records_oid(void);
+extern Oid  assoc_rows_feed_oid(void);
 extern void assoc_rows_open_records(AssocRows *rows);
 extern bool assoc_rows_namespace(text *ns, AssocNamespaceRow *row);
 extern void

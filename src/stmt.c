@@ -188,6 +188,11 @@ static StmtPlan plans[SP_COUNT] = {
 					"WHERE n.ns OPERATOR(pg_catalog.=) $1",
 					1,
 					{TEXTOID}},
+	/* The last position to announce (assoc.wait_notified). */
+	[SP_FEED_LAST_NOTIFY] = {"SELECT xid FROM assoc.feed WHERE notify "
+							 "ORDER BY xid DESC LIMIT 1",
+							 0,
+							 {InvalidOid}},
 	[SP_FEED_CHANGES] = {"SELECT xid, seq, id, version, op, paths, at, "
 						 "origin " FEED_CHANGES_FROM,
 						 5,

@@ -189,12 +189,42 @@ $idle_other->quit;
 
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_assoc'");
 $node->restart;
+
+# The worker's first batch after a start begins at the lowest position
+# drawn since, also by a transaction whose first entry is not announced.
+$listener = $node->background_psql('app');
+$listener->query_safe("LISTEN $channel");
+my $slow = $node->background_psql('app');
+$slow->query_safe(
+	"BEGIN; SET LOCAL assoc.notify = off; SELECT assoc.set('h', 'quiet', 'x', '1')");
 $node->safe_psql('app', "SELECT assoc.set('h', 'k', 'x', '1')");
 ($ids, $cursor) = changes($cursor);
-is_deeply($ids, ['k'], 'back with the library, the cursor goes on');
+is_deeply($ids, [], 'back with the library, the open writer holds k back');
+$slow->query_safe(
+	"SET LOCAL assoc.notify = on; SELECT assoc.set('h', 'loud', 'x', '1'); COMMIT");
+$slow->quit;
+($ids, $cursor) = changes($cursor);
+is_deeply($ids, [ 'quiet', 'loud', 'k' ], 'the cursor goes on, in feed order');
+is_deeply(heard(2, 10_000), [ 'loud', 'k' ],
+	'the first batch after the start begins at the lowest position drawn');
+
+# COMMIT PREPARED wakes no worker: the worker stays while a prepared
+# writer runs and announces its entry; assoc.wait_notified waits for it.
+$node->safe_psql('app',
+	"BEGIN; SELECT assoc.set('h', 'p', 'x', '1'); PREPARE TRANSACTION 'p'");
+sleep(3);    # longer than the worker's idle time
+$node->safe_psql('app', "COMMIT PREPARED 'p'");
+is($node->safe_psql('app', 'SELECT assoc.wait_notified(10000)'),
+	't', 'assoc.wait_notified waits for the entry of COMMIT PREPARED');
+is_deeply(heard(1, 1_000), ['p'], 'which is announced without a further write');
+($ids, $cursor) = changes($cursor);
+is_deeply($ids, ['p'], 'and delivered');
+$listener->quit;
+
 my $all = $node->safe_psql('app',
 	"SELECT string_agg(id, ' ' ORDER BY xid, seq) FROM assoc.feed");
-is($all, 'a b c d e f g i j k', 'the whole feed is in the order it was delivered');
+is($all, 'a b c d e f g i j quiet loud k p',
+	'the whole feed is in the order it was delivered');
 
 $node->stop;
 done_testing();

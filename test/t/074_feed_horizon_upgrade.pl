@@ -3,8 +3,11 @@
 #  - a REPEATABLE READ transaction whose snapshot predates ALTER EXTENSION
 #    pg_assoc UPDATE keeps 0.1.0's rule: the entry of a writer that
 #    committed after its snapshot lies after its assoc.head;
+#  - a GRANT on the sequence (a new version of its catalog row) does not
+#    make an older snapshot fall back to 0.1.0's rule;
 #  - after DROP EXTENSION and CREATE EXTENSION of 0.1.0 in a database whose
-#    clock was in use, entries are written at their xids and delivered.
+#    clock was in use, entries are written at their xids, delivered and
+#    announced.
 use strict;
 use warnings;
 use FindBin;
@@ -49,10 +52,26 @@ is( $node->safe_psql('postgres',
 	'w after',
 	'entries written after the update follow');
 
+# A snapshot that saw the sequence keeps seeing it after its catalog row
+# changes (a GRANT writes a new version of the row).
+my $rr = $node->background_psql('postgres');
+$rr->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
+my $head1 = $rr->query_safe("SELECT assoc.head('u')");
+$node->safe_psql('postgres', 'GRANT SELECT ON SEQUENCE assoc.feed_clock TO PUBLIC');
+is($rr->query_safe("SELECT assoc.head('u')"), $head1,
+	'a GRANT on the sequence does not change the head of an older snapshot');
+$rr->query_safe('COMMIT');
+$rr->quit;
+
 $node->safe_psql('postgres', q{
 DROP EXTENSION pg_assoc;
 CREATE EXTENSION pg_assoc VERSION '0.1.0';
 SELECT assoc.create_namespace('u');
+});
+my $channel = $node->safe_psql('postgres', "SELECT assoc.channel('u')");
+my $listener = $node->background_psql('postgres');
+$listener->query_safe("LISTEN $channel");
+$node->safe_psql('postgres', q{
 SELECT assoc.set('u', 'n' || i, 'x', '1') FROM generate_series(1, 3) AS i;
 SELECT assoc.set('u', 'n4', 'x', '1');
 });
@@ -65,6 +84,12 @@ SELECT bool_and(f.xid::text::numeric < pg_current_xact_id()::text::numeric)
   FROM assoc.feed f}),
 	't',
 	'at their xids');
+is($node->safe_psql('postgres', 'SELECT assoc.wait_notified(10000)'),
+	't', 'and announced');
+my $heard = $listener->query_safe('SELECT 1');
+is_deeply([ $heard =~ /"id":"([^"]+)"/g ], [qw(n1 n2 n3 n4)],
+	'the worker follows the new feed');
+$listener->quit;
 
 $node->stop;
 done_testing();
