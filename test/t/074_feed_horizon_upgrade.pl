@@ -53,13 +53,16 @@ is( $node->safe_psql('postgres',
 	'entries written after the update follow');
 
 # A snapshot that saw the sequence keeps seeing it after its catalog row
-# changes (a GRANT writes a new version of the row).
+# changes (a GRANT writes a new version of the row): its head stays after
+# the entries it sees.
+my $last = $node->safe_psql('postgres',
+	"SELECT xid::text::numeric FROM assoc.feed WHERE id = 'after'");
 my $rr = $node->background_psql('postgres');
-$rr->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
-my $head1 = $rr->query_safe("SELECT assoc.head('u')");
+$rr->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class');
 $node->safe_psql('postgres', 'GRANT SELECT ON SEQUENCE assoc.feed_clock TO PUBLIC');
-is($rr->query_safe("SELECT assoc.head('u')"), $head1,
-	'a GRANT on the sequence does not change the head of an older snapshot');
+my ($head_pos) = $rr->query_safe("SELECT assoc.head('u')") =~ /-(\d+)-\d+$/;
+cmp_ok($head_pos, '>', $last,
+	'a GRANT on the sequence does not send an older snapshot back to 0.1.0\'s rule');
 $rr->query_safe('COMMIT');
 $rr->quit;
 
