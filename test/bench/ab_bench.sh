@@ -34,13 +34,7 @@ as_user "$PG_BIN/pg_ctl" -D "$RUN_DIR/data" -w restart -l "$RUN_DIR/server.log" 
 	die "restart failed"
 
 # The two libraries: REV built from git archive, and this tree's (installed).
-LIBDIR=$("$PG_CONFIG" --pkglibdir)
-cp "$LIBDIR/pg_assoc.so" "$RUN_DIR/after.so"
-mkdir -p "$RUN_DIR/before" && git -C "$TOP" archive "$REV" | tar -x -C "$RUN_DIR/before"
-chown -R "$PG_USER" "$RUN_DIR/before"
-(cd "$RUN_DIR/before" && as_user make -s PG_CONFIG="$PG_CONFIG" >"$RUN_DIR/before.log" 2>&1) ||
-	{ cat "$RUN_DIR/before.log"; die "building $REV failed"; }
-cp "$RUN_DIR/before/pg_assoc.so" "$RUN_DIR/before.so"
+build_before_after "$REV"
 echo "== before: $(git -C "$TOP" rev-parse --short "$REV"), after: this tree; $ROUNDS rounds"
 
 as_user psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || die "setup failed"

@@ -45,13 +45,7 @@ bench_setup
 store_data_setup "ROUNDS=$ROUNDS DURATION=${DURATION}s LAT_N=$LAT_N HOLD_N=$HOLD_N"
 sql 'CREATE DATABASE other' >/dev/null
 
-LIBDIR=$("$PG_CONFIG" --pkglibdir)
-cp "$LIBDIR/pg_assoc.so" "$RUN_DIR/after.so"
-mkdir -p "$RUN_DIR/before" && git -C "$TOP" archive "$REV" | tar -x -C "$RUN_DIR/before"
-chown -R "$PG_USER" "$RUN_DIR/before"
-(cd "$RUN_DIR/before" && as_user make -s PG_CONFIG="$PG_CONFIG" >"$RUN_DIR/before.log" 2>&1) ||
-	{ cat "$RUN_DIR/before.log"; die "building $REV failed"; }
-cp "$RUN_DIR/before/pg_assoc.so" "$RUN_DIR/before.so"
+build_before_after "$REV"
 trap 'cp "$RUN_DIR/after.so" "$LIBDIR/pg_assoc.so"; stop_cluster' EXIT
 echo "== before: $(git -C "$TOP" rev-parse --short "$REV"), after: this tree; $ROUNDS rounds"
 

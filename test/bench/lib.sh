@@ -38,3 +38,17 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
 
 # ratio A B: A / B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# For the side-by-side comparisons of two libraries (ab_bench.sh,
+# horizon_bench.sh): after bench_setup, $RUN_DIR/after.so is this tree's
+# installed library and $RUN_DIR/before.so revision $1's, built from git
+# archive; LIBDIR is where the server loads pg_assoc.so from.
+build_before_after() {
+	LIBDIR=$("$PG_CONFIG" --pkglibdir)
+	cp "$LIBDIR/pg_assoc.so" "$RUN_DIR/after.so"
+	mkdir -p "$RUN_DIR/before" && git -C "$TOP" archive "$1" | tar -x -C "$RUN_DIR/before"
+	chown -R "$PG_USER" "$RUN_DIR/before"
+	(cd "$RUN_DIR/before" && as_user make -s PG_CONFIG="$PG_CONFIG" >"$RUN_DIR/before.log" 2>&1) ||
+		{ cat "$RUN_DIR/before.log"; die "building $1 failed"; }
+	cp "$RUN_DIR/before/pg_assoc.so" "$RUN_DIR/before.so"
+}
