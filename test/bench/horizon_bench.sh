@@ -2,9 +2,9 @@
 # Benchmark: the delivery horizon per database (README, "Delivery horizon")
 # against another revision's library, side by side in one cluster.
 #
-#   bash test/bench/horizon_bench.sh [REV]   (as root; REV default HEAD~1,
-#                                             a revision with the 0.1.0
-#                                             xmin horizon; ~6 minutes)
+#   bash test/bench/horizon_bench.sh [REV]   (as root; REV default 7e49f21,
+#                                             the last revision with the
+#                                             0.1.0 xmin horizon; ~6 minutes)
 #
 # Environment: ROUNDS (default 5), DURATION (seconds of pgbench, default
 # 15), LAT_N (latency samples, default 100), HOLD_N (samples with an idle
@@ -27,7 +27,7 @@
 # Prints each sample, then medians and the tps ratio this tree / REV.
 set -u
 . "$(dirname "$0")/lib.sh"
-REV=${1:-HEAD~1}
+REV=${1:-7e49f21}
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-15}
 LAT_N=${LAT_N:-100}
