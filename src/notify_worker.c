@@ -87,8 +87,9 @@ typedef struct Batch
 	uint64      seen;      /* commits counted before its snapshot */
 	bool        installed; /* false: the extension is gone */
 	BatchCounts counts;
-	FeedPos     next; /* the slot's next horizon: announced up to here */
-	bool        held; /* visible entries lie at or after next */
+	FeedPos     next;    /* the slot's next horizon: announced up to here */
+	bool        held;    /* visible entries lie at or after next */
+	bool        writers; /* a transaction that drew a position runs */
 } Batch;
 
 /*
@@ -147,6 +148,7 @@ batch_announce(Batch *b)
 										  batch_entry, &b->counts, &b->held);
 	assoc_notify_out_end(b->counts.out);
 	b->counts.out = NULL;
+	b->writers = assoc_horizon_writers_running();
 	b->next = start;
 	if (delivery > start.xid)
 	{
@@ -354,15 +356,16 @@ worker_sleep(long ms)
  * (held), try again after NOTIFY_HELD_MS at the latest: the transaction
  * holding them back may end without a commit that wakes the worker (an
  * abort, or a commit with assoc.notify off).  While a transaction that
- * drew a position still runs, a prepared one say, whose COMMIT PREPARED
- * wakes nobody, the worker does not leave: it looks again every
- * NOTIFY_IDLE_MS, once more after such a transaction has ended.
+ * drew a position ran at the last batch (writers), a prepared one say,
+ * whose COMMIT PREPARED wakes nobody, the worker does not leave: it looks
+ * again every NOTIFY_IDLE_MS, once more after such a transaction has
+ * ended.
  */
 static void
-worker_wait(NotifySlot *slot, uint64 seen, bool gather, bool held)
+worker_wait(NotifySlot *slot, uint64 seen, bool gather, bool held,
+			bool writers)
 {
-	int  rc;
-	bool writers;
+	int rc;
 
 	if (held)
 	{
@@ -375,7 +378,6 @@ worker_wait(NotifySlot *slot, uint64 seen, bool gather, bool held)
 	if (gather)
 		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 NOTIFY_MIN_INTERVAL_MS, PG_WAIT_EXTENSION);
-	writers = assoc_horizon_writers_running();
 	rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 				   NOTIFY_IDLE_MS, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
@@ -517,6 +519,6 @@ assoc_notify_worker_main(Datum main_arg)
 		}
 		failures = 0;
 		worker_after_batch(slot, &b, &last_prune);
-		worker_wait(slot, b.seen, b.counts.announced > 0, b.held);
+		worker_wait(slot, b.seen, b.counts.announced > 0, b.held, b.writers);
 	}
 }
