@@ -190,6 +190,15 @@ RESET ROLE;
 SELECT assoc.wait_notified(NULL);
 SELECT assoc.wait_notified(-1);
 SELECT assoc.wait_notified();
+-- A transaction that has written the feed would wait for itself.
+BEGIN;
+SELECT assoc.set('feed_app', 'waits', 'x', '1');
+SELECT assoc.wait_notified(100);
+ROLLBACK;
+BEGIN;
+SELECT assoc.wait_notified(100);
+SELECT assoc.set('feed_app', 'waits', 'x', '1');
+ROLLBACK;
 
 SELECT assoc.drop_namespace('feed_private');
 SELECT assoc.drop_namespace('feed_other');

@@ -20,6 +20,7 @@
 
 #include "channel.h"
 #include "frame.h"
+#include "horizon.h"
 #include "notify.h"
 #include "rowaccess.h"
 #include "rules.h"
@@ -110,7 +111,8 @@ PG_FUNCTION_INFO_V1(assoc_wait_notified);
  * announced every write committed in this database before the call: its
  * horizon has passed the last position to announce that the statement's
  * snapshot sees (an entry that waits behind a transaction still writing
- * the feed waits with it).
+ * the feed waits with it).  Refused (25000) in a transaction that has
+ * written the feed, which would wait for itself.
  * True at once without the preloaded library (writers notify at commit);
  * false when the timeout passes first.  Makes tests deterministic.
  */
@@ -131,6 +133,14 @@ assoc_wait_notified(PG_FUNCTION_ARGS)
 						errmsg("invalid timeout_ms %d", timeout_ms),
 						errdetail("timeout_ms is a number of milliseconds, "
 								  "0 or more.")));
+	if (assoc_horizon_drawn())
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+			 errmsg("assoc.wait_notified cannot wait in a transaction that "
+					"has written feed entries"),
+			 errdetail("Its entries, and those written after them, are "
+					   "announced once it has ended.")));
 	if (!assoc_notify_preloaded || assoc_notify_shared == NULL)
 		PG_RETURN_BOOL(true);
 	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);

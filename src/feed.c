@@ -83,7 +83,7 @@ feed_namespace(text *ns, int64 *incarnation, FeedPos *pruned, uint64 *horizon)
 	*incarnation = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
 	pruned->xid = DatumGetUInt64(SPI_getbinval(tuple, desc, 2, &isnull));
 	pruned->seq = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
-	*horizon = assoc_horizon_of(GetActiveSnapshot(), NULL);
+	*horizon = assoc_horizon_of(GetActiveSnapshot(), NULL, NULL);
 
 	/*
 	 * The horizon rests on positions drawn and marks logged by others,

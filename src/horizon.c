@@ -247,6 +247,7 @@ static bool
 clock_sequence_seen(Snapshot snapshot)
 {
 	Oid         seq = clock_sequence();
+	HeapTuple   tuple;
 	Relation    rel;
 	ScanKeyData key;
 	SysScanDesc scan;
@@ -254,6 +255,19 @@ clock_sequence_seen(Snapshot snapshot)
 
 	if (!OidIsValid(seq))
 		return false;
+	/* The usual case: the row as cached is one the snapshot sees. */
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(seq));
+	if (HeapTupleIsValid(tuple))
+	{
+		TransactionId xmin = HeapTupleHeaderGetXmin(tuple->t_data);
+
+		seen = TransactionIdIsCurrentTransactionId(xmin) ||
+			   (!XidInMVCCSnapshot(xmin, snapshot) &&
+				TransactionIdDidCommit(xmin));
+		ReleaseSysCache(tuple);
+		if (seen)
+			return true;
+	}
 	/* Any version of its pg_class row: a later GRANT makes a new one. */
 	rel = table_open(RelationRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_class_oid, BTEqualStrategyNumber, F_OIDEQ,
@@ -498,7 +512,7 @@ typedef struct Ended
  * below it that the snapshot sees may be delivered.
  */
 uint64
-assoc_horizon_of(Snapshot snapshot, bool *clocked)
+assoc_horizon_of(Snapshot snapshot, bool *clocked, bool *writers)
 {
 	FullTransactionId next = ReadNextFullTransactionId();
 	uint64            xmin = widen(next, snapshot->xmin);
@@ -512,6 +526,8 @@ assoc_horizon_of(Snapshot snapshot, bool *clocked)
 
 	if (clocked)
 		*clocked = false;
+	if (writers)
+		*writers = false;
 	if (!clock_sequence_seen(snapshot))
 		return xmin; /* 0.1.0's objects: 0.1.0's rule */
 	if (!assoc_notify_preloaded || assoc_notify_shared == NULL ||
@@ -545,9 +561,14 @@ assoc_horizon_of(Snapshot snapshot, bool *clocked)
 		if (pos == 0 || xid < xmin)
 			continue;
 		registered[nregistered++] = xid;
-		if (w->db == MyDatabaseId && pos < horizon &&
+		if (w->db == MyDatabaseId &&
 			XidInMVCCSnapshot(XidFromFullTransactionId(w->xid), snapshot))
-			horizon = pos;
+		{
+			if (writers)
+				*writers = true;
+			if (pos < horizon)
+				horizon = pos;
+		}
 	}
 	/* The candidates of (d): not registered, with their lower bounds. */
 	qsort(registered, nregistered, sizeof(uint64), uint64_cmp);
@@ -585,27 +606,16 @@ assoc_horizon_of(Snapshot snapshot, bool *clocked)
 }
 
 /*
- * Whether a transaction of this database that has drawn a position is
- * still running (a prepared one, say): the notification worker stays
- * while one is, since its end may wake nobody (COMMIT PREPARED).
+ * Whether the current transaction has drawn a position: its entries, and
+ * every entry drawn after them, wait for it to end.
  */
 bool
-assoc_horizon_writers_running(void)
+assoc_horizon_drawn(void)
 {
-	bool running = false;
+	FullTransactionId top = GetTopFullTransactionIdIfAny();
 
-	if (assoc_notify_shared == NULL)
-		return false;
-	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
-	for (int i = 0; i < assoc_notify_shared->nwriters && !running; i++)
-	{
-		FeedWriter *w = &assoc_notify_shared->writers[i];
-
-		running = pg_atomic_read_u64(&w->pos) != 0 && w->db == MyDatabaseId &&
-				  TransactionIdIsInProgress(XidFromFullTransactionId(w->xid));
-	}
-	LWLockRelease(assoc_notify_shared->lock);
-	return running;
+	return FullTransactionIdIsValid(top) &&
+		   FullTransactionIdEquals(top, drawn_xid);
 }
 
 /*

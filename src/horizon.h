@@ -9,7 +9,8 @@
 
 extern void   assoc_horizon_init(void);
 extern uint64 assoc_horizon_position(void);
-extern uint64 assoc_horizon_of(Snapshot snapshot, bool *clocked);
-extern bool   assoc_horizon_writers_running(void);
+extern uint64
+			assoc_horizon_of(Snapshot snapshot, bool *clocked, bool *writers);
+extern bool assoc_horizon_drawn(void);
 
 #endif /* ASSOC_HORIZON_H */

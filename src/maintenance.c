@@ -157,7 +157,7 @@ assoc_prune_feed(void)
 {
 	TimestampTz cutoff =
 		GetCurrentTimestamp() - (int64) assoc_feed_retention * USECS_PER_SEC;
-	uint64        horizon = assoc_horizon_of(GetActiveSnapshot(), NULL);
+	uint64        horizon = assoc_horizon_of(GetActiveSnapshot(), NULL, NULL);
 	int64         total = 0;
 	uint64        nns;
 	Datum        *names = prune_namespaces(&nns);

@@ -74,7 +74,7 @@ typedef struct NotifySlot
 	bool              positioned; /* horizon is a batch's */
 	FeedPos           horizon;    /* announced up to here; before the first
 									 batch: the lowest position written */
-	pg_atomic_uint64  committed;  /* commits of transactions with entries */
+	pg_atomic_uint64  committed;  /* commits (and PREPAREs) of writers */
 	Oid               feed_oid;   /* the assoc.feed the horizon is of */
 	ConditionVariable cv;         /* broadcast after every batch */
 

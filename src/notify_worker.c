@@ -47,6 +47,8 @@ notify_worker_exit(int code, Datum arg)
 {
 	NotifySlot *slot = &assoc_notify_shared->slots[DatumGetInt32(arg)];
 
+	/* An error outside a transaction leaves LWLocks held: not this one. */
+	LWLockReleaseAll();
 	LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
 	if (slot->latch == MyLatch)
 	{
@@ -88,34 +90,36 @@ typedef struct Batch
 	bool        installed; /* false: the extension is gone */
 	BatchCounts counts;
 	FeedPos     next;    /* the slot's next horizon: announced up to here */
+	Oid         feed;    /* the assoc.feed next is of */
 	bool        held;    /* visible entries lie at or after next */
-	bool        writers; /* a transaction that drew a position runs */
+	bool        writers; /* its snapshot saw a feed writer running */
 } Batch;
 
 /*
  * Where a batch starts: the slot's horizon.  Before the slot's first
- * batch on this feed, the lowest position drawn since the slot was taken
- * (the clock notes it when it draws, horizon.c), or the delivery horizon
- * when nothing was drawn; entries below were written before the slot was
+ * batch, the lowest position drawn since the slot was taken (the clock
+ * notes it when it draws, horizon.c), or the delivery horizon when
+ * nothing was drawn; entries below were written before the slot was
  * taken, by an earlier start of the server for instance, and were
  * announced then or never will be.  With 0.1.0's positions (xids, noted
- * after the draw) the lower of the two, as in 0.1.0.  A new feed (the
- * extension dropped and created again) starts afresh.
+ * after the draw) the lower of the two, as in 0.1.0.  On a feed other
+ * than the one the slot's horizon is of (the extension dropped and
+ * created again), from its beginning: no batch has announced any of it.
  */
 static FeedPos
 batch_start(NotifySlot *slot, uint64 delivery, bool clocked, Oid feed)
 {
 	FeedPos start;
 
-	LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
-	if (slot->feed_oid != feed)
-	{
-		slot->feed_oid = feed;
-		slot->positioned = false;
-	}
+	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
 	start = slot->horizon;
-	if (!slot->positioned &&
-		(start.xid == 0 || (!clocked && start.xid > delivery)))
+	if (slot->positioned && slot->feed_oid != feed)
+	{
+		start.xid = 0;
+		start.seq = 0;
+	}
+	else if (!slot->positioned &&
+			 (start.xid == 0 || (!clocked && start.xid > delivery)))
 	{
 		start.xid = delivery;
 		start.seq = 0;
@@ -141,14 +145,14 @@ batch_announce(Batch *b)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	snapshot = GetActiveSnapshot();
 	pgstat_report_activity(STATE_RUNNING, "announcing feed entries");
-	delivery = assoc_horizon_of(snapshot, &clocked);
-	start = batch_start(b->slot, delivery, clocked, assoc_rows_feed_oid());
+	delivery = assoc_horizon_of(snapshot, &clocked, &b->writers);
+	b->feed = assoc_rows_feed_oid();
+	start = batch_start(b->slot, delivery, clocked, b->feed);
 	b->counts.out = assoc_notify_out_begin();
 	b->installed = assoc_rows_scan_notify(snapshot, start, delivery,
 										  batch_entry, &b->counts, &b->held);
 	assoc_notify_out_end(b->counts.out);
 	b->counts.out = NULL;
-	b->writers = assoc_horizon_writers_running();
 	b->next = start;
 	if (delivery > start.xid)
 	{
@@ -192,6 +196,7 @@ batch_publish(const Batch *b)
 
 	LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
 	slot->horizon = b->next;
+	slot->feed_oid = b->feed;
 	slot->positioned = true;
 	LWLockRelease(assoc_notify_shared->lock);
 	ConditionVariableBroadcast(&slot->cv);
@@ -356,10 +361,10 @@ worker_sleep(long ms)
  * (held), try again after NOTIFY_HELD_MS at the latest: the transaction
  * holding them back may end without a commit that wakes the worker (an
  * abort, or a commit with assoc.notify off).  While a transaction that
- * drew a position ran at the last batch (writers), a prepared one say,
- * whose COMMIT PREPARED wakes nobody, the worker does not leave: it looks
- * again every NOTIFY_IDLE_MS, once more after such a transaction has
- * ended.
+ * drew a position was running in the last batch's snapshot (writers), a
+ * prepared one say, whose COMMIT PREPARED wakes nobody, the worker does
+ * not leave: it looks again every NOTIFY_IDLE_MS, so once more after such
+ * a transaction has ended.
  */
 static void
 worker_wait(NotifySlot *slot, uint64 seen, bool gather, bool held,

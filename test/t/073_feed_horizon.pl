@@ -219,11 +219,27 @@ is($node->safe_psql('app', 'SELECT assoc.wait_notified(10000)'),
 is_deeply(heard(1, 1_000), ['p'], 'which is announced without a further write');
 ($ids, $cursor) = changes($cursor);
 is_deeply($ids, ['p'], 'and delivered');
+
+# The same with COMMIT PREPARED right after PREPARE, the worker running:
+# a batch whose snapshot saw the prepared writer running looks again.
+my @quick;
+for my $n (1 .. 10)
+{
+	$node->safe_psql('app',
+		"BEGIN; SELECT assoc.set('h', 'q$n', 'x', '1'); PREPARE TRANSACTION 'q$n'");
+	$node->safe_psql('app', "COMMIT PREPARED 'q$n'");
+	push @quick, $node->safe_psql('app', 'SELECT assoc.wait_notified(10000)');
+}
+is_deeply(\@quick, [ ('t') x 10 ],
+	'assoc.wait_notified returns after each quick COMMIT PREPARED');
+is_deeply(heard(10, 10_000), [ map { "q$_" } 1 .. 10 ], 'and each is announced once');
+($ids, $cursor) = changes($cursor);
+is(scalar(@$ids), 10, 'and delivered');
 $listener->quit;
 
 my $all = $node->safe_psql('app',
 	"SELECT string_agg(id, ' ' ORDER BY xid, seq) FROM assoc.feed");
-is($all, 'a b c d e f g i j quiet loud k p',
+is($all, 'a b c d e f g i j quiet loud k p ' . join(' ', map { "q$_" } 1 .. 10),
 	'the whole feed is in the order it was delivered');
 
 $node->stop;
