@@ -94,8 +94,9 @@
  * (loading reads the mark under the sequence's lock).  Every pos keeps F2,
  * so the xmin horizon is safe whichever way it was drawn, and switching
  * between the two never loses an entry.  After a restart the clock may
- * stand up to CLOCK_STEP ahead of the xids (the logged mark), which delays
- * xmin-horizon readers until the xids have caught up.
+ * stand ahead of the xids by the logged mark's lead (a CLOCK_STEP or two,
+ * more after restarts in quick succession), which delays xmin-horizon
+ * readers until the xids have caught up.
  *
  * Until ALTER EXTENSION pg_assoc UPDATE, 0.1.0's objects have no
  * sequence: positions are then xids (pos = xid, not registered) and the
