@@ -50,12 +50,13 @@
  *		registered nor running any more: it ended between S and now, maybe
  *		after drawing (F4), and S does not see its entries;
  *
- * raised to base(xmin of S - 1) when that is higher (every xid below xmin
- * has ended, and F2 puts every other writer above it).  (a)-(c) and which
- * xids are registered are read under the shared lock, so no draw or
- * registration interleaves with them; whether an unregistered xid of (d)
- * still runs is asked after it, which is safe: one that still runs then
- * was running and undrawn under the lock, so it draws above (a).
+ * raised to base(xmin of S) when that is higher (every xid below xmin has
+ * ended, and F2 puts every other writer, whose xid is xmin or above, at
+ * base(xmin) or above).  (a)-(c) and which xids are registered are read
+ * under the shared lock, so no draw or registration interleaves with
+ * them; whether an unregistered xid of (d) still runs is asked after it,
+ * which is safe: one that still runs then was running and undrawn under
+ * the lock, so it draws above (a).
  * Claim: every writer S sees as running has pos >= horizon.  A writer
  * running at S either still runs and is registered (c) or not yet drawn
  * (a), or has ended since: then it is registered no more and its xid is in
@@ -83,7 +84,7 @@
  * memory.  A draw also notes, while the worker has not run yet, the
  * lowest position drawn: where its first batch starts.
  *
- * Where there is no clock, the horizon is base(xmin - 1) as above: that
+ * Where there is no clock, the horizon is base(xmin) as above: that
  * is without the preloaded library, on a standby, in a database without a
  * notification slot (every slot taken), and until the database's clock is
  * loaded.  A writer without a clock draws its pos from the sequence
@@ -517,7 +518,7 @@ assoc_horizon_of(Snapshot snapshot, bool *clocked, bool *writers)
 {
 	FullTransactionId next = ReadNextFullTransactionId();
 	uint64            xmin = widen(next, snapshot->xmin);
-	uint64            floor = POS_OF_XID(xmin); /* base(xmin - 1) */
+	uint64            floor = BASE(xmin);
 	uint64            horizon;
 	NotifySlot       *slot;
 	uint64           *registered;
