@@ -120,7 +120,7 @@ Datum
 assoc_wait_notified(PG_FUNCTION_ARGS)
 {
 	int32       timeout_ms;
-	NotifySlot *slot = NULL;
+	NotifySlot *slot;
 	uint64      target;
 	Oid         feed;
 	TimestampTz start = GetCurrentTimestamp();
@@ -144,9 +144,7 @@ assoc_wait_notified(PG_FUNCTION_ARGS)
 	if (!assoc_notify_preloaded || assoc_notify_shared == NULL)
 		PG_RETURN_BOOL(true);
 	LWLockAcquire(assoc_notify_shared->lock, LW_SHARED);
-	for (int i = 0; i < NOTIFY_DATABASES && slot == NULL; i++)
-		if (assoc_notify_shared->slots[i].dboid == MyDatabaseId)
-			slot = &assoc_notify_shared->slots[i];
+	slot = assoc_notify_find_slot();
 	LWLockRelease(assoc_notify_shared->lock);
 	if (slot == NULL)
 		PG_RETURN_BOOL(true);

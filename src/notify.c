@@ -316,9 +316,7 @@ assoc_notify_attach_slot(void)
 	}
 
 	LWLockAcquire(assoc_notify_shared->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < NOTIFY_DATABASES && found == NULL; i++)
-		if (assoc_notify_shared->slots[i].dboid == MyDatabaseId)
-			found = &assoc_notify_shared->slots[i];
+	found = assoc_notify_find_slot();
 	for (int i = 0; i < NOTIFY_DATABASES && found == NULL; i++)
 	{
 		NotifySlot *s = &assoc_notify_shared->slots[i];

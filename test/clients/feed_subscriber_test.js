@@ -201,26 +201,25 @@ async function readFeed(client, after, want, max = 1000) {
  * PostgreSQL's 8000-byte limit.
  */
 function payloadEntries(text) {
-  let p;
-  try {
-    p = JSON.parse(text);
-  } catch (e) {
-    fatal('payload is not JSON: ' + text);
-  }
+  const p = parseJson(text);
   if (!Array.isArray(p)) return [text];
   if (p.length < 2) fatal('an array payload holds ' + p.length + ' entries: ' + text);
   if (Buffer.byteLength(text) >= 8000) fatal('a payload of ' + Buffer.byteLength(text) + ' bytes');
   return p.map((e) => JSON.stringify(e));
 }
 
-/* Parse a payload, checking it is JSON with exactly the documented members. */
-function parsePayload(text) {
-  let p;
+/* A payload's JSON value; not JSON is fatal. */
+function parseJson(text) {
   try {
-    p = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     fatal('payload is not JSON: ' + text);
   }
+}
+
+/* Parse a payload, checking it is JSON with exactly the documented members. */
+function parsePayload(text) {
+  const p = parseJson(text);
   const keys = Object.keys(p).sort().join(',');
   if (keys !== 'cursor,id,ns,op,origin,paths,v') fatal('payload members are ' + keys + ': ' + text);
   if (typeof p.v !== 'number') fatal('payload "v" is not a JSON number: ' + text);

@@ -200,15 +200,20 @@ async def read_feed(conn, after, want, page=1000):
         await asyncio.sleep(0.05)
 
 
+def parse_json(text):
+    """A payload's JSON value; not JSON is fatal."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        fatal("payload is not JSON: " + text)
+
+
 def payload_entries(text):
     """The entries of a notification's payload, each as the text of one
     JSON object: the payload itself, or the elements of a JSON array of two
     or more entries (a batch's entries for one channel), which stays under
     PostgreSQL's 8000-byte limit."""
-    try:
-        p = json.loads(text)
-    except ValueError:
-        fatal("payload is not JSON: " + text)
+    p = parse_json(text)
     if not isinstance(p, list):
         return [text]
     if len(p) < 2:
@@ -221,10 +226,7 @@ def payload_entries(text):
 def parse_payload(text):
     """A payload as a dict, checked to be JSON with exactly the documented
     members and an integer version."""
-    try:
-        p = json.loads(text)
-    except ValueError:
-        fatal("payload is not JSON: " + text)
+    p = parse_json(text)
     if sorted(p) != ["cursor", "id", "ns", "op", "origin", "paths", "v"]:
         fatal("payload members are %s: %s" % (sorted(p), text))
     if type(p["v"]) is not int:
