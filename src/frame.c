@@ -26,6 +26,7 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_rewrite.h"
+#include "catalog/pg_trigger.h"
 #include "commands/defrem.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
@@ -65,16 +66,12 @@ assoc_extension_owner(void)
 }
 
 /*
- * The store's own heavyweight locks.  Their tags are advisory-lock tags of
- * the current database whose fourth field is one of these kinds, which
- * pg_advisory_lock() never uses (it uses 1 and 2): no user lock can
- * collide with them.  The other two fields hold a 64-bit identity.
+ * The store's own heavyweight locks (FrameLockKind, frame.h).  Their tags
+ * are advisory-lock tags of the current database whose fourth field is
+ * the kind, which pg_advisory_lock() never uses (it uses 1 and 2): no
+ * user lock can collide with them.  The other two fields hold a 64-bit
+ * identity.
  */
-typedef enum FrameLockKind
-{
-	FRAME_LOCK_NAMESPACE = 0x4153, /* a namespace, by incarnation */
-	FRAME_LOCK_KEYS = 0x4154       /* an upsert's (namespace, keys) */
-} FrameLockKind;
 
 /* Take a store lock of a kind on a 64-bit identity, to transaction end. */
 static void
@@ -88,28 +85,34 @@ frame_lock(FrameLockKind kind, uint64 id, LOCKMODE mode)
 }
 
 /*
- * Serialize the upserts of one set of keys in the call's namespace (its
- * incarnation): a lock on the first 64 bits of a SHA-256 digest of both.
- * A cryptographic digest, so that no role can choose keys of its own
- * namespace whose lock stalls another application's upserts.
+ * Serialize the writers of one key of the call's namespace (its
+ * incarnation) that SQL would serialize with a unique index and ON
+ * CONFLICT: a new record's id, an op_id, an upsert's keys.  The lock is on
+ * the first 64 bits of a SHA-256 digest of the incarnation, the kind and
+ * the key's len bytes, held to the end of the transaction; a cryptographic
+ * digest, so that no role can choose keys of its own namespace whose lock
+ * stalls another application's writes.  Two keys that share the 64 bits
+ * merely wait for each other.
  */
 void
-assoc_call_lock_keys(AssocCall *call, Datum keys)
+assoc_call_lock(AssocCall *call, FrameLockKind kind, const void *key,
+				size_t len)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 	uint8              digest[PG_SHA256_DIGEST_LENGTH];
+	uint32             k = kind;
 	uint64             id;
 
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
 		pg_cryptohash_update(ctx, (const uint8 *) &call->incarnation,
 							 sizeof(call->incarnation)) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) DatumGetPointer(keys),
-							 VARSIZE_ANY(DatumGetPointer(keys))) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) &k, sizeof(k)) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) key, len) < 0 ||
 		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute the lock of an upsert's keys");
+		elog(ERROR, "could not compute the lock of a key");
 	pg_cryptohash_free(ctx);
 	memcpy(&id, digest, sizeof(id));
-	frame_lock(FRAME_LOCK_KEYS, id, ExclusiveLock);
+	frame_lock(kind, id, ExclusiveLock);
 }
 
 /*
@@ -168,6 +171,31 @@ has_rules(Oid relid)
 	return found;
 }
 
+/*
+ * Has the relation triggers of its own (pg_trigger rows that are not
+ * internal)?  The store's direct writes fire none (rowaccess.c), so a
+ * trigger would be silently skipped: refused instead.
+ */
+static bool
+has_triggers(Oid relid)
+{
+	Relation    rel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple   tuple;
+	bool        found = false;
+
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan =
+		systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 1, &key);
+	while (!found && HeapTupleIsValid(tuple = systable_getnext(scan)))
+		found = !((Form_pg_trigger) GETSTRUCT(tuple))->tgisinternal;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 /* Has Citus distributed the relation (a pg_dist_partition row)? */
 static bool
 is_distributed(Oid dist_partition, Oid relid)
@@ -190,7 +218,7 @@ is_distributed(Oid dist_partition, Oid relid)
 /*
  * Refuse to write when a table of the store is not a plain heap table as
  * the extension created it: partitioned, distributed by Citus, of another
- * access method, or rewritten by rules.  The write path reads and writes
+ * access method, rewritten by rules, or with triggers.  The write path reads and writes
  * these tables directly (rowaccess.c) and through fixed statements, so on
  * such a table a write could land elsewhere, or a lookup could miss a row
  * that an insert then finds.  Checked at the first write of a backend and
@@ -242,6 +270,8 @@ assoc_frame_check_tables(void)
 		ReleaseSysCache(tuple);
 		if (cause == NULL && has_rules(relid))
 			cause = "it has rules";
+		else if (cause == NULL && has_triggers(relid))
+			cause = "it has triggers";
 		else if (cause == NULL && OidIsValid(dist) &&
 				 is_distributed(dist, relid))
 			cause = "it is distributed by Citus";

@@ -37,6 +37,18 @@ typedef struct AssocOwnerSwitch
 	int caller_sec; /* its security context */
 } AssocOwnerSwitch;
 
+/*
+ * Kinds of the store's own locks (frame.c): the fourth field of their
+ * advisory-lock tags, never 1 or 2 (pg_advisory_lock's).
+ */
+typedef enum FrameLockKind
+{
+	FRAME_LOCK_NAMESPACE = 0x4153, /* a namespace, by incarnation */
+	FRAME_LOCK_KEYS = 0x4154,      /* an upsert's (namespace, keys) */
+	FRAME_LOCK_RECORD = 0x4155,    /* a new record's (namespace, id) */
+	FRAME_LOCK_OP_ID = 0x4156      /* an op_id's (namespace, op_id) */
+} FrameLockKind;
+
 typedef struct AssocCall
 {
 	const char      *fn; /* SQL name of the function, e.g. "set" */
@@ -53,7 +65,6 @@ typedef struct AssocCall
 	int              op_id_arg; /* its argument number, -1 if none */
 	text            *op_id;     /* NULL when the call has none */
 	bytea           *args_hash; /* digest of the call's arguments */
-	ItemPointerData  op_tid;    /* the ledger row this call claimed */
 	AssocRows        rows;      /* direct table access (rowaccess.c) */
 } AssocCall;
 
@@ -64,7 +75,8 @@ extern void assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 								   LOCKMODE mode);
 extern void assoc_call_open_read(AssocCall *call, FunctionCallInfo fcinfo,
 								 const char *fn, int ns_arg);
-extern void assoc_call_lock_keys(AssocCall *call, Datum keys);
+extern void assoc_call_lock(AssocCall *call, FrameLockKind kind,
+							const void *key, size_t len);
 extern void assoc_call_close(AssocCall *call);
 extern Oid  assoc_extension_owner(void);
 extern void assoc_frame_check_tables(void);

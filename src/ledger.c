@@ -2,14 +2,17 @@
  * ledger.c
  *		Idempotent retries: the op_id ledger (README, "The record store").
  *
- * A write called with an op_id first claims (ns, op_id) in assoc.ops with
- * INSERT ... ON CONFLICT DO NOTHING.  The claim row is written in the same
- * transaction as the write itself, so it commits or vanishes with it.  A
- * concurrent call with the same op_id blocks on the claim until the first
- * transaction ends; it then finds the row and returns the stored result.
- * A call whose arguments differ from the first call's (compared by a
- * SHA-256 digest of the function name and every other argument's text
- * form) fails with 23505.
+ * A write called with an op_id first takes the lock of (ns, op_id) (frame.c,
+ * held to the end of the transaction) and looks the op_id up in assoc.ops
+ * (rowaccess.c, the newest committed row).  When it is new, the call does
+ * its work and then inserts the ledger row with its result, in the same
+ * transaction as the write itself, so the row commits or vanishes with it.
+ * A concurrent call with the same op_id waits for the lock until the first
+ * transaction ends; it then finds the row and returns the stored result
+ * (under REPEATABLE READ, a row its snapshot cannot see is a serialization
+ * failure, as INSERT ... ON CONFLICT would raise).  A call whose arguments
+ * differ from the first call's (compared by a SHA-256 digest of the
+ * function name and every other argument's text form) fails with 23505.
  *
  * The result of update_by and remove_by is the set of rows they returned:
  * a jsonb array with one object per row, in the form to_jsonb gives a row
@@ -19,14 +22,14 @@
  * call's data, a replay of remove_by data NULL (emit_prior_rows, store.c).
  *
  * Layer: the write path (README, "How the code is organised"); calls the
- * statement executor, the assockey type and the libraries.
+ * call frame, row access, the assockey type and the libraries.
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
-#include "executor/spi.h"
 #include "compat.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -37,8 +40,8 @@
 
 #include "assockey.h"
 #include "ledger.h"
+#include "rowaccess.h"
 #include "rules.h"
-#include "stmt.h"
 
 /* Feed bytes into the digest, failing loudly if the library does. */
 static void
@@ -109,45 +112,35 @@ args_digest(AssocCall *call)
 
 /*
  * Claim the call's op_id.  Returns false when the call should go ahead
- * (no op_id, or a new one); true when the op_id was used before with the
- * same arguments, with *result set to that call's stored result (in the
- * caller's memory context).  Different arguments raise 23505.
+ * (no op_id, or a new one, whose lock it now holds); true when the op_id
+ * was used before with the same arguments, with *result set to that
+ * call's stored result (in the caller's memory context).  Different
+ * arguments raise 23505.
  */
 bool
 assoc_ledger_claim(AssocCall *call, Jsonb **result)
 {
-	Datum     values[4];
-	bool      isnull;
-	HeapTuple row;
-	TupleDesc desc;
-	char     *fn;
-	bytea    *args;
-	Datum     datum;
+	Datum           keys[2];
+	TupleTableSlot *row;
+	bool            isnull;
+	char           *fn;
+	bytea          *args;
+	Datum           datum;
 
 	if (call->op_id == NULL)
 		return false;
 
 	call->args_hash = args_digest(call);
-	values[0] = PointerGetDatum(call->ns);
-	values[1] = PointerGetDatum(call->op_id);
-	values[2] = CStringGetTextDatum(call->fn);
-	values[3] = PointerGetDatum(call->args_hash);
-	if (assoc_stmt_exec(SP_OPS_CLAIM, values, NULL, false, 0) == 1)
-	{
-		ItemPointerCopy(
-			(ItemPointer) DatumGetPointer(SPI_getbinval(
-				SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
-			&call->op_tid);
+	assoc_call_lock(call, FRAME_LOCK_OP_ID, VARDATA_ANY(call->op_id),
+					VARSIZE_ANY_EXHDR(call->op_id));
+	keys[0] = PointerGetDatum(call->ns);
+	keys[1] = PointerGetDatum(call->op_id);
+	if (!assoc_rows_fetch_latest(&call->rows, REL_OPS, keys, 2, NULL))
 		return false;
-	}
 
-	if (assoc_stmt_exec(SP_OPS_GET, values, NULL, false, 1) != 1)
-		elog(ERROR, "op_id \"%s\" vanished from the ledger",
-			 text_to_cstring(call->op_id));
-	row = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	fn = TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull));
-	args = DatumGetByteaPP(SPI_getbinval(row, desc, 2, &isnull));
+	row = call->rows.read[REL_OPS];
+	fn = TextDatumGetCString(slot_getattr(row, OPS_FN, &isnull));
+	args = DatumGetByteaPP(slot_getattr(row, OPS_ARGS, &isnull));
 	if (strcmp(fn, call->fn) != 0 ||
 		VARSIZE_ANY_EXHDR(args) != PG_SHA256_DIGEST_LENGTH ||
 		memcmp(VARDATA_ANY(args), VARDATA(call->args_hash),
@@ -160,7 +153,7 @@ assoc_ledger_claim(AssocCall *call, Jsonb **result)
 								  "repeat the same call.",
 								  fn)));
 
-	datum = SPI_getbinval(row, desc, 3, &isnull);
+	datum = slot_getattr(row, OPS_RESULT, &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -169,22 +162,30 @@ assoc_ledger_claim(AssocCall *call, Jsonb **result)
 						text_to_cstring(call->op_id), call->ns_name),
 				 errhint("Its row in assoc.ops was changed by hand; delete it "
 						 "to use the op_id again.")));
-	*result = (Jsonb *) SPI_datumTransfer(
-		PointerGetDatum(DatumGetJsonbP(datum)), false, -1);
+	*result = (Jsonb *) PG_DETOAST_DATUM_COPY(datum);
 	return true;
 }
 
-/* Record the result of a call that claimed its op_id. */
+/*
+ * Record the result of a call that claimed its op_id: its ledger row,
+ * inserted under the op_id's lock (assoc_ledger_claim).
+ */
 void
 assoc_ledger_finish(AssocCall *call, Jsonb *result)
 {
-	Datum values[2];
+	TupleTableSlot *row;
 
 	if (call->op_id == NULL)
 		return;
-	values[0] = PointerGetDatum(&call->op_tid);
-	values[1] = JsonbPGetDatum(result);
-	assoc_stmt_exec(SP_OPS_SET_RESULT, values, NULL, false, 0);
+	row = assoc_rows_new_row(&call->rows, REL_OPS);
+	row->tts_values[OPS_NS - 1] = PointerGetDatum(call->ns);
+	row->tts_values[OPS_OP_ID - 1] = PointerGetDatum(call->op_id);
+	row->tts_values[OPS_FN - 1] = CStringGetTextDatum(call->fn);
+	row->tts_values[OPS_ARGS - 1] = PointerGetDatum(call->args_hash);
+	row->tts_values[OPS_RESULT - 1] = JsonbPGetDatum(result);
+	row->tts_values[OPS_AT - 1] =
+		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	assoc_rows_insert(&call->rows, REL_OPS);
 }
 
 /*

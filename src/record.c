@@ -10,23 +10,25 @@
  *	compute	the new data and keys (a patch batch, a keys change, a version
  *			from history)
  *	store	nothing when equal to the current state (a no-op); otherwise
- *			INSERT (version 1) or UPDATE (version + 1), one feed entry, and
- *			a history row when the namespace keeps history
+ *			insert (version 1) or update (version + 1) the row, one feed
+ *			entry, and a history row when the namespace keeps history
+ *			(history.c), all through the table AM (rowaccess.c)
  *
- * The UPDATE succeeds only if the version read is still the newest; if a
+ * The update succeeds only if the version read is still the newest; if a
  * concurrent writer changed the row meanwhile (after waiting for it), the
  * loop reads again and computes on the newer version, so no update is
  * lost.  A missing record that two callers create at once: both see
- * nothing, one INSERT wins, the other's ON CONFLICT DO NOTHING waits for
- * it and the loop starts over, now finding the row.
+ * nothing; each takes the lock of the id and looks again for the newest
+ * committed row, so the second waits for the first to end, finds its row
+ * and starts over, now updating it.
  *
  * Layer: the write path (README, "How the code is organised"); calls the
- * ledger, feed append, the call frame, row access and the libraries.
+ * ledger, feed append, history, the call frame, row access and the
+ * libraries.
  */
 #include "postgres.h"
 
 #include "compat.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -37,6 +39,7 @@
 #include "assockey.h"
 #include "feed_write.h"
 #include "frame.h"
+#include "history.h"
 #include "ledger.h"
 #include "record.h"
 #include "patch.h"
@@ -148,29 +151,6 @@ keys_equal(Datum a, Datum b)
 }
 
 /*
- * Keep a new version in the history when the namespace keeps history, and
- * drop the versions that fall out of its depth.
- */
-static void
-history_append(AssocCall *call, text *id, int64 version, Jsonb *data,
-			   Datum keys, const char *op)
-{
-	Datum values[6];
-
-	if (call->history_depth <= 0)
-		return;
-	values[0] = PointerGetDatum(call->ns);
-	values[1] = PointerGetDatum(id);
-	values[2] = Int64GetDatum(version);
-	values[3] = JsonbPGetDatum(data);
-	values[4] = keys;
-	values[5] = CStringGetTextDatum(op);
-	assoc_stmt_exec(SP_HIST_INSERT, values, NULL, false, 0);
-	values[2] = Int64GetDatum(version - call->history_depth);
-	assoc_stmt_exec(SP_HIST_TRIM, values, NULL, false, 0);
-}
-
-/*
  * Are two documents equal as jsonb?  Equal bytes settle it at once (the
  * patch engine encodes as PostgreSQL does); otherwise jsonb's own
  * comparison decides, since equal numbers can differ in scale.
@@ -185,19 +165,39 @@ jsonb_same(Jsonb *a, Jsonb *b)
 }
 
 /*
- * Store the new state of a locked record.  Returns the version after the
- * write: the current one for a no-op.  *conflict is set when an INSERT
- * met a row created concurrently; the caller then locks again.  *row, if
- * given, receives the written row (r.*) described by *desc, or NULL for a
- * no-op.
+ * Insert a new record (version 1) unless one was created since the caller
+ * found it missing: under the lock of its id (frame.c), which every
+ * creator of (ns, id) takes, the newest committed row decides, as INSERT
+ * ... ON CONFLICT DO NOTHING would.  NULL when it exists now.
+ */
+static TupleTableSlot *
+record_insert(AssocCall *call, text *id, Jsonb *data, Datum keys)
+{
+	Datum pkey[2] = {PointerGetDatum(call->ns), PointerGetDatum(id)};
+
+	assoc_call_lock(call, FRAME_LOCK_RECORD, VARDATA_ANY(id),
+					VARSIZE_ANY_EXHDR(id));
+	if (assoc_rows_fetch_latest(&call->rows, REL_RECORDS, pkey, 2, NULL))
+		return NULL;
+	return assoc_rows_insert_record(&call->rows, call->ns, id, data, keys);
+}
+
+/*
+ * Store the new state of a record read by assoc_rows_fetch_record (or
+ * locked by the caller).  Returns the version after the write: the
+ * current one for a no-op.  *conflict is set when the record changed
+ * since it was read (a concurrent update or removal, or a creation of a
+ * missing one); the caller reads it again.  *row, if given, receives the
+ * row written (its slot's values stay valid until the next write of the
+ * call), or NULL for a no-op.
  */
 int64
 assoc_record_store(AssocCall *call, text *id, const Record *rec, Jsonb *data,
 				   Datum keys, const char *op, Datum paths, bool *conflict,
-				   HeapTuple *row, TupleDesc *desc)
+				   TupleTableSlot **row)
 {
-	Datum values[4];
-	int64 version;
+	TupleTableSlot *written;
+	int64           version;
 
 	*conflict = false;
 	if (row)
@@ -208,46 +208,24 @@ assoc_record_store(AssocCall *call, text *id, const Record *rec, Jsonb *data,
 
 	if (!rec->exists)
 	{
-		values[0] = PointerGetDatum(call->ns);
-		values[1] = PointerGetDatum(id);
-		values[2] = keys;
-		values[3] = JsonbPGetDatum(data);
-		if (assoc_stmt_exec(row ? SP_REC_INSERT_ROW : SP_REC_INSERT, values,
-							NULL, false, 0) == 0)
-		{
-			*conflict = true;
-			return 0;
-		}
 		version = 1;
-	}
-	else if (row == NULL)
-	{
-		/* Read by assoc_rows_fetch_record: written through the table AM. */
-		version = rec->version + 1;
-		if (!assoc_rows_update_record(&call->rows, rec, data, keys, version))
-		{
-			*conflict = true;
-			return 0;
-		}
+		written = record_insert(call, id, data, keys);
 	}
 	else
 	{
 		version = rec->version + 1;
-		values[0] = PointerGetDatum(&rec->tid);
-		values[1] = JsonbPGetDatum(data);
-		values[2] = keys;
-		values[3] = Int64GetDatum(version);
-		if (assoc_stmt_exec(SP_REC_UPDATE_ROW, values, NULL, false, 0) != 1)
-			elog(ERROR, "locked record \"%s\" was not updated",
-				 text_to_cstring(id));
+		written = assoc_rows_update_record(&call->rows, call->ns, id, rec,
+										   data, keys, version);
+	}
+	if (written == NULL)
+	{
+		*conflict = true;
+		return 0;
 	}
 	if (row)
-	{
-		*row = SPI_tuptable->vals[0];
-		*desc = SPI_tuptable->tupdesc;
-	}
+		*row = written;
 	assoc_feed_append(call, id, version, op, paths);
-	history_append(call, id, version, data, keys, op);
+	assoc_history_append(call, id, version, data, keys, op);
 	return version;
 }
 
@@ -260,9 +238,6 @@ static bool
 compute_change(AssocCall *call, text *id, const Record *rec,
 			   const Change *change, Jsonb **data, Datum *keys)
 {
-	Datum values[3];
-	bool  isnull;
-
 	*data = rec->exists ? rec->data : empty_object();
 	*keys = rec->exists ? rec->keys : empty_keys();
 	switch (change->kind)
@@ -279,10 +254,7 @@ compute_change(AssocCall *call, text *id, const Record *rec,
 		case CHANGE_ROLLBACK:
 			if (change->to_version == rec->version)
 				return false;
-			values[0] = PointerGetDatum(call->ns);
-			values[1] = PointerGetDatum(id);
-			values[2] = Int64GetDatum(change->to_version);
-			if (assoc_stmt_exec(SP_HIST_GET, values, NULL, false, 1) != 1)
+			if (!assoc_history_get(call, id, change->to_version, data, keys))
 				ereport(
 					ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -294,10 +266,6 @@ compute_change(AssocCall *call, text *id, const Record *rec,
 					 errdetail("The current version is " INT64_FORMAT
 							   "; the namespace keeps %d previous versions.",
 							   rec->version, call->history_depth)));
-			*data = DatumGetJsonbP(SPI_getbinval(
-				SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			*keys = PointerGetDatum(PG_DETOAST_DATUM(SPI_getbinval(
-				SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
 			break;
 	}
 	return true;
@@ -355,7 +323,7 @@ assoc_record_write(FunctionCallInfo fcinfo, const char *fn,
 		else
 			version =
 				assoc_record_store(&call, id, &rec, data, keys, change->op,
-								   change->paths, &conflict, NULL, NULL);
+								   change->paths, &conflict, NULL);
 		MemoryContextSwitchTo(old);
 		if (!conflict)
 			break;

@@ -6,8 +6,7 @@
 #ifndef ASSOC_RECORD_H
 #define ASSOC_RECORD_H
 
-#include "access/htup.h"
-#include "access/tupdesc.h"
+#include "executor/tuptable.h"
 #include "utils/jsonb.h"
 
 #include "frame.h"
@@ -42,7 +41,7 @@ extern void  assoc_record_check_expected(AssocCall *call, text *id,
 extern int64
 assoc_record_store(AssocCall *call, text *id, const Record *rec, Jsonb *data,
 				   Datum keys, const char *op, Datum paths, bool *conflict,
-				   HeapTuple *row, TupleDesc *desc);
+				   TupleTableSlot **row);
 extern int64
 assoc_record_write(FunctionCallInfo fcinfo, const char *fn,
 				   const Change *change, int expected_arg, int op_id_arg);

@@ -30,8 +30,20 @@
  *				the whole document on every write.  Inserts go through
  *				ExecSimpleRelationInsert with all constraints
  *
- * Rarer writes (new records, which need ON CONFLICT; deletes; history;
- * the op_id ledger) stay SQL statements (stmt.c, assoc_stmt_plan).
+ *	insert		ExecSimpleRelationInsert: constraints, then the row and its
+ *				index entries.  Where SQL would say ON CONFLICT (a new
+ *				record, an op_id's claim), the caller holds a lock on the
+ *				key (frame.c) and looks for the newest committed row under
+ *				it first (assoc_rows_fetch_latest)
+ *	delete		table_tuple_delete of a row found by an index scan, as
+ *				DELETE: waiting for a concurrent writer; a row removed
+ *				meanwhile is skipped (READ COMMITTED) or a serialization
+ *				failure (REPEATABLE READ)
+ *
+ * Every write function of the store works through this file: records,
+ * feed, history and the op_id ledger.  The statements left (stmt.c) read
+ * (search, the feed, records by associations) or maintain (namespaces,
+ * pruning).
  *
  * Layer: row access (README, "How the code is organised"); calls the
  * libraries and PostgreSQL.
@@ -44,6 +56,7 @@
 #include "access/xact.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -60,6 +73,8 @@ static const char *const rel_names[REL_COUNT] = {
 	[REL_NAMESPACES] = "namespaces",
 	[REL_RECORDS] = "records",
 	[REL_FEED] = "feed",
+	[REL_HISTORY] = "history",
+	[REL_OPS] = "ops",
 	[REL_FEED_NOTIFY_IDX] = "feed_notify_idx",
 };
 static Oid  rel_oids[REL_COUNT];
@@ -228,27 +243,49 @@ statement_snapshot(void)
 
 /*
  * Fetch into slot the row of an index whose leading key columns equal
- * keys[0..nkeys-1] (text), as seen by snapshot.  False when none.
+ * keys[0..nkeys-1] (text), and, when extra is given, whose next column
+ * meets it, as seen by snapshot.  False when none.
  */
 bool
 assoc_rows_fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot,
-						Datum *keys, int nkeys, TupleTableSlot *slot)
+						Datum *keys, int nkeys, ScanKey extra,
+						TupleTableSlot *slot)
 {
 	Relation      index = index_open(index_oid, AccessShareLock);
-	ScanKeyData   skey[2];
+	ScanKeyData   skey[3];
 	IndexScanDesc scan;
+	int           n = nkeys + (extra != NULL);
 	bool          found;
 
+	Assert(n <= lengthof(skey));
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber,
 							   InvalidOid, index->rd_indcollation[i], F_TEXTEQ,
 							   keys[i]);
-	scan = index_beginscan(rel, index, snapshot, nkeys, 0);
-	index_rescan(scan, skey, nkeys, NULL, 0);
+	if (extra != NULL)
+		skey[nkeys] = *extra;
+	scan = index_beginscan(rel, index, snapshot, n, 0);
+	index_rescan(scan, skey, n, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
 	index_close(index, AccessShareLock);
 	return found;
+}
+
+/*
+ * A scan key on an int8 index column attno (the history's version):
+ * strategy BTEqualStrategyNumber or BTLessStrategyNumber.
+ */
+void
+assoc_rows_key_int8(ScanKey key, AttrNumber attno, StrategyNumber strategy,
+					int64 value)
+{
+	Assert(strategy == BTEqualStrategyNumber ||
+		   strategy == BTLessStrategyNumber);
+	ScanKeyEntryInitialize(key, 0, attno, strategy, InvalidOid, InvalidOid,
+						   strategy == BTEqualStrategyNumber ? F_INT8EQ
+															 : F_INT8LT,
+						   Int64GetDatum(value));
 }
 
 /*
@@ -276,48 +313,6 @@ assoc_rows_check_natts(Relation rel, int natts)
 }
 
 /*
- * Read the namespace row of ns into *row (owner, history_depth,
- * incarnation, channel secret).  False when there is none.  Runs as the
- * extension owner: row-level security does not apply.  The row is read as
- * of now, whatever the isolation level, like catalog data: a namespace
- * dropped after a REPEATABLE READ snapshot was taken is gone.
- */
-bool
-assoc_rows_namespace(text *ns, AssocNamespaceRow *row)
-{
-	Relation        rel;
-	TupleTableSlot *slot;
-	Snapshot        snapshot;
-	Datum           key = PointerGetDatum(ns);
-	bool            found;
-
-	rel = assoc_rows_open(REL_NAMESPACES, AccessShareLock, false);
-	assoc_rows_check_natts(rel, NS_NATTS);
-	slot = table_slot_create(rel, NULL);
-	CommandCounterIncrement();
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	found = assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel), snapshot,
-									&key, 1, slot);
-	if (found)
-	{
-		bool isnull;
-
-		row->owner = DatumGetObjectId(slot_getattr(slot, NS_OWNER, &isnull));
-		row->history_depth =
-			DatumGetInt32(slot_getattr(slot, NS_HISTORY_DEPTH, &isnull));
-		row->incarnation =
-			DatumGetInt64(slot_getattr(slot, NS_INCARNATION, &isnull));
-		row->secret =
-			DatumGetByteaPCopy(slot_getattr(slot, NS_CHANNEL_SECRET, &isnull));
-	}
-	UnregisterSnapshot(snapshot);
-	ExecDropSingleTupleTableSlot(slot);
-	/* Locked to the end of the transaction, as a statement would keep it. */
-	table_close(rel, NoLock);
-	return found;
-}
-
-/*
  * The call's executor state for direct writes, made on first use in the
  * call's memory context (assoc_call_open's).
  */
@@ -336,71 +331,72 @@ rows_estate(AssocRows *rows)
 }
 
 /*
- * A slot of the call's executor state for rows of rel (table_slot_create's
- * kind when ops is NULL), made on first use in the executor state's memory,
- * where it lives until assoc_rows_close: the caller's context may be reset
- * between rounds of a write.
- */
-static TupleTableSlot *
-rows_slot(AssocRows *rows, TupleTableSlot **slot, Relation rel,
-		  const TupleTableSlotOps *ops)
-{
-	if (*slot == NULL)
-	{
-		EState       *estate = rows_estate(rows);
-		MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
-
-		*slot =
-			ops == NULL
-				? table_slot_create(rel, &estate->es_tupleTable)
-				: ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), ops);
-		MemoryContextSwitchTo(old);
-	}
-	return *slot;
-}
-
-/*
- * Open relation which (REL_RECORDS, REL_FEED) for direct writes, with its
- * indexes.  A relation dropped while the call waited for its lock (DROP
- * EXTENSION) is a clean error (assoc_rows_open).
+ * Open table which (REL_RECORDS .. REL_OPS) for direct writes, with its
+ * indexes, once per call: locked in RowExclusiveLock until the
+ * transaction ends, as a statement writing it would.  A table dropped
+ * while the call waited for its lock (DROP EXTENSION) is a clean error
+ * (assoc_rows_open); one whose columns are not those this file writes is
+ * refused.  Returns its ResultRelInfo.
  */
 static ResultRelInfo *
-open_for_write(AssocRows *rows, int which, int natts)
+rows_rri(AssocRows *rows, int which)
 {
-	EState        *estate = rows_estate(rows);
-	MemoryContext  old = MemoryContextSwitchTo(estate->es_query_cxt);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	Relation       rel = assoc_rows_open(which, RowExclusiveLock, false);
+	static const int natts[REL_FEED_NOTIFY_IDX] = {
+		[REL_NAMESPACES] = NS_NATTS, [REL_RECORDS] = REC_NATTS,
+		[REL_FEED] = FEED_NATTS,     [REL_HISTORY] = HIST_NATTS,
+		[REL_OPS] = OPS_NATTS,
+	};
+	EState        *estate;
+	MemoryContext  old;
+	ResultRelInfo *rri;
+	Relation       rel;
 
+	Assert(which > REL_NAMESPACES && which < REL_FEED_NOTIFY_IDX);
+	if (rows->rri[which] != NULL)
+		return rows->rri[which];
+	estate = rows_estate(rows);
+	old = MemoryContextSwitchTo(estate->es_query_cxt);
+	rri = makeNode(ResultRelInfo);
+	rel = assoc_rows_open(which, RowExclusiveLock, false);
 	if (which == REL_FEED)
 		rows->feed_origin = assoc_rows_feed_has_origin(rel);
 	else
-		assoc_rows_check_natts(rel, natts);
+		assoc_rows_check_natts(rel, natts[which]);
 	InitResultRelInfo(rri, rel, 0, NULL, 0);
 	ExecOpenIndices(rri, false);
+	/* Slots in the executor state's memory: the caller's may be reset. */
+	rows->read[which] = table_slot_create(rel, &estate->es_tupleTable);
+	rows->write[which] =
+		ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	MemoryContextSwitchTo(old);
+	rows->rri[which] = rri;
 	return rri;
+}
+
+/* Table which, opened for writes (rows_rri). */
+Relation
+assoc_rows_table(AssocRows *rows, int which)
+{
+	return rows_rri(rows, which)->ri_RelationDesc;
 }
 
 /* Release what direct writes of a call opened (assoc_call_close). */
 void
 assoc_rows_close(AssocRows *rows)
 {
-	ResultRelInfo *rris[2] = {rows->records_rri, rows->feed_rri};
-
-	for (int i = 0; i < 2; i++)
-		if (rris[i] != NULL)
+	for (int i = 0; i < REL_FEED_NOTIFY_IDX; i++)
+		if (rows->rri[i] != NULL)
 		{
-			ExecCloseIndices(rris[i]);
-			table_close(rris[i]->ri_RelationDesc, NoLock);
+			ExecCloseIndices(rows->rri[i]);
+			table_close(rows->rri[i]->ri_RelationDesc, NoLock);
+			rows->rri[i] = NULL;
+			rows->read[i] = rows->write[i] = NULL;
 		}
 	if (rows->estate != NULL)
 	{
 		ExecResetTupleTable(rows->estate->es_tupleTable, false);
 		FreeExecutorState(rows->estate);
 	}
-	rows->records_rri = rows->feed_rri = NULL;
-	rows->record_slot = rows->new_slot = rows->feed_slot = NULL;
 	rows->estate = NULL;
 }
 
@@ -419,12 +415,154 @@ serialization_failure_or(TM_Result res)
 						res == TM_Updated ? "update" : "delete")));
 }
 
+/*
+ * The write slot of table which, cleared, every column not null: the
+ * caller fills tts_values (and the nulls it needs), then inserts it with
+ * assoc_rows_insert.
+ */
+TupleTableSlot *
+assoc_rows_new_row(AssocRows *rows, int which)
+{
+	TupleTableSlot *slot;
+
+	(void) rows_rri(rows, which);
+	slot = rows->write[which];
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, false,
+		   sizeof(bool) * slot->tts_tupleDescriptor->natts);
+	return slot;
+}
+
+/*
+ * Insert the row filled in table which's write slot (assoc_rows_new_row),
+ * with its index entries and constraint checks, as INSERT does.  The slot
+ * keeps the row's values and its address afterwards.
+ */
+void
+assoc_rows_insert(AssocRows *rows, int which)
+{
+	EState         *estate = rows_estate(rows);
+	TupleTableSlot *slot = rows->write[which];
+
+	ExecStoreVirtualTuple(slot);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationInsert(rows->rri[which], estate, slot);
+}
+
+/*
+ * Read into table which's read slot its row whose primary key is keys
+ * (text) and, when extra is given, the next key column meeting it, as the
+ * conflict check of INSERT ... ON CONFLICT finds it: the newest committed
+ * row or this transaction's own, after waiting for a transaction that is
+ * inserting or removing it.  The caller holds the lock that serializes
+ * the inserters of that key (frame.c).  Under REPEATABLE READ a row the
+ * transaction's snapshot cannot see is a serialization failure, as for ON
+ * CONFLICT.
+ */
+bool
+assoc_rows_fetch_latest(AssocRows *rows, int which, Datum *keys, int nkeys,
+						ScanKey extra)
+{
+	Relation        rel = assoc_rows_table(rows, which);
+	TupleTableSlot *slot = rows->read[which];
+	SnapshotData    dirty;
+	bool            found;
+
+	for (;;)
+	{
+		TransactionId xwait;
+
+		CHECK_FOR_INTERRUPTS();
+		InitDirtySnapshot(dirty);
+		found = assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel),
+										&dirty, keys, nkeys, extra, slot);
+		xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+		if (!found || !TransactionIdIsValid(xwait))
+			break;
+		XactLockTableWait(xwait, rel, &slot->tts_tid, XLTW_InsertIndex);
+	}
+	CommandCounterIncrement(); /* the snapshot's command id: see our own */
+	if (found && IsolationUsesXactSnapshot() &&
+		!table_tuple_satisfies_snapshot(rel, slot, GetTransactionSnapshot()))
+		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						errmsg("could not serialize access due to concurrent "
+							   "update")));
+	return found;
+}
+
+/*
+ * Delete the row at tid of table which, as DELETE does, waiting for a
+ * concurrent writer of it.  False when it was changed or removed since it
+ * was read (under REPEATABLE READ a serialization failure), or removed by
+ * this transaction already.
+ */
+bool
+assoc_rows_delete(AssocRows *rows, int which, ItemPointer tid)
+{
+	EState        *estate = rows_estate(rows);
+	Relation       rel = assoc_rows_table(rows, which);
+	TM_FailureData tmfd;
+	TM_Result      res;
+
+	estate->es_output_cid = GetCurrentCommandId(true);
+	res = table_tuple_delete(rel, tid, estate->es_output_cid,
+							 GetActiveSnapshot(), InvalidSnapshot, true, &tmfd,
+							 false);
+	if (res == TM_Updated || res == TM_Deleted)
+		serialization_failure_or(res);
+	else if (res != TM_Ok && res != TM_SelfModified)
+		elog(ERROR, "could not delete a row of %s: result %d",
+			 RelationGetRelationName(rel), (int) res);
+	return res == TM_Ok;
+}
+
+/*
+ * Delete every row of table which whose primary key starts with keys
+ * (text) and, when extra is given, whose next key column meets it, as a
+ * DELETE statement with that condition would (the history of a record,
+ * or its versions below a bound).  Returns the number deleted.
+ */
+int
+assoc_rows_delete_where(AssocRows *rows, int which, Datum *keys, int nkeys,
+						ScanKey extra)
+{
+	Relation        rel = assoc_rows_table(rows, which);
+	TupleTableSlot *slot = rows->read[which];
+	Relation        index;
+	ScanKeyData     skey[3];
+	IndexScanDesc   scan;
+	Snapshot        snapshot;
+	int             n = nkeys + (extra != NULL);
+	int             deleted = 0;
+
+	Assert(n <= lengthof(skey));
+	index = index_open(assoc_rows_primary_key(rel), AccessShareLock);
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber,
+							   InvalidOid, index->rd_indcollation[i], F_TEXTEQ,
+							   keys[i]);
+	if (extra != NULL)
+		skey[nkeys] = *extra;
+	snapshot = statement_snapshot();
+	scan = index_beginscan(rel, index, snapshot, n, 0);
+	index_rescan(scan, skey, n, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (assoc_rows_delete(rows, which, &slot->tts_tid))
+			deleted++;
+	}
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	UnregisterSnapshot(snapshot);
+	return deleted;
+}
+
 /* Open assoc.records for writing, once per call. */
 void
 assoc_rows_open_records(AssocRows *rows)
 {
-	if (rows->records_rri == NULL)
-		rows->records_rri = open_for_write(rows, REL_RECORDS, REC_NATTS);
+	(void) rows_rri(rows, REL_RECORDS);
 }
 
 /*
@@ -438,13 +576,10 @@ void
 assoc_rows_fetch_record(AssocRows *rows, const char *fn, const char *ns_name,
 						text *ns, text *id, Record *rec, bool lock)
 {
-	Relation        rel;
-	TupleTableSlot *slot;
+	Relation        rel = assoc_rows_table(rows, REL_RECORDS);
+	TupleTableSlot *slot = rows->read[REL_RECORDS];
 	Datum           keys[2] = {PointerGetDatum(ns), PointerGetDatum(id)};
 
-	assoc_rows_open_records(rows);
-	rel = rows->records_rri->ri_RelationDesc;
-	slot = rows_slot(rows, &rows->record_slot, rel, NULL);
 	memset(rec, 0, sizeof(Record));
 	for (int round = 1;; round++)
 	{
@@ -458,7 +593,7 @@ assoc_rows_fetch_record(AssocRows *rows, const char *fn, const char *ns_name,
 			assoc_error_rounds(fn, ns_name, "lock a record");
 		snapshot = statement_snapshot();
 		if (!assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel),
-									 snapshot, keys, 2, slot))
+									 snapshot, keys, 2, NULL, slot))
 		{
 			UnregisterSnapshot(snapshot);
 			return;
@@ -493,58 +628,87 @@ assoc_rows_fetch_record(AssocRows *rows, const char *fn, const char *ns_name,
 		rec->keys = PointerGetDatum(
 			PG_DETOAST_DATUM_COPY(slot_getattr(slot, REC_KEYS, &isnull)));
 		rec->version = DatumGetInt64(slot_getattr(slot, REC_VERSION, &isnull));
-		rec->slot = slot;
+		rec->created_at = slot_getattr(slot, REC_CREATED_AT, &isnull);
 		return;
 	}
 }
 
 /*
- * Write the new state of a record read by assoc_rows_fetch_record: data, keys,
- * version and updated_at change, the rest is kept.  Returns false when
- * the row is no longer the newest version (a concurrent writer committed
- * a change or a removal after it was read): the caller reads it again.
+ * Fill the write slot of assoc.records with a record's row: ns, id, keys,
+ * data, version, created_at, and updated_at now (the transaction's start,
+ * as now() in SQL).
  */
-bool
-assoc_rows_update_record(AssocRows *rows, const Record *rec, Jsonb *data,
-						 Datum keys, int64 version)
+static TupleTableSlot *
+record_row(AssocRows *rows, text *ns, text *id, Jsonb *data, Datum keys,
+		   int64 version, Datum created_at)
+{
+	TupleTableSlot *slot = assoc_rows_new_row(rows, REL_RECORDS);
+	Datum          *values = slot->tts_values;
+
+	values[REC_NS - 1] = PointerGetDatum(ns);
+	values[REC_ID - 1] = PointerGetDatum(id);
+	values[REC_KEYS - 1] = keys;
+	values[REC_DATA - 1] = JsonbPGetDatum(data);
+	values[REC_VERSION - 1] = Int64GetDatum(version);
+	values[REC_CREATED_AT - 1] = created_at;
+	values[REC_UPDATED_AT - 1] =
+		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	return slot;
+}
+
+/*
+ * Insert a new record at version 1, with every constraint of
+ * assoc.records checked, and return its row (the write slot).  The caller
+ * has found it missing under the record's lock (record.c).
+ */
+TupleTableSlot *
+assoc_rows_insert_record(AssocRows *rows, text *ns, text *id, Jsonb *data,
+						 Datum keys)
+{
+	TupleTableSlot *slot =
+		record_row(rows, ns, id, data, keys, 1,
+				   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+
+	assoc_rows_insert(rows, REL_RECORDS);
+	return slot;
+}
+
+/*
+ * Write the new state of a record read by assoc_rows_fetch_record: data,
+ * keys, version and updated_at change, the rest is kept.  Returns the row
+ * written (the write slot), or NULL when the row is no longer the newest
+ * version (a concurrent writer committed a change or a removal after it
+ * was read): the caller reads it again.
+ */
+TupleTableSlot *
+assoc_rows_update_record(AssocRows *rows, text *ns, text *id,
+						 const Record *rec, Jsonb *data, Datum keys,
+						 int64 version)
 {
 	EState           *estate = rows_estate(rows);
-	ResultRelInfo    *rri = rows->records_rri;
+	ResultRelInfo    *rri = rows_rri(rows, REL_RECORDS);
 	Relation          rel = rri->ri_RelationDesc;
-	TupleTableSlot   *newslot;
+	TupleTableSlot   *slot;
 	ItemPointerData   tid = rec->tid;
 	TM_FailureData    tmfd;
 	TM_Result         res;
 	LockTupleMode     lockmode;
 	CompatIndexUpdate indexes;
 
-	newslot = rows_slot(rows, &rows->new_slot, rel, &TTSOpsVirtual);
-	slot_getallattrs(rec->slot);
-	ExecClearTuple(newslot);
-	for (int i = 0; i < REC_NATTS; i++)
-	{
-		newslot->tts_values[i] = rec->slot->tts_values[i];
-		newslot->tts_isnull[i] = rec->slot->tts_isnull[i];
-	}
-	newslot->tts_values[REC_DATA - 1] = JsonbPGetDatum(data);
-	newslot->tts_values[REC_KEYS - 1] = keys;
-	newslot->tts_values[REC_VERSION - 1] = Int64GetDatum(version);
-	newslot->tts_values[REC_UPDATED_AT - 1] =
-		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	ExecStoreVirtualTuple(newslot);
-
+	slot = record_row(rows, ns, id, data, keys, version, rec->created_at);
+	ExecStoreVirtualTuple(slot);
 	estate->es_output_cid = GetCurrentCommandId(true);
-	res = compat_tuple_update(rel, &tid, newslot, estate->es_output_cid,
+	res = compat_tuple_update(rel, &tid, slot, estate->es_output_cid,
 							  GetActiveSnapshot(), &tmfd, &lockmode, &indexes);
 	if (res == TM_Updated || res == TM_Deleted)
 	{
 		serialization_failure_or(res);
-		return false;
+		return NULL;
 	}
 	if (res != TM_Ok)
 		elog(ERROR, "could not update a record: result %d", (int) res);
-	compat_insert_index_tuples(rri, newslot, estate, true, indexes);
-	return true;
+	compat_insert_index_tuples(rri, slot, estate, true, indexes);
+	return slot;
 }
 
 /*
@@ -554,8 +718,7 @@ assoc_rows_update_record(AssocRows *rows, const Record *rec, Jsonb *data,
 void
 assoc_rows_open_feed(AssocRows *rows)
 {
-	if (rows->feed_rri == NULL)
-		rows->feed_rri = open_for_write(rows, REL_FEED, FEED_NATTS);
+	(void) rows_rri(rows, REL_FEED);
 }
 
 /*
@@ -570,11 +733,9 @@ assoc_rows_insert_feed(AssocRows *rows, text *ns, uint64 pos, text *id,
 					   int64 version, const char *op, Datum paths, bool notify,
 					   const char *origin, int64 *seq)
 {
-	EState           *estate = rows_estate(rows);
-	TupleTableSlot   *slot;
+	TupleTableSlot   *slot = assoc_rows_new_row(rows, REL_FEED);
 	FullTransactionId top = GetTopFullTransactionId();
 
-	assoc_rows_open_feed(rows);
 	if (!FullTransactionIdEquals(top, feed_xid))
 	{
 		feed_xid = top;
@@ -582,11 +743,6 @@ assoc_rows_insert_feed(AssocRows *rows, text *ns, uint64 pos, text *id,
 	}
 	*seq = ++feed_seq;
 
-	slot = rows_slot(rows, &rows->feed_slot, rows->feed_rri->ri_RelationDesc,
-					 &TTSOpsVirtual);
-	ExecClearTuple(slot);
-	memset(slot->tts_isnull, false,
-		   sizeof(bool) * slot->tts_tupleDescriptor->natts);
 	slot->tts_values[FEED_NS - 1] = PointerGetDatum(ns);
 	slot->tts_values[FEED_XID - 1] = UInt64GetDatum(pos);
 	slot->tts_values[FEED_SEQ - 1] = Int64GetDatum(*seq);
@@ -604,7 +760,5 @@ assoc_rows_insert_feed(AssocRows *rows, text *ns, uint64 pos, text *id,
 			origin ? CStringGetTextDatum(origin) : (Datum) 0;
 		slot->tts_isnull[FEED_ORIGIN - 1] = (origin == NULL);
 	}
-	ExecStoreVirtualTuple(slot);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	ExecSimpleRelationInsert(rows->feed_rri, estate, slot);
+	assoc_rows_insert(rows, REL_FEED);
 }

@@ -1,8 +1,10 @@
 /*
  * rowscan.c
- *		The notification worker's reading of the feed: the entries to
- *		announce, found by index scans of feed_notify_idx under the
- *		batch's snapshot, each with its namespace's channel secret.
+ *		Reads through index scans that need no call's write state: the
+ *		namespace row every call starts from, and the notification
+ *		worker's reading of the feed (the entries to announce, found by
+ *		index scans of feed_notify_idx under the batch's snapshot, each
+ *		with its namespace's channel secret).
  *
  * Layer: row access (README, "How the code is organised"); calls
  * rowaccess.c's relations and PostgreSQL.
@@ -11,13 +13,57 @@
 
 #include "access/genam.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "compat.h"
 #include "rowaccess.h"
+
+/*
+ * Read the namespace row of ns into *row (owner, history_depth,
+ * incarnation, channel secret).  False when there is none.  Runs as the
+ * extension owner: row-level security does not apply.  The row is read as
+ * of now, whatever the isolation level, like catalog data: a namespace
+ * dropped after a REPEATABLE READ snapshot was taken is gone.
+ */
+bool
+assoc_rows_namespace(text *ns, AssocNamespaceRow *row)
+{
+	Relation        rel;
+	TupleTableSlot *slot;
+	Snapshot        snapshot;
+	Datum           key = PointerGetDatum(ns);
+	bool            found;
+
+	rel = assoc_rows_open(REL_NAMESPACES, AccessShareLock, false);
+	assoc_rows_check_natts(rel, NS_NATTS);
+	slot = table_slot_create(rel, NULL);
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	found = assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel), snapshot,
+									&key, 1, NULL, slot);
+	if (found)
+	{
+		bool isnull;
+
+		row->owner = DatumGetObjectId(slot_getattr(slot, NS_OWNER, &isnull));
+		row->history_depth =
+			DatumGetInt32(slot_getattr(slot, NS_HISTORY_DEPTH, &isnull));
+		row->incarnation =
+			DatumGetInt64(slot_getattr(slot, NS_INCARNATION, &isnull));
+		row->secret =
+			DatumGetByteaPCopy(slot_getattr(slot, NS_CHANNEL_SECRET, &isnull));
+	}
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(slot);
+	/* Locked to the end of the transaction, as a statement would keep it. */
+	table_close(rel, NoLock);
+	return found;
+}
 
 /*
  * The namespace ns as snapshot sees it: its incarnation and channel
@@ -32,7 +78,7 @@ namespace_as_of(Relation nsrel, Snapshot snapshot, const char *ns,
 	bool            found, isnull;
 
 	found = assoc_rows_fetch_by_key(nsrel, assoc_rows_primary_key(nsrel),
-									snapshot, &key, 1, slot);
+									snapshot, &key, 1, NULL, slot);
 	if (found)
 	{
 		*incarnation =

@@ -141,27 +141,6 @@ static StmtPlan plans[SP_COUNT] = {
 		{"SELECT 1 FROM assoc.namespaces WHERE ns OPERATOR(pg_catalog.=) $1",
 		 1,
 		 {TEXTOID}},
-	[SP_REC_INSERT] =
-		{"INSERT INTO assoc.records (ns, id, keys, data, version) "
-		 "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING",
-		 4,
-		 {TEXTOID, TEXTOID, AK, JSONBOID}},
-	[SP_REC_INSERT_ROW] =
-		{"INSERT INTO assoc.records AS r (ns, id, keys, data, version) "
-		 "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (ns, id) DO NOTHING "
-		 "RETURNING r.*",
-		 4,
-		 {TEXTOID, TEXTOID, AK, JSONBOID}},
-	[SP_REC_UPDATE_ROW] =
-		{"UPDATE assoc.records AS r SET data = $2, keys = $3, version = $4, "
-		 "updated_at = pg_catalog.now() WHERE ctid OPERATOR(pg_catalog.=) $1 "
-		 "RETURNING r.*",
-		 4,
-		 {TIDOID, JSONBOID, AK, INT8OID}},
-	[SP_REC_DELETE] =
-		{"DELETE FROM assoc.records WHERE ctid OPERATOR(pg_catalog.=) $1",
-		 1,
-		 {TIDOID}},
 	[SP_REC_BY_KEYS_LOCK] =
 		{"SELECT ctid, r.* FROM assoc.records AS r "
 		 "WHERE r.ns OPERATOR(pg_catalog.=) $1 "
@@ -174,12 +153,12 @@ static StmtPlan plans[SP_COUNT] = {
 		 "LIMIT 1",
 		 2,
 		 {TEXTOID, AK}},
-	[SP_REC_REMOVE_BY] = {"DELETE FROM assoc.records AS r "
-						  "WHERE ns OPERATOR(pg_catalog.=) $1 "
-						  "AND keys OPERATOR(assoc.@>) $2 "
-						  "RETURNING r.*",
-						  2,
-						  {TEXTOID, AK}},
+	[SP_REC_CONTAINING_LOCK] =
+		{"SELECT ctid, r.* FROM assoc.records AS r "
+		 "WHERE r.ns OPERATOR(pg_catalog.=) $1 "
+		 "AND r.keys OPERATOR(assoc.@>) $2 ORDER BY r.id FOR UPDATE",
+		 2,
+		 {TEXTOID, AK}},
 	[SP_FEED_NS] = {"SELECT n.incarnation, coalesce(p.xid, '0'), "
 					"coalesce(p.seq, 0) "
 					"FROM assoc.namespaces AS n "
@@ -237,42 +216,6 @@ static StmtPlan plans[SP_COUNT] = {
 		{"DELETE FROM assoc.feed_pruned WHERE ns OPERATOR(pg_catalog.=) $1",
 		 1,
 		 {TEXTOID}},
-	[SP_HIST_INSERT] =
-		{"INSERT INTO assoc.history (ns, id, version, data, keys, op) "
-		 "VALUES ($1, $2, $3, $4, $5, $6)",
-		 6,
-		 {TEXTOID, TEXTOID, INT8OID, JSONBOID, AK, TEXTOID}},
-	[SP_HIST_TRIM] = {"DELETE FROM assoc.history "
-					  "WHERE ns OPERATOR(pg_catalog.=) $1 "
-					  "AND id OPERATOR(pg_catalog.=) $2 "
-					  "AND version OPERATOR(pg_catalog.<) $3",
-					  3,
-					  {TEXTOID, TEXTOID, INT8OID}},
-	[SP_HIST_DELETE] = {"DELETE FROM assoc.history "
-						"WHERE ns OPERATOR(pg_catalog.=) $1 "
-						"AND id OPERATOR(pg_catalog.=) $2",
-						2,
-						{TEXTOID, TEXTOID}},
-	[SP_HIST_GET] = {"SELECT data, keys FROM assoc.history "
-					 "WHERE ns OPERATOR(pg_catalog.=) $1 "
-					 "AND id OPERATOR(pg_catalog.=) $2 "
-					 "AND version OPERATOR(pg_catalog.=) $3",
-					 3,
-					 {TEXTOID, TEXTOID, INT8OID}},
-	[SP_OPS_CLAIM] =
-		{"INSERT INTO assoc.ops (ns, op_id, fn, args) VALUES ($1, $2, $3, $4) "
-		 "ON CONFLICT (ns, op_id) DO NOTHING RETURNING ctid",
-		 4,
-		 {TEXTOID, TEXTOID, TEXTOID, BYTEAOID}},
-	[SP_OPS_GET] = {"SELECT fn, args, result FROM assoc.ops "
-					"WHERE ns OPERATOR(pg_catalog.=) $1 "
-					"AND op_id OPERATOR(pg_catalog.=) $2",
-					2,
-					{TEXTOID, TEXTOID}},
-	[SP_OPS_SET_RESULT] = {"UPDATE assoc.ops SET result = $2 "
-						   "WHERE ctid OPERATOR(pg_catalog.=) $1",
-						   2,
-						   {TIDOID, JSONBOID}},
 	[SP_OPS_PRUNE] = {"DELETE FROM assoc.ops WHERE at OPERATOR(pg_catalog.<) "
 					  "(pg_catalog.now() OPERATOR(pg_catalog.-) "
 					  "pg_catalog.make_interval(secs => $1))",

@@ -20,11 +20,13 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 #include "assockey.h"
 #include "feed_write.h"
 #include "frame.h"
+#include "history.h"
 #include "ledger.h"
 #include "record.h"
 #include "patch.h"
@@ -197,6 +199,20 @@ assoc_rollback(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(assoc_record_write(fcinfo, "rollback", &change, 3, 4));
 }
 
+/*
+ * Remove a record locked by this transaction (at tid, at version): its
+ * row, its history and a feed entry at version + 1.
+ */
+static void
+remove_record(AssocCall *call, text *id, ItemPointer tid, int64 version)
+{
+	if (!assoc_rows_delete(&call->rows, REL_RECORDS, tid))
+		elog(ERROR, "locked record \"%s\" was not removed",
+			 text_to_cstring(id));
+	assoc_history_delete(call, id);
+	assoc_feed_append(call, id, version + 1, "remove", (Datum) 0);
+}
+
 PG_FUNCTION_INFO_V1(assoc_remove);
 
 /*
@@ -211,7 +227,6 @@ assoc_remove(PG_FUNCTION_ARGS)
 	text     *id = assoc_record_id_arg(fcinfo, 1);
 	Jsonb    *prior;
 	Record    rec;
-	Datum     values[2];
 
 	assoc_call_open(&call, fcinfo, "remove", 0, 3);
 	if (assoc_ledger_claim(&call, &prior))
@@ -224,14 +239,7 @@ assoc_remove(PG_FUNCTION_ARGS)
 							&rec, true);
 	assoc_record_check_expected(&call, id, &rec, 2);
 	if (rec.exists)
-	{
-		values[0] = PointerGetDatum(&rec.tid);
-		assoc_stmt_exec(SP_REC_DELETE, values, NULL, false, 0);
-		values[0] = PointerGetDatum(call.ns);
-		values[1] = PointerGetDatum(id);
-		assoc_stmt_exec(SP_HIST_DELETE, values, NULL, false, 0);
-		assoc_feed_append(&call, id, rec.version + 1, "remove", (Datum) 0);
-	}
+		remove_record(&call, id, &rec.tid, rec.version);
 	assoc_ledger_finish(&call, assoc_jsonb_from_bool(rec.exists));
 	assoc_call_close(&call);
 	PG_RETURN_BOOL(rec.exists);
@@ -275,7 +283,7 @@ assoc_create(PG_FUNCTION_ARGS)
 		PG_RETURN_TEXT_P(cstring_to_text_with_len(v.data, v.len));
 	}
 	assoc_record_store(&call, id, &rec, data, keys, "create", (Datum) 0,
-					   &conflict, NULL, NULL);
+					   &conflict, NULL);
 	if (conflict)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
@@ -289,11 +297,14 @@ assoc_create(PG_FUNCTION_ARGS)
 /* ---------------------------------------------------------------------
  * By associations: update_by and remove_by return the rows they touched.
  *
- * Their memory does not grow with the number of rows: the matching rows
- * are read through a cursor a batch at a time, each row's work runs in an
- * SPI level whose memory is freed after it (row_begin), rows go to the
- * function's tuplestore (which spills to disk past work_mem) as they are
- * produced, and nothing is kept for the op_id ledger without an op_id.
+ * The matching rows are read and locked by one statement (in id order, so
+ * that two such calls lock in the same order) through a cursor; the work on
+ * each row is that of the write functions, through the table AM.  Their
+ * memory does not grow with the number of rows: rows are fetched a batch
+ * at a time, each row's work runs in a memory context reset after it,
+ * rows go to the function's tuplestore (which spills to disk past
+ * work_mem) as they are produced, and nothing is kept for the op_id ledger
+ * without an op_id.
  * ---------------------------------------------------------------------
  */
 
@@ -306,30 +317,6 @@ assoc_create(PG_FUNCTION_ARGS)
 /* Rows fetched from a statement's cursor at a time. */
 #define ROWS_PER_FETCH 100
 
-/*
- * Begin the work on one row: a cancel or timeout stops the call here, and
- * the row's work runs in an SPI level of its own.  A statement run for the
- * row (its UPDATE, its history) leaves its SPI result, and everything
- * allocated after it, in the memory of the current SPI level; row_end's
- * SPI_finish frees all of it.  What the call keeps across rows (its
- * executor state and slots, rowaccess.c) lives in the call's memory.
- */
-static void
-row_begin(void)
-{
-	CHECK_FOR_INTERRUPTS();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-}
-
-/* End the work on one row, freeing its memory (row_begin). */
-static void
-row_end(void)
-{
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-}
-
 /* What the work on each row of update_by or remove_by needs (each_row). */
 typedef struct RowWork
 {
@@ -339,55 +326,85 @@ typedef struct RowWork
 	Jsonb         *data;   /* update_by: the data every row gets */
 } RowWork;
 
-/* The work on one row a statement of each_row returned. */
+/*
+ * The work on one row that SP_REC_BY_KEYS_LOCK or SP_REC_CONTAINING_LOCK
+ * returned (its ctid, then the record's columns), locked by this
+ * transaction.
+ */
 typedef void (*RowFn)(RowWork *work, HeapTuple row, TupleDesc desc);
 
 /*
- * Run statement id with values as a cursor and do fn's work on every row
- * it returns: ROWS_PER_FETCH rows fetched at a time, each row's work in
- * an SPI level of its own (row_begin).  Returns the number of rows.
+ * Read and lock the records of the call's namespace (values[0]) whose keys
+ * equal (SP_REC_BY_KEYS_LOCK, update_by) or contain
+ * (SP_REC_CONTAINING_LOCK, remove_by) values[1], through a cursor of
+ * statement id, and do fn's work on each: ROWS_PER_FETCH rows fetched at a
+ * time, each row's work in a memory context reset after it.  Returns the
+ * number of rows.
  */
 static uint64
 each_row(RowWork *work, AssocStmtId id, Datum *values, RowFn fn)
 {
-	Portal portal = assoc_stmt_cursor_open(id, values, NULL, false);
-	uint64 total = 0;
-	uint64 n;
+	Portal        portal;
+	MemoryContext row_cxt;
+	MemoryContext old;
+	uint64        total = 0;
+	uint64        n;
 
+	portal = assoc_stmt_cursor_open(id, values, NULL, false);
+	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_assoc row",
+									ALLOCSET_DEFAULT_SIZES);
 	while ((n = assoc_stmt_cursor_fetch(portal, ROWS_PER_FETCH)) > 0)
 	{
 		SPITupleTable *batch = SPI_tuptable;
 
 		for (uint64 i = 0; i < n; i++)
 		{
-			row_begin();
+			CHECK_FOR_INTERRUPTS();
+			old = MemoryContextSwitchTo(row_cxt);
 			fn(work, batch->vals[i], batch->tupdesc);
-			row_end();
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(row_cxt);
 		}
 		total += n;
 		SPI_freetuptable(batch);
 	}
 	SPI_cursor_close(portal);
+	MemoryContextDelete(row_cxt);
 	return total;
 }
 
 /*
- * Put one row of assoc.records (columns first .. first + 6 of an SPI row)
- * into the function's result and, with an op_id, into the rows kept for
- * the ledger, without its data (emit_prior_rows).
+ * Put one row of assoc.records (its seven columns) into the function's
+ * result and, with an op_id, into the rows kept for the ledger, without
+ * its data (emit_prior_rows).
  */
 static void
-emit_row(ReturnSetInfo *rsinfo, HeapTuple row, TupleDesc desc, int first,
-		 LedgerRows *ledger)
+emit_values(RowWork *work, Datum *values, bool *nulls)
+{
+	tuplestore_putvalues(work->rsinfo->setResult, work->rsinfo->setDesc,
+						 values, nulls);
+	if (work->ledger != NULL)
+		assoc_ledger_rows_add(work->ledger, values, nulls);
+}
+
+/* emit_values for a record's row as read: columns 2 .. 8 of an SPI row. */
+static void
+emit_row(RowWork *work, HeapTuple row, TupleDesc desc)
 {
 	Datum values[RECORD_NATTS];
 	bool  nulls[RECORD_NATTS];
 
 	for (int i = 0; i < RECORD_NATTS; i++)
-		values[i] = SPI_getbinval(row, desc, first + i, &nulls[i]);
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	if (ledger != NULL)
-		assoc_ledger_rows_add(ledger, values, nulls);
+		values[i] = SPI_getbinval(row, desc, i + 2, &nulls[i]);
+	emit_values(work, values, nulls);
+}
+
+/* emit_values for a record's row as written (record.c). */
+static void
+emit_slot(RowWork *work, TupleTableSlot *slot)
+{
+	slot_getallattrs(slot);
+	emit_values(work, slot->tts_values, slot->tts_isnull);
 }
 
 /*
@@ -452,19 +469,17 @@ keys_arg(FunctionCallInfo fcinfo, int argno, bool allow_empty)
 }
 
 /*
- * One row of update_by, as read and locked by SP_REC_BY_KEYS_LOCK (ctid,
- * then the record's columns): replace its data (a no-op when equal) and
- * return the row as it is now.
+ * One row of update_by, read and locked by SP_REC_BY_KEYS_LOCK: replace
+ * its data (a no-op when equal) and return the row as it is now.
  */
 static void
 update_row(RowWork *work, HeapTuple row, TupleDesc desc)
 {
-	Record    rec = {0};
-	HeapTuple written;
-	TupleDesc written_desc;
-	bool      isnull;
-	bool      conflict;
-	text     *id;
+	Record          rec = {0};
+	TupleTableSlot *written;
+	bool            isnull;
+	bool            conflict;
+	text           *id;
 
 	rec.exists = true;
 	ItemPointerCopy(
@@ -475,12 +490,16 @@ update_row(RowWork *work, HeapTuple row, TupleDesc desc)
 		PG_DETOAST_DATUM(SPI_getbinval(row, desc, 4, &isnull)));
 	rec.data = DatumGetJsonbP(SPI_getbinval(row, desc, 5, &isnull));
 	rec.version = DatumGetInt64(SPI_getbinval(row, desc, 6, &isnull));
+	rec.created_at = SPI_getbinval(row, desc, 7, &isnull);
 	assoc_record_store(work->call, id, &rec, work->data, rec.keys, "update",
-					   (Datum) 0, &conflict, &written, &written_desc);
+					   (Datum) 0, &conflict, &written);
+	if (conflict)
+		elog(ERROR, "locked record \"%s\" was not updated",
+			 text_to_cstring(id));
 	if (written)
-		emit_row(work->rsinfo, written, written_desc, 1, work->ledger);
+		emit_slot(work, written);
 	else
-		emit_row(work->rsinfo, row, desc, 2, work->ledger);
+		emit_row(work, row, desc);
 }
 
 /*
@@ -492,12 +511,11 @@ update_row(RowWork *work, HeapTuple row, TupleDesc desc)
 static void
 upsert_record(RowWork *work, Datum *values)
 {
-	AssocCall *call = work->call;
-	Record     rec = {0};
-	HeapTuple  written;
-	TupleDesc  written_desc;
-	bool       conflict;
-	text      *id = new_record_id();
+	AssocCall      *call = work->call;
+	Record          rec = {0};
+	TupleTableSlot *written;
+	bool            conflict;
+	text           *id = new_record_id();
 
 	/*
 	 * Under REPEATABLE READ the snapshot may predate a record that a
@@ -513,11 +531,11 @@ upsert_record(RowWork *work, Datum *values)
 						"upsert of the same keys in namespace \"%s\"",
 						call->ns_name)));
 	assoc_record_store(call, id, &rec, work->data, values[1], "create",
-					   (Datum) 0, &conflict, &written, &written_desc);
+					   (Datum) 0, &conflict, &written);
 	if (conflict)
 		elog(ERROR, "generated record id \"%s\" already exists",
 			 text_to_cstring(id));
-	emit_row(work->rsinfo, written, written_desc, 1, work->ledger);
+	emit_slot(work, written);
 }
 
 PG_FUNCTION_INFO_V1(assoc_update_by);
@@ -559,7 +577,8 @@ assoc_update_by(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 	if (upsert)
-		assoc_call_lock_keys(&call, keys);
+		assoc_call_lock(&call, FRAME_LOCK_KEYS, DatumGetPointer(keys),
+						VARSIZE_ANY(DatumGetPointer(keys)));
 	work.call = &call;
 	work.rsinfo = rsinfo;
 	work.data = data;
@@ -583,33 +602,31 @@ assoc_update_by(PG_FUNCTION_ARGS)
 }
 
 /*
- * One row removed by remove_by (a row of SP_REC_REMOVE_BY's RETURNING):
- * return it, delete its history and add its feed entry.
+ * One row of remove_by, read and locked by SP_REC_CONTAINING_LOCK: remove it
+ * (remove_record) and return it as it was.
  */
 static void
 remove_row(RowWork *work, HeapTuple row, TupleDesc desc)
 {
-	Datum values[2];
 	bool  isnull;
-	text *id = DatumGetTextPP(SPI_getbinval(row, desc, 2, &isnull));
-	int64 version = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull));
+	text *id = DatumGetTextPP(SPI_getbinval(row, desc, 3, &isnull));
+	int64 version = DatumGetInt64(SPI_getbinval(row, desc, 6, &isnull));
 
-	emit_row(work->rsinfo, row, desc, 1, work->ledger);
-	values[0] = PointerGetDatum(work->call->ns);
-	values[1] = PointerGetDatum(id);
-	assoc_stmt_exec(SP_HIST_DELETE, values, NULL, false, 0);
-	assoc_feed_append(work->call, id, version + 1, "remove", (Datum) 0);
+	remove_record(
+		work->call, id,
+		(ItemPointer) DatumGetPointer(SPI_getbinval(row, desc, 1, &isnull)),
+		version);
+	emit_row(work, row, desc);
 }
 
 PG_FUNCTION_INFO_V1(assoc_remove_by);
 
 /*
  * assoc.remove_by(ns, keys, op_id) → SETOF assoc.records: deletes every
- * record whose keys contain keys in one statement and returns exactly the
- * rows it deleted; each gets a feed entry and loses its history.  An empty
- * keys removes nothing.  The statement runs whole at the first fetch from
- * its cursor (its rows wait in the portal's tuplestore).  With an op_id,
- * the rows are kept in the ledger without their data.
+ * record whose keys contain keys and returns exactly the rows it deleted,
+ * as they were; each gets a feed entry and loses its history.  An empty
+ * keys removes nothing.  With an op_id, the rows are kept in the ledger
+ * without their data.
  */
 Datum
 assoc_remove_by(PG_FUNCTION_ARGS)
@@ -643,7 +660,7 @@ assoc_remove_by(PG_FUNCTION_ARGS)
 	{
 		values[0] = PointerGetDatum(call.ns);
 		values[1] = keys;
-		(void) each_row(&work, SP_REC_REMOVE_BY, values, remove_row);
+		(void) each_row(&work, SP_REC_CONTAINING_LOCK, values, remove_row);
 	}
 
 	assoc_ledger_finish(&call, work.ledger != NULL

@@ -28,6 +28,21 @@ CREATE TABLE public.plain (id text PRIMARY KEY, data jsonb, version bigint);
 INSERT INTO public.plain
 SELECT id, data, version FROM assoc.records WHERE ns = 'bench' AND id <> 'hot';
 
+-- The hand-written alternatives to op_id and history (store_a_op.sql,
+-- store_a_h.sql), shaped as assoc.ops and assoc.history.
+CREATE TABLE public.plain_ops (
+    op_id  text PRIMARY KEY,
+    result jsonb,
+    at     timestamptz NOT NULL DEFAULT now());
+CREATE INDEX ON public.plain_ops (at);
+CREATE TABLE public.plain_history (
+    id      text,
+    version bigint,
+    data    jsonb,
+    op      text NOT NULL,
+    at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (id, version));
+
 VACUUM ANALYZE assoc.records;
 VACUUM ANALYZE public.plain;
 VACUUM ANALYZE assoc.feed;
