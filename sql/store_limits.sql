@@ -54,7 +54,42 @@ SELECT assoc.set('limits', 'r', 'a', '3', op_id => 'swallowed');
 ROLLBACK;
 DROP FUNCTION limits_swallow();
 
+-- So is a foreign key referencing a table of the store: its triggers
+-- would not fire for the store's direct deletes.
+BEGIN;
+CREATE TABLE limits_ref (ns text, id text,
+    FOREIGN KEY (ns, id) REFERENCES assoc.records ON DELETE CASCADE);
+SELECT assoc.remove('limits', 'r');
+ROLLBACK;
+
+-- A table published for logical replication without a replica identity:
+-- updates and deletes are refused as UPDATE and DELETE refuse them.
+BEGIN;
+SET LOCAL client_min_messages = error; -- no wal_level warning
+ALTER TABLE assoc.records REPLICA IDENTITY NOTHING;
+CREATE PUBLICATION limits_pub FOR TABLE assoc.records;
+SAVEPOINT s;
+SELECT assoc.set('limits', 'r', 'a', '4');
+ROLLBACK TO s;
+SELECT assoc.remove('limits', 'r');
+ROLLBACK;
+
 SELECT id, version, data FROM assoc.records WHERE ns = 'limits' ORDER BY id;
+
+-- A transaction that creates many records and uses many op_ids keeps no
+-- lock per record or op_id: only the namespace's lock is held at the end,
+-- so no number of them can fill the shared lock table.
+BEGIN;
+SELECT count(assoc.create('limits', '{}')) FROM generate_series(1, 50);
+SELECT count(assoc.set('limits', 'many' || i, 'a', '1', op_id => 'many' || i))
+  FROM generate_series(1, 50) AS i;
+SELECT count(assoc.set('limits', 'many' || i, 'a', '1', op_id => 'many' || i))
+  FROM generate_series(1, 50) AS i;
+SELECT objsubid, mode, count(*) FROM pg_locks
+ WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+ GROUP BY objsubid, mode;
+ROLLBACK;
+
 -- A ledger row changed by hand (its result gone): the replay is an error
 -- naming the op_id, not a crash.
 SELECT assoc.set('limits', 'r', 'a', '4', op_id => 'by-hand');

@@ -73,15 +73,20 @@ assoc_extension_owner(void)
  * identity.
  */
 
-/* Take a store lock of a kind on a 64-bit identity, to transaction end. */
+/*
+ * Take a store lock of a kind on a 64-bit identity, to transaction end
+ * unless released; its tag is copied to *out when out is not NULL.
+ */
 static void
-frame_lock(FrameLockKind kind, uint64 id, LOCKMODE mode)
+frame_lock(FrameLockKind kind, uint64 id, LOCKMODE mode, LOCKTAG *out)
 {
 	LOCKTAG tag;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (id >> 32), (uint32) id,
 						 kind);
 	(void) LockAcquire(&tag, mode, false, false);
+	if (out != NULL)
+		*out = tag;
 }
 
 /*
@@ -89,14 +94,15 @@ frame_lock(FrameLockKind kind, uint64 id, LOCKMODE mode)
  * incarnation) that SQL would serialize with a unique index and ON
  * CONFLICT: a new record's id, an op_id, an upsert's keys.  The lock is on
  * the first 64 bits of a SHA-256 digest of the incarnation, the kind and
- * the key's len bytes, held to the end of the transaction; a cryptographic
- * digest, so that no role can choose keys of its own namespace whose lock
- * stalls another application's writes.  Two keys that share the 64 bits
- * merely wait for each other.
+ * the key's len bytes; a cryptographic digest, so that no role can choose
+ * keys of its own namespace whose lock stalls another application's
+ * writes.  Two keys that share the 64 bits merely wait for each other.
+ * Held to the end of the transaction, or until assoc_call_unlock(tag)
+ * when tag is given (its tag is stored there).
  */
 void
 assoc_call_lock(AssocCall *call, FrameLockKind kind, const void *key,
-				size_t len)
+				size_t len, LOCKTAG *tag)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 	uint8              digest[PG_SHA256_DIGEST_LENGTH];
@@ -112,7 +118,20 @@ assoc_call_lock(AssocCall *call, FrameLockKind kind, const void *key,
 		elog(ERROR, "could not compute the lock of a key");
 	pg_cryptohash_free(ctx);
 	memcpy(&id, digest, sizeof(id));
-	frame_lock(kind, id, ExclusiveLock);
+	frame_lock(kind, id, ExclusiveLock, tag);
+}
+
+/*
+ * Release a key's lock before the end of the transaction: once the row it
+ * guards is inserted (whose inserting transaction the next writer of the
+ * key then waits for) or found, so that a transaction writing many keys
+ * does not fill the shared lock table.
+ */
+void
+assoc_call_unlock(const LOCKTAG *tag)
+{
+	if (!LockRelease(tag, ExclusiveLock, false))
+		elog(ERROR, "a key lock of pg_assoc was not held");
 }
 
 /*
@@ -172,9 +191,11 @@ has_rules(Oid relid)
 }
 
 /*
- * Has the relation triggers of its own (pg_trigger rows that are not
- * internal)?  The store's direct writes fire none (rowaccess.c), so a
- * trigger would be silently skipped: refused instead.
+ * Has the relation triggers (pg_trigger rows)?  The store's own tables
+ * have none; the direct writes fire none (rowaccess.c), so a trigger
+ * someone added, or the internal ones of a foreign key referencing the
+ * table or of a deferrable constraint, would be silently skipped: refused
+ * instead.
  */
 static bool
 has_triggers(Oid relid)
@@ -182,15 +203,13 @@ has_triggers(Oid relid)
 	Relation    rel = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyData key;
 	SysScanDesc scan;
-	HeapTuple   tuple;
-	bool        found = false;
+	bool        found;
 
 	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
 	scan =
 		systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 1, &key);
-	while (!found && HeapTupleIsValid(tuple = systable_getnext(scan)))
-		found = !((Form_pg_trigger) GETSTRUCT(tuple))->tgisinternal;
+	found = HeapTupleIsValid(systable_getnext(scan));
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return found;
@@ -218,7 +237,8 @@ is_distributed(Oid dist_partition, Oid relid)
 /*
  * Refuse to write when a table of the store is not a plain heap table as
  * the extension created it: partitioned, distributed by Citus, of another
- * access method, rewritten by rules, or with triggers.  The write path reads and writes
+ * access method, rewritten by rules, or with triggers (also those of a
+ * foreign key that references it).  The write path reads and writes
  * these tables directly (rowaccess.c) and through fixed statements, so on
  * such a table a write could land elsewhere, or a lookup could miss a row
  * that an insert then finds.  Checked at the first write of a backend and
@@ -385,7 +405,7 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 		int64 locked = call->incarnation;
 
 		CHECK_FOR_INTERRUPTS();
-		frame_lock(FRAME_LOCK_NAMESPACE, (uint64) locked, mode);
+		frame_lock(FRAME_LOCK_NAMESPACE, (uint64) locked, mode, NULL);
 		read_namespace(call);
 		if (call->incarnation == locked)
 			break;

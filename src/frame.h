@@ -22,6 +22,7 @@
 #include "fmgr.h"
 #include "nodes/execnodes.h"
 #include "storage/itemptr.h"
+#include "storage/lock.h"
 #include "storage/lockdefs.h"
 
 #include "rowaccess.h"
@@ -65,6 +66,7 @@ typedef struct AssocCall
 	int              op_id_arg; /* its argument number, -1 if none */
 	text            *op_id;     /* NULL when the call has none */
 	bytea           *args_hash; /* digest of the call's arguments */
+	LOCKTAG          op_lock;   /* the op_id's lock, held while claimed */
 	AssocRows        rows;      /* direct table access (rowaccess.c) */
 } AssocCall;
 
@@ -76,7 +78,8 @@ extern void assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 extern void assoc_call_open_read(AssocCall *call, FunctionCallInfo fcinfo,
 								 const char *fn, int ns_arg);
 extern void assoc_call_lock(AssocCall *call, FrameLockKind kind,
-							const void *key, size_t len);
+							const void *key, size_t len, LOCKTAG *tag);
+extern void assoc_call_unlock(const LOCKTAG *tag);
 extern void assoc_call_close(AssocCall *call);
 extern Oid  assoc_extension_owner(void);
 extern void assoc_frame_check_tables(void);

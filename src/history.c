@@ -57,7 +57,8 @@ assoc_history_append(AssocCall *call, text *id, int64 version, Jsonb *data,
 
 /*
  * The data and keys of a kept version of record id into *data and *keys
- * (copies in the current memory context).  False when it is not kept.
+ * (copies in the current memory context), as a new statement would read
+ * them.  False when it is not kept.
  */
 bool
 assoc_history_get(AssocCall *call, text *id, int64 version, Jsonb **data,
@@ -69,9 +70,9 @@ assoc_history_get(AssocCall *call, text *id, int64 version, Jsonb **data,
 	bool            isnull;
 
 	assoc_rows_key_int8(&exact, HIST_VERSION, BTEqualStrategyNumber, version);
-	if (!assoc_rows_fetch_latest(&call->rows, REL_HISTORY, pkey, 2, &exact))
+	row = assoc_rows_fetch(&call->rows, REL_HISTORY, pkey, 2, &exact);
+	if (row == NULL)
 		return false;
-	row = call->rows.read[REL_HISTORY];
 	*data =
 		(Jsonb *) PG_DETOAST_DATUM_COPY(slot_getattr(row, HIST_DATA, &isnull));
 	*keys = PointerGetDatum(

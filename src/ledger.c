@@ -2,15 +2,16 @@
  * ledger.c
  *		Idempotent retries: the op_id ledger (README, "The record store").
  *
- * A write called with an op_id first takes the lock of (ns, op_id) (frame.c,
- * held to the end of the transaction) and looks the op_id up in assoc.ops
- * (rowaccess.c, the newest committed row).  When it is new, the call does
- * its work and then inserts the ledger row with its result, in the same
- * transaction as the write itself, so the row commits or vanishes with it.
- * A concurrent call with the same op_id waits for the lock until the first
- * transaction ends; it then finds the row and returns the stored result
- * (under REPEATABLE READ, a row its snapshot cannot see is a serialization
- * failure, as INSERT ... ON CONFLICT would raise).  A call whose arguments
+ * A write called with an op_id first takes the lock of (ns, op_id)
+ * (frame.c) and looks the op_id up in assoc.ops as INSERT ... ON CONFLICT
+ * would (rowaccess.c: the newest committed row, after waiting for a
+ * transaction writing it).  When it is new, the call does its work and
+ * then inserts the ledger row with its result, in the same transaction as
+ * the write itself, so the row commits or vanishes with it, and releases
+ * the lock.  A concurrent call with the same op_id waits for the lock,
+ * then for the first transaction to end; it then finds the row and
+ * returns the stored result (under REPEATABLE READ, a row its snapshot
+ * cannot see is a serialization failure, as ON CONFLICT would raise).  A call whose arguments
  * differ from the first call's (compared by a SHA-256 digest of the
  * function name and every other argument's text form) fails with 23505.
  *
@@ -132,13 +133,15 @@ assoc_ledger_claim(AssocCall *call, Jsonb **result)
 
 	call->args_hash = args_digest(call);
 	assoc_call_lock(call, FRAME_LOCK_OP_ID, VARDATA_ANY(call->op_id),
-					VARSIZE_ANY_EXHDR(call->op_id));
+					VARSIZE_ANY_EXHDR(call->op_id), &call->op_lock);
 	keys[0] = PointerGetDatum(call->ns);
 	keys[1] = PointerGetDatum(call->op_id);
-	if (!assoc_rows_fetch_latest(&call->rows, REL_OPS, keys, 2, NULL))
-		return false;
+	row = assoc_rows_fetch_latest(&call->rows, REL_OPS, keys, 2, NULL,
+								  &call->op_lock);
+	if (row == NULL)
+		return false; /* new: the lock is kept until assoc_ledger_finish */
+	assoc_call_unlock(&call->op_lock);
 
-	row = call->rows.read[REL_OPS];
 	fn = TextDatumGetCString(slot_getattr(row, OPS_FN, &isnull));
 	args = DatumGetByteaPP(slot_getattr(row, OPS_ARGS, &isnull));
 	if (strcmp(fn, call->fn) != 0 ||
@@ -168,7 +171,9 @@ assoc_ledger_claim(AssocCall *call, Jsonb **result)
 
 /*
  * Record the result of a call that claimed its op_id: its ledger row,
- * inserted under the op_id's lock (assoc_ledger_claim).
+ * inserted under the op_id's lock (assoc_ledger_claim), which is then
+ * released: a concurrent call with the op_id goes on to wait for this
+ * transaction, which it finds inserting the row.
  */
 void
 assoc_ledger_finish(AssocCall *call, Jsonb *result)
@@ -186,6 +191,7 @@ assoc_ledger_finish(AssocCall *call, Jsonb *result)
 	row->tts_values[OPS_AT - 1] =
 		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	assoc_rows_insert(&call->rows, REL_OPS);
+	assoc_call_unlock(&call->op_lock);
 }
 
 /*

@@ -18,9 +18,9 @@
  * concurrent writer changed the row meanwhile (after waiting for it), the
  * loop reads again and computes on the newer version, so no update is
  * lost.  A missing record that two callers create at once: both see
- * nothing; each takes the lock of the id and looks again for the newest
- * committed row, so the second waits for the first to end, finds its row
- * and starts over, now updating it.
+ * nothing; each takes the lock of the id and looks again for the row as
+ * ON CONFLICT would, so the second waits for the first to end, finds its
+ * row and starts over, now updating it.
  *
  * Layer: the write path (README, "How the code is organised"); calls the
  * ledger, feed append, history, the call frame, row access and the
@@ -168,18 +168,24 @@ jsonb_same(Jsonb *a, Jsonb *b)
  * Insert a new record (version 1) unless one was created since the caller
  * found it missing: under the lock of its id (frame.c), which every
  * creator of (ns, id) takes, the newest committed row decides, as INSERT
- * ... ON CONFLICT DO NOTHING would.  NULL when it exists now.
+ * ... ON CONFLICT DO NOTHING would.  The lock is released once the row is
+ * inserted: the next creator then waits for this transaction, which it
+ * finds inserting the row.  Returns the row, or NULL when it exists now.
  */
 static TupleTableSlot *
 record_insert(AssocCall *call, text *id, Jsonb *data, Datum keys)
 {
-	Datum pkey[2] = {PointerGetDatum(call->ns), PointerGetDatum(id)};
+	Datum           pkey[2] = {PointerGetDatum(call->ns), PointerGetDatum(id)};
+	LOCKTAG         lock;
+	TupleTableSlot *row = NULL;
 
 	assoc_call_lock(call, FRAME_LOCK_RECORD, VARDATA_ANY(id),
-					VARSIZE_ANY_EXHDR(id));
-	if (assoc_rows_fetch_latest(&call->rows, REL_RECORDS, pkey, 2, NULL))
-		return NULL;
-	return assoc_rows_insert_record(&call->rows, call->ns, id, data, keys);
+					VARSIZE_ANY_EXHDR(id), &lock);
+	if (assoc_rows_fetch_latest(&call->rows, REL_RECORDS, pkey, 2, NULL,
+								&lock) == NULL)
+		row = assoc_rows_insert_record(&call->rows, call->ns, id, data, keys);
+	assoc_call_unlock(&lock);
+	return row;
 }
 
 /*

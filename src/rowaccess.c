@@ -1,15 +1,16 @@
 /*
  * rowaccess.c
- *		Direct table access for the hot paths: the namespace lookup,
- *		reading, locking and updating a record, appending a feed entry,
- *		through index scans and the table access method rather than SQL
- *		(the notification worker's scan of the feed is in rowscan.c).
+ *		Direct table access for the write path: reading, locking, inserting,
+ *		updating and deleting the rows of the store (records, feed entries,
+ *		history, the op_id ledger) through index scans and the table access
+ *		method rather than SQL (the namespace lookup and the notification
+ *		worker's scan of the feed are in rowscan.c).
  *
  * One assoc.set_multi used to run four SQL statements through SPI (the
- * namespace, SELECT ... FOR UPDATE, UPDATE, INSERT into the feed); each
- * paid for plan-cache checks and an executor start and end.  Here the
- * same work is a few index probes and two row writes.  Semantics are those
- * of the statements they replace:
+ * namespace, SELECT ... FOR UPDATE, UPDATE, INSERT into the feed), and
+ * more for an op_id or history; each paid for plan-cache checks and an
+ * executor start and end.  Here the same work is a few index probes and
+ * row writes.  Semantics are those of the statements they replace:
  *
  *	lookups		a snapshot taken now (READ COMMITTED) or the transaction's
  *				(REPEATABLE READ), after a command counter increment, as a
@@ -20,30 +21,25 @@
  *				No update is lost, as with the row lock of SELECT ... FOR
  *				UPDATE, without writing a lock to the row first.  Under
  *				REPEATABLE READ a concurrent update is a serialization
- *				failure, as in SQL
+ *				failure, as in SQL.  Index entries as the executor makes
+ *				them (none for a HOT update).  The CHECK on assoc.records is
+ *				not evaluated again: every write function validates what it
+ *				stores, and re-checking would walk the whole document
  *	lock		for removals: table_tuple_lock in FOR UPDATE strength,
  *				following the update chain to the newest version
- *	writes		index entries as the executor makes them (none for a HOT
- *				update).  An update does not re-evaluate the CHECK on
- *				assoc.records: every write function validates what it
- *				stores, and re-checking would parse the constraint and walk
- *				the whole document on every write.  Inserts go through
- *				ExecSimpleRelationInsert with all constraints
- *
  *	insert		ExecSimpleRelationInsert: constraints, then the row and its
  *				index entries.  Where SQL would say ON CONFLICT (a new
- *				record, an op_id's claim), the caller holds a lock on the
- *				key (frame.c) and looks for the newest committed row under
- *				it first (assoc_rows_fetch_latest)
+ *				record, an op_id's ledger row), the caller holds a lock on
+ *				the key (frame.c) and looks for the row first as ON
+ *				CONFLICT does (assoc_rows_fetch_latest)
  *	delete		table_tuple_delete of a row found by an index scan, as
  *				DELETE: waiting for a concurrent writer; a row removed
  *				meanwhile is skipped (READ COMMITTED) or a serialization
  *				failure (REPEATABLE READ)
  *
- * Every write function of the store works through this file: records,
- * feed, history and the op_id ledger.  The statements left (stmt.c) read
- * (search, the feed, records by associations) or maintain (namespaces,
- * pruning).
+ * No trigger fires: the frame refuses tables that have any (frame.c).
+ * The statements left (stmt.c) read (search, the feed, the records that
+ * update_by and remove_by lock) or maintain (namespaces, pruning).
  *
  * Layer: row access (README, "How the code is organised"); calls the
  * libraries and PostgreSQL.
@@ -242,6 +238,26 @@ statement_snapshot(void)
 }
 
 /*
+ * The scan keys of a lookup by index (at most ROWS_MAX_KEYS): its leading
+ * key columns equal to keys[0..nkeys-1] (text), and, when extra is
+ * given, its next column meeting it.  Returns the number of keys.
+ */
+#define ROWS_MAX_KEYS 3
+static int
+rows_scan_keys(ScanKey skey, Relation index, Datum *keys, int nkeys,
+			   ScanKey extra)
+{
+	Assert(nkeys + (extra != NULL) <= ROWS_MAX_KEYS);
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber,
+							   InvalidOid, index->rd_indcollation[i], F_TEXTEQ,
+							   keys[i]);
+	if (extra != NULL)
+		skey[nkeys] = *extra;
+	return nkeys + (extra != NULL);
+}
+
+/*
  * Fetch into slot the row of an index whose leading key columns equal
  * keys[0..nkeys-1] (text), and, when extra is given, whose next column
  * meets it, as seen by snapshot.  False when none.
@@ -252,18 +268,11 @@ assoc_rows_fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot,
 						TupleTableSlot *slot)
 {
 	Relation      index = index_open(index_oid, AccessShareLock);
-	ScanKeyData   skey[3];
+	ScanKeyData   skey[ROWS_MAX_KEYS];
 	IndexScanDesc scan;
-	int           n = nkeys + (extra != NULL);
+	int           n = rows_scan_keys(skey, index, keys, nkeys, extra);
 	bool          found;
 
-	Assert(n <= lengthof(skey));
-	for (int i = 0; i < nkeys; i++)
-		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber,
-							   InvalidOid, index->rd_indcollation[i], F_TEXTEQ,
-							   keys[i]);
-	if (extra != NULL)
-		skey[nkeys] = *extra;
 	scan = index_beginscan(rel, index, snapshot, n, 0);
 	index_rescan(scan, skey, n, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
@@ -447,21 +456,44 @@ assoc_rows_insert(AssocRows *rows, int which)
 	ExecStoreVirtualTuple(slot);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationInsert(rows->rri[which], estate, slot);
+	/* What index expressions and constraints computed, row by row. */
+	ResetPerTupleExprContext(estate);
 }
 
 /*
  * Read into table which's read slot its row whose primary key is keys
- * (text) and, when extra is given, the next key column meeting it, as the
- * conflict check of INSERT ... ON CONFLICT finds it: the newest committed
- * row or this transaction's own, after waiting for a transaction that is
- * inserting or removing it.  The caller holds the lock that serializes
- * the inserters of that key (frame.c).  Under REPEATABLE READ a row the
- * transaction's snapshot cannot see is a serialization failure, as for ON
- * CONFLICT.
+ * (text) and, when extra is given, the next key column meeting it, as a
+ * new statement would see it (lookups, file header).  Returns the slot, or
+ * NULL when there is none.
  */
-bool
+TupleTableSlot *
+assoc_rows_fetch(AssocRows *rows, int which, Datum *keys, int nkeys,
+				 ScanKey extra)
+{
+	Relation        rel = assoc_rows_table(rows, which);
+	TupleTableSlot *slot = rows->read[which];
+	Snapshot        snapshot = statement_snapshot();
+	bool            found;
+
+	found = assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel), snapshot,
+									keys, nkeys, extra, slot);
+	UnregisterSnapshot(snapshot);
+	return found ? slot : NULL;
+}
+
+/*
+ * assoc_rows_fetch as the conflict check of INSERT ... ON CONFLICT finds
+ * the row: the newest committed one or this transaction's own, after
+ * waiting for a transaction that is inserting or removing it.  The caller
+ * holds held, the lock that serializes the inserters of that key
+ * (frame.c); it is released while waiting and taken again after, as ON
+ * CONFLICT holds no lock while it waits, so that the transaction waited
+ * for may take it too.  Under REPEATABLE READ a row the transaction's
+ * snapshot cannot see is a serialization failure, as for ON CONFLICT.
+ */
+TupleTableSlot *
 assoc_rows_fetch_latest(AssocRows *rows, int which, Datum *keys, int nkeys,
-						ScanKey extra)
+						ScanKey extra, const LOCKTAG *held)
 {
 	Relation        rel = assoc_rows_table(rows, which);
 	TupleTableSlot *slot = rows->read[which];
@@ -479,7 +511,9 @@ assoc_rows_fetch_latest(AssocRows *rows, int which, Datum *keys, int nkeys,
 		xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
 		if (!found || !TransactionIdIsValid(xwait))
 			break;
+		LockRelease(held, ExclusiveLock, false);
 		XactLockTableWait(xwait, rel, &slot->tts_tid, XLTW_InsertIndex);
+		(void) LockAcquire(held, ExclusiveLock, false, false);
 	}
 	CommandCounterIncrement(); /* the snapshot's command id: see our own */
 	if (found && IsolationUsesXactSnapshot() &&
@@ -487,7 +521,7 @@ assoc_rows_fetch_latest(AssocRows *rows, int which, Datum *keys, int nkeys,
 		ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 						errmsg("could not serialize access due to concurrent "
 							   "update")));
-	return found;
+	return found ? slot : NULL;
 }
 
 /*
@@ -504,6 +538,7 @@ assoc_rows_delete(AssocRows *rows, int which, ItemPointer tid)
 	TM_FailureData tmfd;
 	TM_Result      res;
 
+	CheckCmdReplicaIdentity(rel, CMD_DELETE); /* as DELETE checks */
 	estate->es_output_cid = GetCurrentCommandId(true);
 	res = table_tuple_delete(rel, tid, estate->es_output_cid,
 							 GetActiveSnapshot(), InvalidSnapshot, true, &tmfd,
@@ -529,20 +564,14 @@ assoc_rows_delete_where(AssocRows *rows, int which, Datum *keys, int nkeys,
 	Relation        rel = assoc_rows_table(rows, which);
 	TupleTableSlot *slot = rows->read[which];
 	Relation        index;
-	ScanKeyData     skey[3];
+	ScanKeyData     skey[ROWS_MAX_KEYS];
 	IndexScanDesc   scan;
 	Snapshot        snapshot;
-	int             n = nkeys + (extra != NULL);
+	int             n;
 	int             deleted = 0;
 
-	Assert(n <= lengthof(skey));
 	index = index_open(assoc_rows_primary_key(rel), AccessShareLock);
-	for (int i = 0; i < nkeys; i++)
-		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber,
-							   InvalidOid, index->rd_indcollation[i], F_TEXTEQ,
-							   keys[i]);
-	if (extra != NULL)
-		skey[nkeys] = *extra;
+	n = rows_scan_keys(skey, index, keys, nkeys, extra);
 	snapshot = statement_snapshot();
 	scan = index_beginscan(rel, index, snapshot, n, 0);
 	index_rescan(scan, skey, n, NULL, 0);
@@ -695,6 +724,7 @@ assoc_rows_update_record(AssocRows *rows, text *ns, text *id,
 	LockTupleMode     lockmode;
 	CompatIndexUpdate indexes;
 
+	CheckCmdReplicaIdentity(rel, CMD_UPDATE); /* as UPDATE checks */
 	slot = record_row(rows, ns, id, data, keys, version, rec->created_at);
 	ExecStoreVirtualTuple(slot);
 	estate->es_output_cid = GetCurrentCommandId(true);
@@ -708,6 +738,7 @@ assoc_rows_update_record(AssocRows *rows, text *ns, text *id,
 	if (res != TM_Ok)
 		elog(ERROR, "could not update a record: result %d", (int) res);
 	compat_insert_index_tuples(rri, slot, estate, true, indexes);
+	ResetPerTupleExprContext(estate);
 	return slot;
 }
 

@@ -5,6 +5,7 @@
 #ifndef ASSOC_ROWACCESS_H
 #define ASSOC_ROWACCESS_H
 
+#include "storage/lock.h"
 #include "storage/lockdefs.h"
 #include "utils/jsonb.h"
 #include "utils/relcache.h"
@@ -145,8 +146,11 @@ extern bool     assoc_rows_namespace(text *ns, AssocNamespaceRow *row);
 extern Relation        assoc_rows_table(AssocRows *rows, int which);
 extern TupleTableSlot *assoc_rows_new_row(AssocRows *rows, int which);
 extern void            assoc_rows_insert(AssocRows *rows, int which);
-extern bool assoc_rows_fetch_latest(AssocRows *rows, int which, Datum *keys,
-									int nkeys, ScanKey extra);
+extern TupleTableSlot *assoc_rows_fetch(AssocRows *rows, int which,
+										Datum *keys, int nkeys, ScanKey extra);
+extern TupleTableSlot *
+assoc_rows_fetch_latest(AssocRows *rows, int which, Datum *keys, int nkeys,
+						ScanKey extra, const LOCKTAG *held);
 extern void assoc_rows_key_int8(ScanKey key, AttrNumber attno,
 								StrategyNumber strategy, int64 value);
 extern int  assoc_rows_delete_where(AssocRows *rows, int which, Datum *keys,

@@ -505,7 +505,7 @@ update_row(RowWork *work, HeapTuple row, TupleDesc desc)
 /*
  * update_by's upsert when no record matched: create one record with the
  * keys (values[1]) and the data, under a generated id, and return it.
- * The keys' lock (assoc_call_lock_keys) is held, so concurrent upserts of
+ * The keys' lock (assoc_call_lock) is held, so concurrent upserts of
  * the same keys create one record.
  */
 static void
@@ -578,7 +578,7 @@ assoc_update_by(PG_FUNCTION_ARGS)
 	}
 	if (upsert)
 		assoc_call_lock(&call, FRAME_LOCK_KEYS, DatumGetPointer(keys),
-						VARSIZE_ANY(DatumGetPointer(keys)));
+						VARSIZE_ANY(DatumGetPointer(keys)), NULL);
 	work.call = &call;
 	work.rsinfo = rsinfo;
 	work.data = data;
