@@ -6,12 +6,12 @@
  *
  *	assoc_call_open()	validate the namespace name, connect to SPI and
  *						switch to the extension owner (saving the CALLING
- *						role), read the namespace (rowaccess.c), check that
+ *						role), read the namespace (rowscan.c), check that
  *						the calling role is a member of its owner, lock it
- *	assoc_ledger_claim()	with an op_id: claim it, or return the first
- *						call's result
- *	...					lock, compute, compare, write, feed entry, history
- *	assoc_ledger_finish()	record the result under the op_id
+ *	assoc_ledger_claim()	with an op_id: take its lock and look it up, or
+ *						return the first call's result
+ *	...					read, compute, compare, write, feed entry, history
+ *	assoc_ledger_finish()	insert the ledger row with the result
  *	assoc_call_close()	switch back to the caller and disconnect from SPI
  */
 #ifndef ASSOC_FRAME_H
