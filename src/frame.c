@@ -98,7 +98,8 @@ frame_lock(FrameLockKind kind, uint64 id, LOCKMODE mode, LOCKTAG *out)
  * keys of its own namespace whose lock stalls another application's
  * writes.  Two keys that share the 64 bits merely wait for each other.
  * Held to the end of the transaction, or until assoc_call_unlock(tag)
- * when tag is given (its tag is stored there).
+ * when tag is given (its tag is stored there); assoc_rows_fetch_latest
+ * releases it while it waits for another transaction and takes it again.
  */
 void
 assoc_call_lock(AssocCall *call, FrameLockKind kind, const void *key,
@@ -171,63 +172,23 @@ tables_changed(Datum arg, Oid relid)
 		}
 }
 
-/* Does the relation have rules (pg_rewrite rows)? */
-static bool
-has_rules(Oid relid)
-{
-	Relation    rel = table_open(RewriteRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	bool        found;
-
-	ScanKeyInit(&key, Anum_pg_rewrite_ev_class, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, RewriteRelRulenameIndexId, true, NULL, 1,
-							  &key);
-	found = HeapTupleIsValid(systable_getnext(scan));
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return found;
-}
-
 /*
- * Has the relation triggers (pg_trigger rows)?  The store's own tables
- * have none; the direct writes fire none (rowaccess.c), so a trigger
- * someone added, or the internal ones of a foreign key referencing the
- * table or of a deferrable constraint, would be silently skipped: refused
- * instead.
+ * Does catalog (a table of the catalogs, or Citus's pg_dist_partition) hold
+ * a row whose column attno is relid?  Scanned through index (InvalidOid:
+ * sequentially).  The checks of assoc_frame_check_tables: rules
+ * (pg_rewrite), triggers (pg_trigger) and a Citus distribution.
  */
 static bool
-has_triggers(Oid relid)
+catalog_has_row(Oid catalog, Oid index, AttrNumber attno, Oid relid)
 {
-	Relation    rel = table_open(TriggerRelationId, AccessShareLock);
+	Relation    rel = table_open(catalog, AccessShareLock);
 	ScanKeyData key;
 	SysScanDesc scan;
 	bool        found;
 
-	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+	ScanKeyInit(&key, attno, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
-	scan =
-		systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 1, &key);
-	found = HeapTupleIsValid(systable_getnext(scan));
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return found;
-}
-
-/* Has Citus distributed the relation (a pg_dist_partition row)? */
-static bool
-is_distributed(Oid dist_partition, Oid relid)
-{
-	Relation    rel = table_open(dist_partition, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	bool        found;
-
-	/* Its first column, logicalrelid, is the distributed table. */
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
+	scan = systable_beginscan(rel, index, OidIsValid(index), NULL, 1, &key);
 	found = HeapTupleIsValid(systable_getnext(scan));
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -288,22 +249,26 @@ assoc_frame_check_tables(void)
 			cause = psprintf("it uses access method \"%s\" instead of heap",
 							 get_am_name(form->relam));
 		ReleaseSysCache(tuple);
-		if (cause == NULL && has_rules(relid))
+		/*
+		 * The store's own tables have no rules and no triggers; the direct
+		 * writes fire none, so a trigger someone added, or the internal ones
+		 * of a foreign key referencing the table or of a deferrable
+		 * constraint, would be silently skipped.  Citus's first column of
+		 * pg_dist_partition, logicalrelid, is the distributed table.
+		 */
+		if (cause == NULL &&
+			catalog_has_row(RewriteRelationId, RewriteRelRulenameIndexId,
+							Anum_pg_rewrite_ev_class, relid))
 			cause = "it has rules";
-		else if (cause == NULL && has_triggers(relid))
+		else if (cause == NULL &&
+				 catalog_has_row(TriggerRelationId, TriggerRelidNameIndexId,
+								 Anum_pg_trigger_tgrelid, relid))
 			cause = "it has triggers";
 		else if (cause == NULL && OidIsValid(dist) &&
-				 is_distributed(dist, relid))
+				 catalog_has_row(dist, InvalidOid, 1, relid))
 			cause = "it is distributed by Citus";
 		if (cause != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("pg_assoc cannot write to table assoc.%s: %s",
-							frame_tables[i], cause),
-					 errdetail("The store reads and writes its tables "
-							   "directly and needs them as plain heap "
-							   "tables, as the extension created them."),
-					 errhint("See \"Limits\" in the pg_assoc README.")));
+			assoc_error_table_refused(frame_tables[i], cause);
 		table_oids[i] = relid;
 	}
 	/* A table changed while it was checked: check again next time. */

@@ -6,9 +6,12 @@
  *		rollback, deleted with the record.
  *
  * The rows of one record are written only by the writers of that record,
- * which its row lock serializes (record.c), and by the namespace's
- * maintenance (alter_namespace, drop_namespace); every access goes through
- * the primary key (ns, id, version) and the table AM (rowaccess.c).
+ * one at a time: each writes its version only after its update of the
+ * record's row succeeded (an update waits for, or fails on, a concurrent
+ * one), or after creating the record under the lock of its id (record.c);
+ * and by the namespace's maintenance (alter_namespace, drop_namespace),
+ * which keeps writers out.  Every access goes through the primary key
+ * (ns, id, version) and the table AM (rowaccess.c).
  *
  * Layer: the write path (README, "How the code is organised"); calls row
  * access and the libraries.

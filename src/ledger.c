@@ -4,8 +4,8 @@
  *
  * A write called with an op_id first takes the lock of (ns, op_id)
  * (frame.c) and looks the op_id up in assoc.ops as INSERT ... ON CONFLICT
- * would (rowaccess.c: the newest committed row, after waiting for a
- * transaction writing it).  When it is new, the call does its work and
+ * would (rowaccess.c: the newest committed row or this transaction's own,
+ * after waiting for a transaction writing it).  When it is new, the call does its work and
  * then inserts the ledger row with its result, in the same transaction as
  * the write itself, so the row commits or vanishes with it, and releases
  * the lock.  A concurrent call with the same op_id waits for the lock,

@@ -77,10 +77,6 @@ static Oid  rel_oids[REL_COUNT];
 static bool rels_valid = false; /* rel_oids are as the names say */
 static bool callback_registered = false;
 
-/* The feed position of this transaction's last entry. */
-static FullTransactionId feed_xid;
-static int64             feed_seq;
-
 /*
  * Relcache callback: when one of the relations is invalidated (dropped
  * with the extension, renamed, rebuilt by REINDEX CONCURRENTLY, ...) or on
@@ -367,6 +363,16 @@ rows_rri(AssocRows *rows, int which)
 	old = MemoryContextSwitchTo(estate->es_query_cxt);
 	rri = makeNode(ResultRelInfo);
 	rel = assoc_rows_open(which, RowExclusiveLock, false);
+
+	/*
+	 * The frame checked the catalogs before this lock (frame.c); a rule or
+	 * trigger added while the call waited for it is in the relcache entry
+	 * now, and no write of this call may skip it.
+	 */
+	if (rel->rd_rules != NULL)
+		assoc_error_table_refused(rel_names[which], "it has rules");
+	if (rel->trigdesc != NULL)
+		assoc_error_table_refused(rel_names[which], "it has triggers");
 	if (which == REL_FEED)
 		rows->feed_origin = assoc_rows_feed_has_origin(rel);
 	else
@@ -502,7 +508,8 @@ assoc_rows_fetch_latest(AssocRows *rows, int which, Datum *keys, int nkeys,
 
 	for (;;)
 	{
-		TransactionId xwait;
+		TransactionId   xwait;
+		ItemPointerData tid;
 
 		CHECK_FOR_INTERRUPTS();
 		InitDirtySnapshot(dirty);
@@ -511,8 +518,10 @@ assoc_rows_fetch_latest(AssocRows *rows, int which, Datum *keys, int nkeys,
 		xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
 		if (!found || !TransactionIdIsValid(xwait))
 			break;
+		tid = slot->tts_tid;
+		ExecClearTuple(slot); /* no buffer pin held while waiting */
 		LockRelease(held, ExclusiveLock, false);
-		XactLockTableWait(xwait, rel, &slot->tts_tid, XLTW_InsertIndex);
+		XactLockTableWait(xwait, rel, &tid, XLTW_InsertIndex);
 		(void) LockAcquire(held, ExclusiveLock, false, false);
 	}
 	CommandCounterIncrement(); /* the snapshot's command id: see our own */
@@ -740,56 +749,4 @@ assoc_rows_update_record(AssocRows *rows, text *ns, text *id,
 	compat_insert_index_tuples(rri, slot, estate, true, indexes);
 	ResetPerTupleExprContext(estate);
 	return slot;
-}
-
-/*
- * Open assoc.feed for appending (locked until the transaction ends); the
- * writer draws its position after this (horizon.c).
- */
-void
-assoc_rows_open_feed(AssocRows *rows)
-{
-	(void) rows_rri(rows, REL_FEED);
-}
-
-/*
- * Append one row to assoc.feed at position (pos, the next number of a
- * counter restarted for every transaction), so writers share no sequence;
- * pos is the transaction's (horizon.c).  Sets *seq.  origin (the writer's
- * assoc.origin, NULL for none) is kept when the table has the column,
- * that is once the extension is updated to 0.2.0.
- */
-void
-assoc_rows_insert_feed(AssocRows *rows, text *ns, uint64 pos, text *id,
-					   int64 version, const char *op, Datum paths, bool notify,
-					   const char *origin, int64 *seq)
-{
-	TupleTableSlot   *slot = assoc_rows_new_row(rows, REL_FEED);
-	FullTransactionId top = GetTopFullTransactionId();
-
-	if (!FullTransactionIdEquals(top, feed_xid))
-	{
-		feed_xid = top;
-		feed_seq = 0;
-	}
-	*seq = ++feed_seq;
-
-	slot->tts_values[FEED_NS - 1] = PointerGetDatum(ns);
-	slot->tts_values[FEED_XID - 1] = UInt64GetDatum(pos);
-	slot->tts_values[FEED_SEQ - 1] = Int64GetDatum(*seq);
-	slot->tts_values[FEED_ID - 1] = PointerGetDatum(id);
-	slot->tts_values[FEED_VERSION - 1] = Int64GetDatum(version);
-	slot->tts_values[FEED_OP - 1] = CStringGetTextDatum(op);
-	slot->tts_values[FEED_PATHS - 1] = paths;
-	slot->tts_isnull[FEED_PATHS - 1] = (paths == (Datum) 0);
-	slot->tts_values[FEED_NOTIFY - 1] = BoolGetDatum(notify);
-	slot->tts_values[FEED_AT - 1] =
-		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	if (rows->feed_origin)
-	{
-		slot->tts_values[FEED_ORIGIN - 1] =
-			origin ? CStringGetTextDatum(origin) : (Datum) 0;
-		slot->tts_isnull[FEED_ORIGIN - 1] = (origin == NULL);
-	}
-	assoc_rows_insert(rows, REL_FEED);
 }

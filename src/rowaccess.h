@@ -157,7 +157,7 @@ extern int  assoc_rows_delete_where(AssocRows *rows, int which, Datum *keys,
 									int nkeys, ScanKey extra);
 extern bool assoc_rows_delete(AssocRows *rows, int which, ItemPointer tid);
 
-/* Records and feed entries. */
+/* Records. */
 extern void assoc_rows_open_records(AssocRows *rows);
 extern void
 assoc_rows_fetch_record(AssocRows *rows, const char *fn, const char *ns_name,
@@ -169,11 +169,6 @@ extern TupleTableSlot             *
 assoc_rows_update_record(AssocRows *rows, text *ns, text *id,
 									 const Record *rec, Jsonb *data, Datum keys,
 									 int64 version);
-extern void assoc_rows_open_feed(AssocRows *rows);
-extern void
-assoc_rows_insert_feed(AssocRows *rows, text *ns, uint64 pos, text *id,
-					   int64 version, const char *op, Datum paths, bool notify,
-					   const char *origin, int64 *seq);
 extern void assoc_rows_close(AssocRows *rows);
 
 /* For the notification worker (rowscan.c). */

@@ -169,6 +169,25 @@ assoc_error_not_installed(const char *what)
 }
 
 /*
+ * A table of the store (assoc.table) that the write path cannot use as it
+ * is: cause says why ("it has rules", ...).  Raised by the frame's checks
+ * from the catalogs and by row access from the locked table's relcache
+ * entry.
+ */
+void
+assoc_error_table_refused(const char *table, const char *cause)
+{
+	ereport(
+		ERROR,
+		(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		 errmsg("pg_assoc cannot write to table assoc.%s: %s", table, cause),
+		 errdetail("The store reads and writes its tables directly and "
+				   "needs them as plain heap tables, as the extension "
+				   "created them."),
+		 errhint("See \"Limits\" in the pg_assoc README.")));
+}
+
+/*
  * Push a string (NULL: JSON null) as a key, value or element of the JSON
  * being built: the answers of the search, the ledger's rows, assockeys as
  * JSON.

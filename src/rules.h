@@ -31,6 +31,8 @@ extern void
 assoc_error_not_installed(const char *what) pg_attribute_noreturn();
 extern void assoc_error_rounds(const char *fn, const char *ns,
 							   const char *what) pg_attribute_noreturn();
+extern void assoc_error_table_refused(const char *table, const char *cause)
+	pg_attribute_noreturn();
 
 /* JSON scalars, built one way (ledger results, SQL function results). */
 extern Jsonb *assoc_jsonb_from_int8(int64 value);

@@ -308,7 +308,7 @@ assoc_create(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* Columns of assoc.records in a result row starting at column first. */
+/* Columns of assoc.records in a result row. */
 #define RECORD_NATTS 7
 
 /* The data column's index among them. */
@@ -547,7 +547,7 @@ PG_FUNCTION_INFO_V1(assoc_update_by);
  * and no match, creates one record.  Concurrent upserts of one key are
  * serialized, so they create one record.  The records are locked as they
  * are read from the cursor, in id order; with an op_id the rows returned
- * are kept in the ledger, data included.
+ * are kept in the ledger without their data (emit_prior_rows).
  */
 Datum
 assoc_update_by(PG_FUNCTION_ARGS)

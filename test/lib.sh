@@ -79,7 +79,8 @@ build_and_install() {
 		"$src"/ "$RUN_DIR/src/"
 	chown -R "$PG_USER" "$RUN_DIR/src"
 	echo "== building"
-	(cd "$RUN_DIR/src" && as_user make -s PG_CONFIG="$PG_CONFIG" >"$RUN_DIR/build.log" 2>&1) ||
+	(cd "$RUN_DIR/src" && as_user make -s PG_CONFIG="$PG_CONFIG" WERROR="${WERROR:-}" \
+		>"$RUN_DIR/build.log" 2>&1) ||
 		{ cat "$RUN_DIR/build.log"; echo "build failed"; return 1; }
 	(cd "$RUN_DIR/src" && make -s install PG_CONFIG="$PG_CONFIG" >>"$RUN_DIR/build.log" 2>&1) ||
 		{ cat "$RUN_DIR/build.log"; echo "install failed"; return 1; }

@@ -30,6 +30,7 @@ SUITES=${SUITES:-regress isolation tap clients sqlsmith fuzz format layers}
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 SQLSMITH_QUERIES=${SQLSMITH_QUERIES:-15000}
 PACKAGES="$PACKAGES $SERVER_PACKAGES"
+export WERROR=-Werror # warnings are fatal here, not in distribution builds
 
 TIMINGS=""
 # Run a command and add a row "label: seconds" to the timing table.
