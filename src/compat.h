@@ -9,6 +9,11 @@
 #ifndef ASSOC_COMPAT_H
 #define ASSOC_COMPAT_H
 
+/* The versions pg_assoc supports (README, "Supported versions"). */
+#if PG_VERSION_NUM < 150000
+#error "pg_assoc needs PostgreSQL 15 or later"
+#endif
+
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "commands/vacuum.h"

@@ -7,7 +7,10 @@
 # PostgreSQL 17 -- builds and installs pg_assoc, starts a throwaway
 # cluster and runs every suite as its own step (regress, isolation, TAP,
 # clients; SQLsmith on the assertion server), showing the diff or log of
-# each failure.  Fuzz, format and layers run once.  Any assertion failure in a
+# each failure.  Fuzz, format, layers, release (META.json, make dist, the
+# build flags) and package (the Debian package built, checked by lintian,
+# installed and tested with make installcheck, then purged) run once, the
+# package last: it replaces the source-built library of Debian's server.  Any assertion failure in a
 # server log, any sanitizer report, or a suite that counts no test fails
 # the run.  Ends with a timing table and "N passed, M failed"; exits
 # non-zero on any failure.  Safe to re-run; a cluster left by a killed run
@@ -15,7 +18,8 @@
 #
 # Environment: RUN_DIR (default /tmp/pg_assoc-test), PGPORT (default
 # 54329), SERVERS (default "debian15 asan15 pg17"), SUITES (default
-# "regress isolation tap clients sqlsmith fuzz format layers"),
+# "regress isolation tap clients sqlsmith fuzz format layers release
+# package"),
 # FUZZ_SECONDS (default 15 per fuzz target), SQLSMITH_QUERIES (default
 # 15000), PG_ASSOC_CACHE (default /var/cache/pg_assoc).
 set -u
@@ -26,10 +30,11 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BASE_RUN_DIR=${RUN_DIR:-/tmp/pg_assoc-test}
 export PGPORT=${PGPORT:-54329} PGUSER=$PG_USER PGDATABASE=postgres
 SERVERS=${SERVERS:-debian15 asan15 pg17}
-SUITES=${SUITES:-regress isolation tap clients sqlsmith fuzz format layers}
+SUITES=${SUITES:-regress isolation tap clients sqlsmith fuzz format layers release package}
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 SQLSMITH_QUERIES=${SQLSMITH_QUERIES:-15000}
-PACKAGES="$PACKAGES $SERVER_PACKAGES"
+# The release suites' tools: Debian's packaging, lintian, unzip.
+PACKAGES="$PACKAGES $SERVER_PACKAGES debhelper postgresql-server-dev-all lintian unzip"
 export WERROR=-Werror # warnings are fatal here, not in distribution builds
 
 TIMINGS=""
@@ -152,6 +157,108 @@ run_layers() {
 		sed 's/^/   /' "$RUN_DIR/layers.log"
 		tally layers 0 1 1
 	fi
+}
+
+# check NAME COMMAND...: one check of the release suites, as a line
+# "NAME ... ok" or "NAME ... FAILED" (with the command's output); counts
+# in CHECKS_PASSED and CHECKS_FAILED.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		CHECKS_PASSED=$((CHECKS_PASSED + 1))
+		echo "   $name ... ok"
+	else
+		CHECKS_FAILED=$((CHECKS_FAILED + 1))
+		echo "   $name ... FAILED"
+		printf '%s\n' "$out" | tail -n 30 | sed 's/^/      /'
+	fi
+}
+
+# What PGXN and packagers rely on: META.json (PGXN Meta Spec 1.0.0) agrees
+# with pg_assoc.control, the Makefile and the install scripts; make dist
+# makes pg_assoc-VERSION.zip with the tree under pg_assoc-VERSION/, and
+# that archive builds; warnings are fatal only when WERROR says so.
+run_release() {
+	local dir=$RUN_DIR/release version
+	echo "== release"
+	CHECKS_PASSED=0 CHECKS_FAILED=0
+	rm -rf "$dir" && mkdir -p "$dir" && chown "$PG_USER" "$dir"
+	version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$TOP/pg_assoc.control")
+	check "META.json: required keys, versions agree (control $version)" \
+		perl "$TOP/test/release/check_meta.pl" "$TOP"
+	check "make dist: pg_assoc-$version.zip" \
+		bash -c "git -C '$TOP' archive HEAD | tar -x -C '$dir' && chown -R $PG_USER '$dir' &&
+			cd '$dir' && runuser -u $PG_USER -- make -s dist PG_CONFIG='$PG_CONFIG' &&
+			unzip -q pg_assoc-$version.zip -d unpacked &&
+			test -f unpacked/pg_assoc-$version/META.json &&
+			test -f unpacked/pg_assoc-$version/pg_assoc.control &&
+			test ! -e unpacked/pg_assoc-$version/.git"
+	check "the archive builds" \
+		runuser -u "$PG_USER" -- make -s -C "$dir/unpacked/pg_assoc-$version" PG_CONFIG="$PG_CONFIG"
+	check "pg_assoc--$version.sql is the newest install script" \
+		test -f "$dir/unpacked/pg_assoc-$version/pg_assoc--$version.sql" -a \
+		-n "$(ls "$TOP"/src/updates/*--"$version".sql 2>/dev/null)"
+	check "warnings are not errors by default" \
+		bash -c "! make -C '$TOP' -n -B -s src/path.o PG_CONFIG='$PG_CONFIG' | grep -q -- -Werror"
+	check "WERROR=-Werror makes them errors" \
+		bash -c "make -C '$TOP' -n -B -s src/path.o PG_CONFIG='$PG_CONFIG' WERROR=-Werror |
+			grep -q -- -Werror"
+	tally release "$CHECKS_PASSED" "$CHECKS_FAILED" 0
+}
+
+# The Debian package (debian/): purge any installed copy, build it with
+# dpkg-buildpackage from a copy of the tree, check it with lintian at the
+# error level, install it with apt, check that it owns the library, run
+# make installcheck (regress, isolation, TAP) against it on a cluster of
+# its own, and purge it again.
+run_package() {
+	local dir=$RUN_DIR/package deb lib status log
+	local pkg=postgresql-15-pg-assoc
+	echo "== package"
+	CHECKS_PASSED=0 CHECKS_FAILED=0
+	lib=$("$DEBIAN_PG_BIN/pg_config" --pkglibdir)/pg_assoc.so
+	export DEBIAN_FRONTEND=noninteractive
+	if dpkg -s "$pkg" >/dev/null 2>&1; then
+		apt-get purge -y -qq "$pkg" >/dev/null
+	fi
+	rm -rf "$dir" && mkdir -p "$dir/build" && chown -R "$PG_USER" "$dir"
+	git -C "$TOP" archive --prefix=pg-assoc/ HEAD | tar -x -C "$dir/build" &&
+		chown -R "$PG_USER" "$dir/build"
+	check "dpkg-buildpackage -us -uc -b" \
+		bash -c "cd '$dir/build/pg-assoc' && runuser -u $PG_USER -- dpkg-buildpackage -us -uc -b"
+	deb=$(ls "$dir"/build/"$pkg"_*.deb 2>/dev/null | head -n 1)
+	check "lintian --fail-on error" \
+		runuser -u "$PG_USER" -- lintian --fail-on error "$dir"/build/*.changes
+	check "apt-get install ./$(basename "${deb:-none.deb}")" \
+		apt-get install -y -qq "${deb:-/nonexistent}"
+	check "dpkg -S: $pkg owns $lib" \
+		bash -c "dpkg -S '$lib' | grep -qx '$pkg: $lib'"
+	# make installcheck from the source tree, the library from the package.
+	RUN_DIR=$dir
+	export PGHOST=$dir
+	if start_cluster; then
+		log=$dir/installcheck.log
+		cp -r "$dir/build/pg-assoc" "$dir/src" && chown -R "$PG_USER" "$dir/src"
+		(cd "$dir/src" && as_user make -s installcheck PG_CONFIG="$DEBIAN_PG_BIN/pg_config" \
+			PROVE_FLAGS=--verbose) >"$log" 2>&1
+		status=$?
+		stop_cluster
+		if [ "$status" = 0 ]; then
+			CHECKS_PASSED=$((CHECKS_PASSED + $(grep -cE '(\.\.\. ok|^ok [0-9])' "$log")))
+			echo "   make installcheck ... ok ($(grep -cE '(\.\.\. ok|^ok [0-9])' "$log") tests)"
+		else
+			CHECKS_FAILED=$((CHECKS_FAILED + 1))
+			echo "   make installcheck ... FAILED"
+			tail -n 40 "$log" | sed 's/^/      /'
+			[ -f "$dir/src/regression.diffs" ] && head -n 60 "$dir/src/regression.diffs"
+		fi
+	else
+		CHECKS_FAILED=$((CHECKS_FAILED + 1))
+	fi
+	check "apt-get purge $pkg" \
+		bash -c "apt-get purge -y -qq $pkg >/dev/null && test ! -e '$lib'"
+	tally package "$CHECKS_PASSED" "$CHECKS_FAILED" 0
 }
 
 # Client tests: every test/clients/*_test.{js,py,sh}; each prints its own
@@ -285,6 +392,9 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 suite fuzz && timed "fuzz" run_fuzz
 suite format && run_format
 suite layers && run_layers
+suite release && timed "release" run_release
+# Last: the package replaces the source-built library of Debian's server.
+case " $SERVERS " in *" debian15 "*) suite package && timed "package" run_package ;; esac
 
 echo "== timings"
 printf '%s' "$TIMINGS" | sed 's/^/   /'
