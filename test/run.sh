@@ -177,8 +177,9 @@ check() {
 
 # What PGXN and packagers rely on: META.json (PGXN Meta Spec 1.0.0) agrees
 # with pg_assoc.control, the Makefile and the install scripts; make dist
-# makes pg_assoc-VERSION.zip with the tree under pg_assoc-VERSION/, and
-# that archive builds; warnings are fatal only when WERROR says so.
+# (run in the git checkout, since it archives HEAD) makes
+# pg_assoc-VERSION.zip with the tree under pg_assoc-VERSION/, and that
+# archive builds; warnings are fatal only when WERROR says so.
 run_release() {
 	local dir=$RUN_DIR/release version
 	echo "== release"
@@ -188,9 +189,9 @@ run_release() {
 	check "META.json: required keys, versions agree (control $version)" \
 		perl "$TOP/test/release/check_meta.pl" "$TOP"
 	check "make dist: pg_assoc-$version.zip" \
-		bash -c "git -C '$TOP' archive HEAD | tar -x -C '$dir' && chown -R $PG_USER '$dir' &&
-			cd '$dir' && runuser -u $PG_USER -- make -s dist PG_CONFIG='$PG_CONFIG' &&
-			unzip -q pg_assoc-$version.zip -d unpacked &&
+		bash -c "make -s -C '$TOP' dist PG_CONFIG='$PG_CONFIG' &&
+			mv '$TOP/pg_assoc-$version.zip' '$dir/' && cd '$dir' &&
+			unzip -q pg_assoc-$version.zip -d unpacked && chown -R $PG_USER unpacked &&
 			test -f unpacked/pg_assoc-$version/META.json &&
 			test -f unpacked/pg_assoc-$version/pg_assoc.control &&
 			test ! -e unpacked/pg_assoc-$version/.git"
@@ -200,7 +201,8 @@ run_release() {
 		test -f "$dir/unpacked/pg_assoc-$version/pg_assoc--$version.sql" -a \
 		-n "$(ls "$TOP"/src/updates/*--"$version".sql 2>/dev/null)"
 	check "warnings are not errors by default" \
-		bash -c "! make -C '$TOP' -n -B -s src/path.o PG_CONFIG='$PG_CONFIG' | grep -q -- -Werror"
+		bash -c "! env -u WERROR make -C '$TOP' -n -B -s src/path.o PG_CONFIG='$PG_CONFIG' |
+			grep -q -- -Werror"
 	check "WERROR=-Werror makes them errors" \
 		bash -c "make -C '$TOP' -n -B -s src/path.o PG_CONFIG='$PG_CONFIG' WERROR=-Werror |
 			grep -q -- -Werror"
