@@ -202,10 +202,10 @@ run_release() {
 		-n "$(ls "$TOP"/src/updates/*--"$version".sql 2>/dev/null)"
 	check "warnings are not errors by default" \
 		bash -c "! env -u WERROR make -C '$TOP' -n -B -s src/path.o PG_CONFIG='$PG_CONFIG' |
-			grep -q -- -Werror"
+			grep -qE -- '-Werror( |$)'"
 	check "WERROR=-Werror makes them errors" \
 		bash -c "make -C '$TOP' -n -B -s src/path.o PG_CONFIG='$PG_CONFIG' WERROR=-Werror |
-			grep -q -- -Werror"
+			grep -qE -- '-Werror( |$)'"
 	tally release "$CHECKS_PASSED" "$CHECKS_FAILED" 0
 }
 
