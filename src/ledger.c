@@ -31,6 +31,7 @@
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
+#include "executor/spi.h"
 #include "compat.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -115,8 +116,9 @@ args_digest(AssocCall *call)
  * Claim the call's op_id.  Returns false when the call should go ahead
  * (no op_id, or a new one, whose lock it now holds); true when the op_id
  * was used before with the same arguments, with *result set to that
- * call's stored result (in the caller's memory context).  Different
- * arguments raise 23505.
+ * call's stored result, in the memory of the function's caller (outside
+ * SPI, so that it outlives assoc_call_close).  Different arguments raise
+ * 23505.
  */
 bool
 assoc_ledger_claim(AssocCall *call, Jsonb **result)
@@ -165,7 +167,9 @@ assoc_ledger_claim(AssocCall *call, Jsonb **result)
 						text_to_cstring(call->op_id), call->ns_name),
 				 errhint("Its row in assoc.ops was changed by hand; delete it "
 						 "to use the op_id again.")));
-	*result = (Jsonb *) PG_DETOAST_DATUM_COPY(datum);
+	/* Out of SPI's memory, which the caller's assoc_call_close frees. */
+	*result = (Jsonb *) DatumGetPointer(SPI_datumTransfer(
+		PointerGetDatum(DatumGetJsonbP(datum)), false, -1));
 	return true;
 }
 

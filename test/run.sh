@@ -10,7 +10,8 @@
 # each failure.  Fuzz, format, layers, release (META.json, make dist, the
 # build flags) and package (the Debian package built, checked by lintian,
 # installed and tested with make installcheck, then purged) run once, the
-# package last: it replaces the source-built library of Debian's server.  Any assertion failure in a
+# package last: it takes over, then removes, the library make install put
+# in Debian's server.  Any assertion failure in a
 # server log, any sanitizer report, or a suite that counts no test fails
 # the run.  Ends with a timing table and "N passed, M failed"; exits
 # non-zero on any failure.  Safe to re-run; a cluster left by a killed run
@@ -34,7 +35,8 @@ SUITES=${SUITES:-regress isolation tap clients sqlsmith fuzz format layers relea
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 SQLSMITH_QUERIES=${SQLSMITH_QUERIES:-15000}
 # The release suites' tools: Debian's packaging, lintian, unzip.
-PACKAGES="$PACKAGES $SERVER_PACKAGES debhelper postgresql-server-dev-all lintian unzip"
+PACKAGES="$PACKAGES $SERVER_PACKAGES build-essential debhelper postgresql-server-dev-all \
+lintian unzip"
 export WERROR=-Werror # warnings are fatal here, not in distribution builds
 
 TIMINGS=""
@@ -182,6 +184,7 @@ check() {
 # archive builds; warnings are fatal only when WERROR says so.
 run_release() {
 	local dir=$RUN_DIR/release version
+	local PG_CONFIG=$DEBIAN_PG_BIN/pg_config
 	echo "== release"
 	CHECKS_PASSED=0 CHECKS_FAILED=0
 	rm -rf "$dir" && mkdir -p "$dir" && chown "$PG_USER" "$dir"
@@ -210,45 +213,58 @@ run_release() {
 }
 
 # The Debian package (debian/): purge any installed copy, build it with
-# dpkg-buildpackage from a copy of the tree, check it with lintian at the
-# error level, install it with apt, check that it owns the library, run
-# make installcheck (regress, isolation, TAP) against it on a cluster of
-# its own, and purge it again.
+# dpkg-buildpackage from a copy of the tree under test (as a user would,
+# without the run's WERROR), check it with lintian at the error level,
+# install it with apt, check that it is the version built and owns the
+# library, run make installcheck (regress, isolation, TAP) on a cluster of
+# Debian's server that has loaded that library, and purge it again.  The
+# package takes over the files make install put there, so afterwards
+# Debian's server has no pg_assoc until the next make install.
 run_package() {
-	local dir=$RUN_DIR/package deb lib status log
+	local dir=$RUN_DIR/package deb lib status log built pid tests
 	local pkg=postgresql-15-pg-assoc
+	local PG_BIN=$DEBIAN_PG_BIN PG_CONFIG=$DEBIAN_PG_BIN/pg_config
 	echo "== package"
 	CHECKS_PASSED=0 CHECKS_FAILED=0
-	lib=$("$DEBIAN_PG_BIN/pg_config" --pkglibdir)/pg_assoc.so
+	lib=$("$PG_CONFIG" --pkglibdir)/pg_assoc.so
 	export DEBIAN_FRONTEND=noninteractive
-	if dpkg -s "$pkg" >/dev/null 2>&1; then
-		apt-get purge -y -qq "$pkg" >/dev/null
-	fi
+	check "no $pkg installed before" \
+		bash -c "! dpkg -s $pkg >/dev/null 2>&1 || apt-get purge -y -qq $pkg >/dev/null"
 	rm -rf "$dir" && mkdir -p "$dir/build" && chown -R "$PG_USER" "$dir"
-	git -C "$TOP" archive --prefix=pg-assoc/ HEAD | tar -x -C "$dir/build" &&
-		chown -R "$PG_USER" "$dir/build"
+	rsync -a --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' \
+		--exclude results --exclude tmp_check --exclude output_iso --exclude node_modules \
+		--exclude 'pg_assoc--*.*.*.sql' --exclude '/build-*' "$TOP"/ "$dir/build/pg-assoc/"
+	cp -r "$dir/build/pg-assoc" "$dir/src" # for make installcheck: a clean tree
+	chown -R "$PG_USER" "$dir"
+	trap 'stop_cluster; apt-get purge -y -qq '"$pkg"' >/dev/null 2>&1' EXIT
 	check "dpkg-buildpackage -us -uc -b" \
-		bash -c "cd '$dir/build/pg-assoc' && runuser -u $PG_USER -- dpkg-buildpackage -us -uc -b"
+		bash -c "cd '$dir/build/pg-assoc' &&
+			runuser -u $PG_USER -- env -u WERROR dpkg-buildpackage -us -uc -b"
 	deb=$(ls "$dir"/build/"$pkg"_*.deb 2>/dev/null | head -n 1)
+	built=$(dpkg-deb -f "${deb:-/nonexistent}" Version 2>/dev/null)
 	check "lintian --fail-on error" \
 		runuser -u "$PG_USER" -- lintian --fail-on error "$dir"/build/*.changes
 	check "apt-get install ./$(basename "${deb:-none.deb}")" \
-		apt-get install -y -qq "${deb:-/nonexistent}"
-	check "dpkg -S: $pkg owns $lib" \
-		bash -c "dpkg -S '$lib' | grep -qx '$pkg: $lib'"
-	# make installcheck from the source tree, the library from the package.
+		apt-get install -y -qq --reinstall "${deb:-/nonexistent}"
+	check "dpkg -S: $pkg ${built:-?} owns $lib" \
+		bash -c "[ -n '$built' ] &&
+			[ \"\$(dpkg-query -W -f '\${Version}' $pkg)\" = '$built' ] &&
+			dpkg -S '$lib' | grep -qx '$pkg: $lib'"
+	# make installcheck from the clean tree, the library from the package.
 	RUN_DIR=$dir
 	export PGHOST=$dir
 	if start_cluster; then
+		pid=$(head -n 1 "$dir/data/postmaster.pid")
+		check "the server loaded the package's library" grep -q "$lib" "/proc/$pid/maps"
 		log=$dir/installcheck.log
-		cp -r "$dir/build/pg-assoc" "$dir/src" && chown -R "$PG_USER" "$dir/src"
-		(cd "$dir/src" && as_user make -s installcheck PG_CONFIG="$DEBIAN_PG_BIN/pg_config" \
+		(cd "$dir/src" && as_user make -s installcheck PG_CONFIG="$PG_CONFIG" \
 			PROVE_FLAGS=--verbose) >"$log" 2>&1
 		status=$?
 		stop_cluster
-		if [ "$status" = 0 ]; then
-			CHECKS_PASSED=$((CHECKS_PASSED + $(grep -cE '(\.\.\. ok|^ok [0-9])' "$log")))
-			echo "   make installcheck ... ok ($(grep -cE '(\.\.\. ok|^ok [0-9])' "$log") tests)"
+		tests=$(grep -cE '(\.\.\. ok|^ok [0-9])' "$log")
+		if [ "$status" = 0 ] && [ "$tests" -gt 0 ]; then
+			CHECKS_PASSED=$((CHECKS_PASSED + tests))
+			echo "   make installcheck ... ok ($tests tests)"
 		else
 			CHECKS_FAILED=$((CHECKS_FAILED + 1))
 			echo "   make installcheck ... FAILED"
@@ -260,6 +276,7 @@ run_package() {
 	fi
 	check "apt-get purge $pkg" \
 		bash -c "apt-get purge -y -qq $pkg >/dev/null && test ! -e '$lib'"
+	trap - EXIT
 	tally package "$CHECKS_PASSED" "$CHECKS_FAILED" 0
 }
 
@@ -395,8 +412,14 @@ suite fuzz && timed "fuzz" run_fuzz
 suite format && run_format
 suite layers && run_layers
 suite release && timed "release" run_release
-# Last: the package replaces the source-built library of Debian's server.
-case " $SERVERS " in *" debian15 "*) suite package && timed "package" run_package ;; esac
+# Last: the package takes over the library make install put in Debian's
+# server, and its purge removes it.
+if suite package; then
+	case " $SERVERS " in
+		*" debian15 "*) timed "package" run_package ;;
+		*) echo "== package: skipped (it tests Debian's server: SERVERS has no debian15)" ;;
+	esac
+fi
 
 echo "== timings"
 printf '%s' "$TIMINGS" | sed 's/^/   /'
