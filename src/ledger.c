@@ -168,8 +168,8 @@ assoc_ledger_claim(AssocCall *call, Jsonb **result)
 				 errhint("Its row in assoc.ops was changed by hand; delete it "
 						 "to use the op_id again.")));
 	/* Out of SPI's memory, which the caller's assoc_call_close frees. */
-	*result = (Jsonb *) DatumGetPointer(SPI_datumTransfer(
-		PointerGetDatum(DatumGetJsonbP(datum)), false, -1));
+	*result = (Jsonb *) DatumGetPointer(
+		SPI_datumTransfer(PointerGetDatum(DatumGetJsonbP(datum)), false, -1));
 	return true;
 }
 

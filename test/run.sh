@@ -243,7 +243,7 @@ run_package() {
 	deb=$(ls "$dir"/build/"$pkg"_*.deb 2>/dev/null | head -n 1)
 	built=$(dpkg-deb -f "${deb:-/nonexistent}" Version 2>/dev/null)
 	check "lintian --fail-on error" \
-		runuser -u "$PG_USER" -- lintian --fail-on error "$dir"/build/*.changes
+		bash -c "cd '$dir/build' && runuser -u $PG_USER -- lintian --fail-on error ./*.changes"
 	check "apt-get install ./$(basename "${deb:-none.deb}")" \
 		apt-get install -y -qq --reinstall "${deb:-/nonexistent}"
 	check "dpkg -S: $pkg ${built:-?} owns $lib" \
