@@ -253,6 +253,7 @@ run_package() {
 	# make installcheck from the clean tree, the library from the package.
 	RUN_DIR=$dir
 	export PGHOST=$dir
+	cd "$dir" || return # a directory the unprivileged user may enter
 	if start_cluster; then
 		pid=$(head -n 1 "$dir/data/postmaster.pid")
 		check "the server loaded the package's library" grep -q "$lib" "/proc/$pid/maps"
