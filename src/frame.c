@@ -364,7 +364,7 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 	 */
 	assoc_frame_check_tables();
 	read_namespace(call);
-	assoc_rows_open_records(&call->rows);
+	(void) assoc_rows_table(&call->rows, REL_RECORDS);
 	for (int round = 1;; round++)
 	{
 		int64 locked = call->incarnation;

@@ -234,23 +234,41 @@ statement_snapshot(void)
 }
 
 /*
- * The scan keys of a lookup by index (at most ROWS_MAX_KEYS): its leading
- * key columns equal to keys[0..nkeys-1] (text), and, when extra is
- * given, its next column meeting it.  Returns the number of keys.
+ * Begin a scan of index index_oid of rel, as seen by snapshot, for the
+ * rows whose leading key columns equal keys[0..nkeys-1] (text) and, when
+ * extra is given, whose next column meets it (at most ROWS_MAX_KEYS keys
+ * in all).  rows_scan_end ends it.
  */
 #define ROWS_MAX_KEYS 3
-static int
-rows_scan_keys(ScanKey skey, Relation index, Datum *keys, int nkeys,
-			   ScanKey extra)
+static IndexScanDesc
+rows_scan_begin(Relation rel, Oid index_oid, Snapshot snapshot, Datum *keys,
+				int nkeys, ScanKey extra)
 {
-	Assert(nkeys + (extra != NULL) <= ROWS_MAX_KEYS);
+	Relation      index = index_open(index_oid, AccessShareLock);
+	ScanKeyData   skey[ROWS_MAX_KEYS];
+	int           n = nkeys + (extra != NULL);
+	IndexScanDesc scan;
+
+	Assert(n <= ROWS_MAX_KEYS);
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber,
 							   InvalidOid, index->rd_indcollation[i], F_TEXTEQ,
 							   keys[i]);
 	if (extra != NULL)
 		skey[nkeys] = *extra;
-	return nkeys + (extra != NULL);
+	scan = index_beginscan(rel, index, snapshot, n, 0);
+	index_rescan(scan, skey, n, NULL, 0); /* copies the keys */
+	return scan;
+}
+
+/* End a scan of rows_scan_begin, closing its index. */
+static void
+rows_scan_end(IndexScanDesc scan)
+{
+	Relation index = scan->indexRelation;
+
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
 }
 
 /*
@@ -263,17 +281,11 @@ assoc_rows_fetch_by_key(Relation rel, Oid index_oid, Snapshot snapshot,
 						Datum *keys, int nkeys, ScanKey extra,
 						TupleTableSlot *slot)
 {
-	Relation      index = index_open(index_oid, AccessShareLock);
-	ScanKeyData   skey[ROWS_MAX_KEYS];
-	IndexScanDesc scan;
-	int           n = rows_scan_keys(skey, index, keys, nkeys, extra);
-	bool          found;
+	IndexScanDesc scan =
+		rows_scan_begin(rel, index_oid, snapshot, keys, nkeys, extra);
+	bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
 
-	scan = index_beginscan(rel, index, snapshot, n, 0);
-	index_rescan(scan, skey, n, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	index_close(index, AccessShareLock);
+	rows_scan_end(scan);
 	return found;
 }
 
@@ -347,8 +359,9 @@ static ResultRelInfo *
 rows_rri(AssocRows *rows, int which)
 {
 	static const int natts[REL_FEED_NOTIFY_IDX] = {
-		[REL_NAMESPACES] = NS_NATTS, [REL_RECORDS] = REC_NATTS,
-		[REL_FEED] = FEED_NATTS,     [REL_HISTORY] = HIST_NATTS,
+		[REL_RECORDS] = REC_NATTS,
+		[REL_FEED] = FEED_NATTS,
+		[REL_HISTORY] = HIST_NATTS,
 		[REL_OPS] = OPS_NATTS,
 	};
 	EState        *estate;
@@ -572,35 +585,21 @@ assoc_rows_delete_where(AssocRows *rows, int which, Datum *keys, int nkeys,
 {
 	Relation        rel = assoc_rows_table(rows, which);
 	TupleTableSlot *slot = rows->read[which];
-	Relation        index;
-	ScanKeyData     skey[ROWS_MAX_KEYS];
+	Snapshot        snapshot = statement_snapshot();
 	IndexScanDesc   scan;
-	Snapshot        snapshot;
-	int             n;
 	int             deleted = 0;
 
-	index = index_open(assoc_rows_primary_key(rel), AccessShareLock);
-	n = rows_scan_keys(skey, index, keys, nkeys, extra);
-	snapshot = statement_snapshot();
-	scan = index_beginscan(rel, index, snapshot, n, 0);
-	index_rescan(scan, skey, n, NULL, 0);
+	scan = rows_scan_begin(rel, assoc_rows_primary_key(rel), snapshot, keys,
+						   nkeys, extra);
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (assoc_rows_delete(rows, which, &slot->tts_tid))
 			deleted++;
 	}
-	index_endscan(scan);
-	index_close(index, AccessShareLock);
+	rows_scan_end(scan);
 	UnregisterSnapshot(snapshot);
 	return deleted;
-}
-
-/* Open assoc.records for writing, once per call. */
-void
-assoc_rows_open_records(AssocRows *rows)
-{
-	(void) rows_rri(rows, REL_RECORDS);
 }
 
 /*

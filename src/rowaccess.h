@@ -158,7 +158,6 @@ extern int  assoc_rows_delete_where(AssocRows *rows, int which, Datum *keys,
 extern bool assoc_rows_delete(AssocRows *rows, int which, ItemPointer tid);
 
 /* Records. */
-extern void assoc_rows_open_records(AssocRows *rows);
 extern void
 assoc_rows_fetch_record(AssocRows *rows, const char *fn, const char *ns_name,
 						text *ns, text *id, Record *rec, bool lock);
