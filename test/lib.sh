@@ -68,16 +68,23 @@ reset_run_dir() {
 	chown "$PG_USER" "$RUN_DIR"
 }
 
+# copy_tree SRC DEST: the tree SRC without .git, build output or test
+# results, as DEST (made to match), owned by the unprivileged user.
+copy_tree() {
+	rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.so' \
+		--exclude '*.bc' --exclude results --exclude tmp_check \
+		--exclude output_iso --exclude node_modules \
+		--exclude '/pg_assoc--*.*.*.sql' --exclude '/build-*' \
+		"$1"/ "$2/"
+	chown -R "$PG_USER" "$2"
+}
+
 # Copy the tree (without .git or build output) to RUN_DIR/src, build it
 # there as the unprivileged user and install it as root.  On failure shows
 # the log and returns non-zero.
 build_and_install() {
 	local src="$1"
-	rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.so' \
-		--exclude '*.bc' --exclude results --exclude tmp_check \
-		--exclude output_iso --exclude node_modules \
-		"$src"/ "$RUN_DIR/src/"
-	chown -R "$PG_USER" "$RUN_DIR/src"
+	copy_tree "$src" "$RUN_DIR/src"
 	echo "== building"
 	(cd "$RUN_DIR/src" && as_user make -s PG_CONFIG="$PG_CONFIG" WERROR="${WERROR:-}" \
 		>"$RUN_DIR/build.log" 2>&1) ||

@@ -231,11 +231,8 @@ run_package() {
 	check "no $pkg installed before" \
 		bash -c "! dpkg -s $pkg >/dev/null 2>&1 || apt-get purge -y -qq $pkg >/dev/null"
 	rm -rf "$dir" && mkdir -p "$dir/build" && chown -R "$PG_USER" "$dir"
-	rsync -a --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' \
-		--exclude results --exclude tmp_check --exclude output_iso --exclude node_modules \
-		--exclude 'pg_assoc--*.*.*.sql' --exclude '/build-*' "$TOP"/ "$dir/build/pg-assoc/"
-	cp -r "$dir/build/pg-assoc" "$dir/src" # for make installcheck: a clean tree
-	chown -R "$PG_USER" "$dir"
+	copy_tree "$TOP" "$dir/build/pg-assoc"
+	copy_tree "$TOP" "$dir/src" # for make installcheck: a clean tree
 	trap 'stop_cluster; apt-get purge -y -qq '"$pkg"' >/dev/null 2>&1' EXIT
 	check "dpkg-buildpackage -us -uc -b" \
 		bash -c "cd '$dir/build/pg-assoc' &&
