@@ -279,7 +279,9 @@ run_package() {
 }
 
 # Client tests: every test/clients/*_test.{js,py,sh}; each prints its own
-# lines and exits non-zero on failure.
+# lines and exits non-zero on failure. The adapters in clients/ have no
+# node_modules of their own: NODE_PATH lends them the tests' (pg and the
+# deepstream and Rocket.Chat packages they plug into).
 run_clients() {
 	local dir="$RUN_DIR/src/test/clients" t status passed=0 failed=0
 	echo "== $SERVER/clients"
@@ -293,7 +295,7 @@ run_clients() {
 	for t in "$dir"/*_test.js "$dir"/*_test.py "$dir"/*_test.sh; do
 		[ -f "$t" ] || continue
 		case "$t" in
-			*.js) (cd "$dir" && PGDATABASE=clients as_user node "$t") >"$RUN_DIR/client.log" 2>&1 ;;
+			*.js) (cd "$dir" && PGDATABASE=clients as_user env NODE_PATH="$dir/node_modules" node "$t") >"$RUN_DIR/client.log" 2>&1 ;;
 			*.py) (cd "$dir" && PGDATABASE=clients as_user /usr/bin/python3 "$t") >"$RUN_DIR/client.log" 2>&1 ;;
 			*.sh) (cd "$dir" && PGDATABASE=clients as_user bash "$t") >"$RUN_DIR/client.log" 2>&1 ;;
 		esac

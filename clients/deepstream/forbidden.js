@@ -1,0 +1,61 @@
+'use strict';
+/*
+ * pg_assoc's rule for forbidden names, for code that must refuse a write
+ * before it reaches the database (README: "Paths", "Forbidden segments").
+ *
+ * A path piece or an object key is forbidden when, trimmed of white space
+ * as String.prototype.trim() trims it, it is exactly `__proto__`,
+ * `constructor` or `prototype`. This is the rule pg_assoc applies to paths
+ * and to stored keys, and it is the rule a JavaScript server must apply
+ * too: deepstream trims each piece of a path before it uses it as a key.
+ */
+
+const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+
+/* The forbidden name `text` trims to, or null. */
+function forbiddenName(text) {
+  const name = String(text).trim();
+  return FORBIDDEN.has(name) ? name : null;
+}
+
+/*
+ * The first forbidden name a path uses, or null. The path is read as both
+ * pg_assoc and deepstream read it: split on `.`, each piece trimmed, the key
+ * being what precedes the first `[`. Bracketed parts are checked too, so a
+ * path that is not an index (`a[__proto__]`) is refused as well.
+ */
+function forbiddenInPath(path) {
+  if (typeof path !== 'string') return null;
+  for (const raw of path.split('.')) {
+    for (const part of raw.trim().split(/[[\]]/)) {
+      const name = forbiddenName(part);
+      if (name) return name;
+    }
+  }
+  return null;
+}
+
+/*
+ * The first forbidden key anywhere in a JSON value, or null. The walk uses
+ * its own stack rather than recursion, so a deeply nested document (JSON
+ * parsing has no depth limit) cannot exhaust the caller's stack.
+ */
+function forbiddenInValue(value) {
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      const name = forbiddenName(key);
+      if (name) return name;
+      stack.push(v[key]);
+    }
+  }
+  return null;
+}
+
+module.exports = { forbiddenName, forbiddenInPath, forbiddenInValue };
