@@ -307,6 +307,24 @@ async function main() {
     assert.deepEqual(rows, [{ origin: ORIGIN }, { origin: ORIGIN }]);
   });
 
+  await check('a removal from SQL reaches a subscriber as a delete', async () => {
+    const r = a.record.getRecord('sql/doomed');
+    await r.whenReady();
+    await r.setWithAck('x', 1);
+    const rb = b.record.getRecord('sql/doomed');
+    await rb.whenReady();
+    const deleted = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no delete event')), 10000);
+      rb.on('delete', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await db.query("SELECT assoc.remove($1, 'sql/doomed')", [NS]);
+    await deleted;
+    assert.deepEqual(await sget(storage, 'sql/doomed'), { version: -1, data: null });
+  });
+
   await check('a record written only by SQL is read with pg_assoc\'s version', async () => {
     await db.query('SELECT assoc.set($1, $2, NULL, $3)', [NS, 'sql/only', '{"a": 1}']);
     await db.query('SELECT assoc.set($1, $2, $3, $4)', [NS, 'sql/only', 'b', '2']);
