@@ -20,12 +20,19 @@
 
 const { Client } = require('pg');
 
-/* deepstream's wire constants: topic RECORD, action NOTIFY (@deepstream/protobuf). */
+/* deepstream's wire constants (@deepstream/protobuf): topic RECORD, actions NOTIFY and RECORD_NOTIFY_ERROR. */
 const TOPIC_RECORD = 5;
 const ACTION_NOTIFY = 2;
-/* Entries read per assoc.changes call and records per deepstream notify. */
+const ACTION_NOTIFY_ERROR = 113;
+/*
+ * Entries read per assoc.changes call, and records per deepstream notify:
+ * deepstream reads a chunk's records at once, each within its
+ * storageRetrievalTimeout, so a chunk stays near a pool's size.
+ */
 const PAGE = 1000;
-const CHUNK = 100;
+const CHUNK = 10;
+/* How long a failed look waits before the follower tries again. */
+const RETRY_MS = 1000;
 /* How long deepstream may take to reload one chunk of records. */
 const NOTIFY_TIMEOUT_MS = 30000;
 
@@ -36,9 +43,11 @@ class Follower {
     this.services = services;
     this.pgOptions = options.pg || {};
     this.cursors = `${storage.namespace}.dsc`;
-    this.name = options.followerName === undefined ? storage.origin : String(options.followerName);
+    this.serverName = (config && config.serverName) || '';
+    // Each node keeps its own cursor: with deepstream's local cache every node follows.
+    this.name = options.followerName === undefined ? `${storage.origin}/${this.serverName}` : String(options.followerName);
     this.interval = options.followInterval === undefined ? 5000 : Number(options.followInterval);
-    this.serverName = config && config.serverName;
+    this.channel = null;
     this.running = false;
     this.listener = null;
     this.cursor = null;
@@ -63,7 +72,7 @@ class Follower {
     }
     this.running = true;
     await this.listen();
-    this.timer = setInterval(() => this.kick(), this.interval);
+    this.timer = setInterval(() => this.kick(true), this.interval);
     this.timer.unref();
     this.kick();
   }
@@ -89,6 +98,7 @@ class Follower {
       await client.connect();
       const { rows } = await client.query('SELECT assoc.channel($1) AS channel', [this.storage.namespace]);
       await client.query(`LISTEN ${client.escapeIdentifier(rows[0].channel)}`);
+      this.channel = rows[0].channel;
     } catch (err) {
       client.end().catch(() => {});
       throw err;
@@ -99,6 +109,15 @@ class Follower {
     }
     this.listener = client;
     this.reconnectDelay = 250;
+  }
+
+  /*
+   * Listens again, on the channel the namespace has now: after
+   * assoc.rotate_channels or a namespace created again, the old one is
+   * silent. Ending the connection makes lost() reconnect.
+   */
+  relisten() {
+    if (this.listener) this.listener.end().catch(() => {});
   }
 
   /* The listening connection ended: reconnect, then catch up from the cursor. */
@@ -133,15 +152,23 @@ class Follower {
     if (entries.some((e) => e.origin !== this.storage.origin)) this.kick();
   }
 
-  /* Starts a catch-up, or asks the running one to look once more. */
-  kick() {
+  /*
+   * Starts a catch-up, or asks the running one to look once more. A failed
+   * one is tried again after RETRY_MS from the same cursor. The periodic
+   * look (`periodic`) also checks that the channel listened on is current.
+   */
+  kick(periodic = false) {
     if (!this.running) return;
     if (this.busy) {
       this.again = true;
       return;
     }
-    this.busy = this.catchUp()
-      .catch((err) => this.storage.log('PLUGIN_ERROR', `pg_assoc follower: ${err.message}`))
+    this.busy = (periodic ? this.checkChannel() : Promise.resolve())
+      .then(() => this.catchUp())
+      .catch((err) => {
+        this.storage.log('PLUGIN_ERROR', `pg_assoc follower: ${err.message}`);
+        setTimeout(() => this.kick(), RETRY_MS).unref();
+      })
       .then(() => {
         this.busy = null;
         if (this.again) {
@@ -149,6 +176,12 @@ class Follower {
           this.kick();
         }
       });
+  }
+
+  /* Listens again when the namespace's channel is not the one listened on. */
+  async checkChannel() {
+    const { rows } = await this.storage.pool.query('SELECT assoc.channel($1) AS channel', [this.storage.namespace]);
+    if (this.listener && rows[0].channel !== this.channel) this.relisten();
   }
 
   /* Reads the feed from the cursor to its end, reloading foreign changes. */
@@ -166,7 +199,7 @@ class Follower {
           'SELECT cursor, id, origin FROM assoc.changes($1, $2, $3)',
           [this.storage.namespace, this.cursor, PAGE]));
       } catch (err) {
-        if (err.code !== '55000') throw err;
+        if (err.code !== '55000' || !/cannot be continued/.test(err.message)) throw err;
         await this.resynchronise(err);
         continue;
       }
@@ -181,24 +214,35 @@ class Follower {
   /*
    * The cursor cannot be continued (entries pruned, the namespace restored
    * or created again): as the README's resynchronising recipe says, read
-   * the records and the head in one snapshot, reload every record, and go
-   * on from the head.
+   * the head and the records in one snapshot (a read-only REPEATABLE READ
+   * transaction, which holds no feed writer back), reload every record a
+   * page at a time, go on from the head, and listen again (a namespace
+   * created again has another channel).
    */
   async resynchronise(cause) {
     this.storage.log('PLUGIN_ERROR', `pg_assoc follower resynchronises: ${cause.message}`);
-    const client = await this.storage.pool.connect();
+    // A connection of its own: deepstream reloads the records through the
+    // pool while this transaction stays open.
+    const client = new Client(this.pgOptions);
+    await client.connect();
     let head;
-    let ids;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       head = (await client.query('SELECT assoc.head($1) AS head', [this.storage.namespace])).rows[0].head;
-      ids = (await client.query('SELECT id FROM assoc.records WHERE ns = $1', [this.storage.namespace])).rows.map((r) => r.id);
+      for (let last = ''; ;) {
+        const { rows } = await client.query(
+          'SELECT id FROM assoc.records WHERE ns = $1 AND id > $2 ORDER BY id LIMIT $3',
+          [this.storage.namespace, last, PAGE]);
+        if (rows.length === 0) break;
+        await this.notify(rows.map((r) => r.id));
+        last = rows[rows.length - 1].id;
+      }
       await client.query('COMMIT');
     } finally {
-      client.release();
+      await client.end().catch(() => {});
     }
-    await this.notify(ids);
     await this.saveCursor(head);
+    this.relisten();
   }
 
   /* Keeps the cursor in the database, so a restart continues from it. */
@@ -220,12 +264,14 @@ class Follower {
   /*
    * One record.notify, handed to deepstream's record handler as a client's
    * would be (it has passed permissions: the follower is the server's own).
-   * deepstream acknowledges once every record is reloaded and sends the
-   * notification on to the other nodes of its cluster.
+   * deepstream acknowledges once every record is reloaded, also when some
+   * failed (after an error message each): then the chunk fails, so that the
+   * cursor stays and the reload is tried again.
    */
   notifyChunk(names) {
     return new Promise((resolve, reject) => {
       const correlationId = `pg_assoc-follower-${++this.correlation}`;
+      const failed = [];
       const timer = setTimeout(() => reject(new Error(`deepstream did not reload ${names.length} records within ${NOTIFY_TIMEOUT_MS} ms`)), NOTIFY_TIMEOUT_MS);
       const socket = {
         uuid: `pg_assoc-follower/${this.serverName || ''}`,
@@ -235,11 +281,21 @@ class Follower {
         clientData: null,
         isRemote: false,
         sendMessage: (m) => {
-          if (m && m.isError) this.storage.log('PLUGIN_ERROR', `deepstream could not reload a record: ${m.parsedData || m.action}`);
+          if (!m || !m.isError) return;
+          if (m.action === ACTION_NOTIFY_ERROR) {
+            clearTimeout(timer);
+            reject(new Error(`deepstream refused the notify: ${m.parsedData}`));
+            return;
+          }
+          failed.push(m.name);
         },
         sendAckMessage: () => {
           clearTimeout(timer);
-          resolve();
+          if (failed.length === 0) {
+            resolve();
+          } else {
+            reject(new Error(`deepstream could not reload ${failed.map((n) => JSON.stringify(n)).join(', ')}`));
+          }
         },
         sendBinaryMessage: () => {},
         getMessage: () => null,

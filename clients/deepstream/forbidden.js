@@ -1,7 +1,8 @@
 'use strict';
 /*
- * pg_assoc's rule for forbidden names, for code that must refuse a write
- * before it reaches the database (README: "Paths", "Forbidden segments").
+ * pg_assoc's rules for forbidden names and for text it can store, for code
+ * that must refuse a write before it reaches the database (README: "Paths",
+ * "Forbidden segments").
  *
  * A path piece or an object key is forbidden when, trimmed of white space
  * as String.prototype.trim() trims it, it is exactly `__proto__`,
@@ -58,4 +59,41 @@ function forbiddenInValue(value) {
   return null;
 }
 
-module.exports = { forbiddenName, forbiddenInPath, forbiddenInValue };
+/* A UTF-16 surrogate without its pair: UTF-8, and so jsonb, cannot hold it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/* What in a string PostgreSQL's jsonb cannot store, or null. */
+function unstorableText(text) {
+  if (text.includes('\0')) return 'a NUL character';
+  if (LONE_SURROGATE.test(text)) return 'a lone UTF-16 surrogate';
+  return null;
+}
+
+/*
+ * What in a JSON value PostgreSQL's jsonb cannot store (a string or key
+ * with NUL or a lone surrogate), or null; walked as forbiddenInValue is.
+ */
+function unstorableInValue(value) {
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      const what = unstorableText(v);
+      if (what) return what;
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      const what = unstorableText(key);
+      if (what) return what;
+      stack.push(v[key]);
+    }
+  }
+  return null;
+}
+
+module.exports = { forbiddenName, forbiddenInPath, forbiddenInValue, unstorableText, unstorableInValue };

@@ -19,15 +19,16 @@
 
 const { Pool } = require('pg');
 const { Follower } = require('./follower');
+const { unstorableText } = require('./forbidden');
 
 /* pg_assoc's limit on record ids (README: "Bad input"). */
 const MAX_ID_BYTES = 1024;
-/* Namespace names are 1–63 of [A-Za-z0-9_.-]; four are kept for `.dsv`. */
+/* Namespace names are 1–63 of [A-Za-z0-9_.-]; four are kept for `.dsv`/`.dsc`. */
 const NAMESPACE_RE = /^[A-Za-z0-9_.-]{1,59}$/;
+/* A data namespace with a suffix of ours would share another one's entries. */
+const SUFFIX_RE = /\.ds[vc]$/;
 /* assoc.origin: printable ASCII, at most 255 characters. */
 const ORIGIN_RE = /^[\x20-\x7e]{1,255}$/;
-/* A UTF-16 surrogate without its pair cannot be encoded as UTF-8 unchanged. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /* SQLSTATEs retried: serialization failure (expected_version) and deadlock. */
 const RETRIED = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 20;
@@ -37,13 +38,14 @@ const MAX_ATTEMPTS = 20;
  * version entry `m`: -1 when the record is missing; pg_assoc's version for a
  * record deepstream never wrote; deepstream's version plus the writes made
  * since, when the entry belongs to this incarnation of the record (same
- * created_at); and deepstream's version plus all of pg_assoc's writes when
- * the record was removed and created again behind deepstream's back.
+ * created_at, and a version not below the entry's); and deepstream's
+ * version plus all of pg_assoc's writes when the record was removed and
+ * created again behind deepstream's back, so versions never go down.
  */
 const EFFECTIVE_VERSION = `
   CASE WHEN r.version IS NULL THEN -1
        WHEN m.data IS NULL THEN r.version
-       WHEN (m.data->>'c')::timestamptz = r.created_at
+       WHEN (m.data->>'c')::timestamptz = r.created_at AND r.version >= (m.data->>'at')::bigint
          THEN (m.data->>'v')::bigint + r.version - (m.data->>'at')::bigint
        ELSE (m.data->>'v')::bigint + r.version END`;
 
@@ -64,15 +66,25 @@ const WRITE_VERSION = `
 /* Why deepstream cannot store `name` unchanged in pg_assoc, or null. */
 function recordNameError(name) {
   if (typeof name !== 'string' || name.length === 0) return 'record name must be a non-empty string';
-  if (name.includes('\0')) return `record name ${JSON.stringify(name.slice(0, 64))} contains NUL`;
-  if (LONE_SURROGATE.test(name)) {
-    return `record name ${JSON.stringify(name.slice(0, 64))} is not valid Unicode (a lone surrogate)`;
-  }
+  const unstorable = unstorableText(name);
+  if (unstorable) return `record name ${JSON.stringify(name.slice(0, 64))} holds ${unstorable}`;
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > MAX_ID_BYTES) {
     return `record name of ${bytes} bytes exceeds pg_assoc's limit of ${MAX_ID_BYTES} bytes`;
   }
   return null;
+}
+
+/*
+ * Settles a deepstream callback with the outcome of `promise`, outside the
+ * promise chain: an exception thrown by deepstream's callback must not turn
+ * into an unhandled rejection or be reported as a storage error.
+ */
+function settle(promise, callback, what, name) {
+  promise.then(
+    (result) => process.nextTick(callback, null, ...(result || [])),
+    (err) => process.nextTick(callback, describe(what, name, err)),
+  );
 }
 
 /* A database error as the string deepstream's callbacks take. */
@@ -85,8 +97,9 @@ class PgAssocStorage {
   /* Options as described in the README; services and config are deepstream's. */
   constructor(options, services, config) {
     const o = options || {};
-    if (typeof o.namespace !== 'string' || !NAMESPACE_RE.test(o.namespace)) {
-      throw new Error(`pg_assoc storage: option namespace must be 1-59 characters of [A-Za-z0-9_.-], got ${JSON.stringify(o.namespace)}`);
+    if (typeof o.namespace !== 'string' || !NAMESPACE_RE.test(o.namespace) || SUFFIX_RE.test(o.namespace)) {
+      throw new Error('pg_assoc storage: option namespace must be 1-59 characters of [A-Za-z0-9_.-], ' +
+        `not ending in .dsv or .dsc, got ${JSON.stringify(o.namespace)}`);
     }
     this.namespace = o.namespace;
     this.versions = `${o.namespace}.dsv`;
@@ -188,23 +201,27 @@ class PgAssocStorage {
     }
   }
 
-  /* deepstream's read: the version deepstream sees and the data, or -1, null. */
+  /*
+   * deepstream's read: the version deepstream sees and the data, or -1,
+   * null. It waits for this connector's queued writes of the record, so a
+   * read after a write (deepstream reloading a record) sees it.
+   */
   get(name, callback) {
     const invalid = recordNameError(name);
     if (invalid) return process.nextTick(callback, `pg_assoc storage: ${invalid}`);
-    this.pool.query(READ_STATE, [this.namespace, this.versions, name]).then(
-      ({ rows }) => {
-        const v = Number(rows[0].v);
-        callback(null, v, v < 0 ? null : rows[0].data);
-      },
-      (err) => callback(describe('read', name, err)),
-    );
+    settle(this.enqueue([name], async () => {
+      const { rows } = await this.pool.query(READ_STATE, [this.namespace, this.versions, name]);
+      const v = Number(rows[0].v);
+      return [v, v < 0 ? null : rows[0].data];
+    }), callback, 'read', name);
   }
 
   /*
    * deepstream's write of a whole record at `version`. The data is
    * serialized now (deepstream changes the object afterwards); a version
    * below the one stored is ignored, an equal one is written (last wins).
+   * Version 0 is always written: deepstream passes it when it creates a
+   * record and for every write to a record under storageHotPathPrefixes.
    */
   set(name, version, data, callback) {
     const invalid = recordNameError(name);
@@ -219,15 +236,15 @@ class PgAssocStorage {
       return process.nextTick(callback, `pg_assoc storage: record ${JSON.stringify(name)} cannot be serialized: ${err.message}`);
     }
     if (text === undefined) text = 'null';
-    this.enqueue([name], () => this.transaction(async (client) => {
+    settle(this.enqueue([name], () => this.transaction(async (client) => {
       const { rows } = await client.query(READ_STATE, [this.namespace, this.versions, name]);
       const state = rows[0];
-      if (Number(state.v) >= 0 && version < Number(state.v)) return;
+      if (version > 0 && version < Number(state.v)) return;
       await client.query('SELECT assoc.set($1, $2, NULL, $3::jsonb, expected_version => $4)',
         [this.namespace, name, text, state.pgv === null ? 0 : state.pgv]);
       await client.query(WRITE_VERSION,
         [this.namespace, this.versions, name, version, state.mv === null ? 0 : state.mv]);
-    })).then(() => callback(null), (err) => callback(describe('write', name, err)));
+    })), callback, 'write', name);
   }
 
   /* deepstream's delete of one record. */
@@ -245,14 +262,14 @@ class PgAssocStorage {
     const unique = [...new Set(names)];
     // Removed in byte order, so that concurrent bulk deletes lock rows in one order.
     const sorted = unique.map((n) => Buffer.from(n, 'utf8')).sort(Buffer.compare).map((b) => b.toString('utf8'));
-    this.enqueue(unique, () => this.transaction(async (client) => {
+    settle(this.enqueue(unique, () => this.transaction(async (client) => {
       await client.query(
         `SELECT assoc.remove(s.ns, s.id)
            FROM (SELECT ns, id FROM unnest($3::text[]) WITH ORDINALITY AS t(id, n),
                         unnest(ARRAY[$1, $2]) AS ns
                   ORDER BY n, ns OFFSET 0) AS s`,
         [this.namespace, this.versions, sorted]);
-    })).then(() => callback(null), (err) => callback(describe('delete', names.length === 1 ? names[0] : names.join(', '), err)));
+    })), callback, 'delete', names.length === 1 ? names[0] : names.join(', '));
   }
 }
 

@@ -14,14 +14,23 @@
  *   permission:
  *     path: <repo>/clients/deepstream/permission.js
  *     options:
- *       next: { type: config, options: { permissions: {...} } }   # optional
+ *       next: { type: config, options: { path: permissions.yml } }
  *
- * Every other message is passed to `next` (deepstream's own `config`
- * permission, or any permission plugin given by `path`), or allowed when
- * there is none.
+ * Every other message is passed to `next`: deepstream's own `config`
+ * permission (rules given as `permissions` or read from `path`), any
+ * permission plugin given by `path`, or `{ type: none }` to allow the rest.
+ * `next` is required, so that leaving it out cannot open a server.
+ *
+ * It also refuses data pg_assoc cannot store (a string or key with NUL or a
+ * lone UTF-16 surrogate, which jsonb refuses), which deepstream would
+ * otherwise keep in its cache and send to subscribers while the storage
+ * write fails, and a message whose data is not JSON, which makes
+ * deepstream 7.0.2 throw out of its message handler.
  */
 
-const { forbiddenInPath, forbiddenInValue } = require('./forbidden');
+const fs = require('fs');
+const path = require('path');
+const { forbiddenInPath, forbiddenInValue, unstorableInValue } = require('./forbidden');
 
 /* deepstream's wire constants (@deepstream/protobuf): the record topic and its writes. */
 const TOPIC_RECORD = 5;
@@ -34,21 +43,44 @@ const RECORD_WRITES = new Set([
   24, // SUBSCRIBECREATEANDUPDATE
 ]);
 
-/* The permission plugin `next` names, constructed as deepstream would. */
+/* A module of deepstream's server (the host package). */
+function host(module) {
+  return require(`@deepstream/server/dist/src/${module}`);
+}
+
+/*
+ * The rules file of deepstream's config permission, read as deepstream
+ * reads it: a path relative to deepstream's configuration directory, YAML
+ * or JSON (with the YAML parser deepstream itself uses).
+ */
+function readRules(file) {
+  const resolved = host('config/file-utils').lookupConfRequirePath(file);
+  if (/\.ya?ml$/i.test(resolved)) {
+    const yaml = require(require.resolve('js-yaml', { paths: [path.dirname(require.resolve('@deepstream/server'))] }));
+    return yaml.safeLoad ? yaml.safeLoad(fs.readFileSync(resolved, 'utf8')) : yaml.load(fs.readFileSync(resolved, 'utf8'));
+  }
+  return require(resolved);
+}
+
+/* The permission plugin `next` names, constructed as deepstream would; null for `none`. */
 function loadNext(next, services, config) {
-  if (!next) return null;
-  let Plugin;
+  if (!next || typeof next !== 'object') {
+    throw new Error('pg_assoc permission: option next is required: { type: config, options: { path | permissions } } ' +
+      'for deepstream\'s rules, a permission plugin { path, options }, or { type: none } to allow everything else');
+  }
   if (next.path) {
     const mod = require(next.path);
-    Plugin = mod.default || mod;
-  } else if (next.type === 'config') {
-    Plugin = require('@deepstream/server/dist/src/services/permission/valve/config-permission').ConfigPermission;
-  } else if (next.type === 'none') {
-    return null;
-  } else {
-    throw new Error(`pg_assoc permission: option next needs a path or type config, got ${JSON.stringify(next)}`);
+    const Plugin = mod.default || mod;
+    return new Plugin(next.options || {}, services, config);
   }
-  return new Plugin(next.options || {}, services, config);
+  if (next.type === 'none') return null;
+  if (next.type === 'config') {
+    const options = { ...(next.options || {}) };
+    if (options.permissions === undefined && options.path) options.permissions = readRules(options.path);
+    const { ConfigPermission } = host('services/permission/valve/config-permission');
+    return new ConfigPermission(options, services, config);
+  }
+  throw new Error(`pg_assoc permission: option next needs a path or type config or none, got ${JSON.stringify(next)}`);
 }
 
 class ForbiddenKeyPermission {
@@ -94,14 +126,23 @@ class ForbiddenKeyPermission {
 
   /* Why `message` must not be applied, or null. */
   refusal(socketWrapper, message) {
+    const record = `record ${JSON.stringify(message.name)}`;
     const inPath = forbiddenInPath(message.path);
-    if (inPath) return `record ${message.name}: forbidden segment "${inPath}" in path ${JSON.stringify(message.path)}`;
+    if (inPath) return `${record}: forbidden segment "${inPath}" in path ${JSON.stringify(message.path)}`;
     if (message.parsedData === undefined && message.data !== undefined) {
-      const parsed = socketWrapper && socketWrapper.parseData ? socketWrapper.parseData(message) : true;
-      if (parsed !== true) return `record ${message.name}: data is not valid JSON`;
+      // The binary endpoint's parser throws on bad JSON; the HTTP one returns an Error.
+      let parsed;
+      try {
+        parsed = socketWrapper && socketWrapper.parseData ? socketWrapper.parseData(message) : true;
+      } catch (err) {
+        parsed = err;
+      }
+      if (parsed !== true) return `${record}: data is not valid JSON`;
     }
     const inData = forbiddenInValue(message.parsedData);
-    if (inData) return `record ${message.name}: forbidden key "${inData}" in data`;
+    if (inData) return `${record}: forbidden key "${inData}" in data`;
+    const unstorable = unstorableInValue(message.parsedData);
+    if (unstorable) return `${record}: data holds ${unstorable}, which pg_assoc cannot store`;
     return null;
   }
 }

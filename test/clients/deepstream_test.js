@@ -83,6 +83,17 @@ function freePort() {
   });
 }
 
+/* deepstream's own rules behind the guard: records under readonly/ cannot be written. */
+const RULES = {
+  presence: { '*': { allow: true } },
+  record: {
+    '*': { create: true, write: true, read: true, delete: true, listen: true, notify: true },
+    'readonly/*': { write: false },
+  },
+  event: { '*': { publish: true, subscribe: true, listen: true } },
+  rpc: { '*': { provide: true, request: true } },
+};
+
 /* NOTIFY messages handed to deepstream's record handler, by correlation id. */
 const notified = [];
 const distribute = MessageDistributor.prototype.distribute;
@@ -111,7 +122,7 @@ async function startServer(port, extra = {}) {
       path: CONNECTOR,
       options: { namespace: NS, pg: { max: 4, application_name: 'ds-storage' }, follow: true, followInterval: 60000, ...extra },
     },
-    permission: { path: path.join(CONNECTOR, 'permission.js'), options: {} },
+    permission: { path: path.join(CONNECTOR, 'permission.js'), options: { next: { type: 'config', options: { permissions: RULES } } } },
   });
   await new Promise((resolve, reject) => {
     server.on('started', resolve);
@@ -359,6 +370,34 @@ async function main() {
     assert.deepEqual((await row(db, 'guarded/2')).data, { user_proto: { __PROTO__: 1, constructors: 2 } });
   });
 
+  await check('the guard refuses data pg_assoc cannot store (NUL, lone surrogates)', async () => {
+    const r = a.record.getRecord('guarded');
+    const refused = (e) => e === 'MESSAGE_PERMISSION_ERROR';
+    await assert.rejects(r.setWithAck('s', 'a\u0000b'), refused);
+    await assert.rejects(r.setWithAck('s', { ['k\u0000']: 1 }), refused);
+    await assert.rejects(r.setWithAck('s', ['\ud800']), refused);
+    assert.deepEqual((await row(db, 'guarded')).data, { ok: 1 });
+  });
+
+  await check("deepstream's own rules apply behind the guard (next)", async () => {
+    const r = a.record.getRecord('readonly/x');
+    await r.whenReady();
+    await assert.rejects(r.setWithAck('a', 1), (e) => e === 'MESSAGE_DENIED');
+    assert.equal(await row(db, 'readonly/x'), null);
+  });
+
+  await check('data that is not JSON is refused, and the server goes on', async () => {
+    // Without the guard's catch this message throws out of deepstream's
+    // handler and ends this process. The write after it, on the same
+    // connection, is handled after it.
+    a.services.connection.sendMessage({ topic: 5, action: 16, name: 'badjson', version: -1, data: '{bad', correlationId: 'bad1', isWriteAck: true });
+    const r = a.record.getRecord('after/bad');
+    await r.whenReady();
+    await r.setWithAck('alive', true);
+    assert.deepEqual((await row(db, 'after/bad')).data, { alive: true });
+    assert.equal(await row(db, 'badjson'), null);
+  });
+
   await check('without the guard, an HTTP API write to __proto__.x pollutes the server (the hole it closes)', async () => {
     const { execFileSync } = require('child_process');
     const out = execFileSync(process.execPath, [__filename, '--unguarded-probe', String(await freePort())],
@@ -387,16 +426,21 @@ async function main() {
 
   await check('the guard names what it refuses and passes everything else on', async () => {
     const Guard = require(path.join(CONNECTOR, 'permission.js'));
-    const guard = new Guard({}, null, null);
+    assert.throws(() => new Guard({}, null, null), /option next is required/);
+    const guard = new Guard({ next: { type: 'none' } }, null, null);
     const ask = (message) => new Promise((resolve) => guard.canPerformAction(
       { parseData: (m) => { m.parsedData = JSON.parse(m.data); return true; } }, message,
       (_s, _m, _p, error, allowed) => resolve([error, allowed]), null));
     assert.deepEqual(await ask({ topic: 5, action: 19, name: 'r', path: 'a. constructor[0]', data: '1' }),
-      ['record r: forbidden segment "constructor" in path "a. constructor[0]"', false]);
+      ['record "r": forbidden segment "constructor" in path "a. constructor[0]"', false]);
     assert.deepEqual(await ask({ topic: 5, action: 18, name: 'r', data: '{"a": [{"b": {"\u00a0__proto__": 1}}]}' }),
-      ['record r: forbidden key "__proto__" in data', false]);
-    assert.deepEqual(await ask({ topic: 5, action: 20, name: 'r', path: 'prototype' }),
-      ['record r: forbidden segment "prototype" in path "prototype"', false]);
+      ['record "r": forbidden key "__proto__" in data', false]);
+    assert.deepEqual(await ask({ topic: 5, action: 20, name: 'r\nfake log line', path: 'prototype' }),
+      ['record "r\\nfake log line": forbidden segment "prototype" in path "prototype"', false]);
+    assert.deepEqual(await ask({ topic: 5, action: 16, name: 'r', data: '{"a": "\\u0000"}' }),
+      ['record "r": data holds a NUL character, which pg_assoc cannot store', false]);
+    assert.deepEqual(await ask({ topic: 5, action: 16, name: 'r', data: '{bad' }),
+      ['record "r": data is not valid JSON', false]);
     assert.deepEqual(await ask({ topic: 5, action: 19, name: 'r', path: 'user_proto.__PROTO__', data: '{"constructors": 1}' }), [null, true]);
     assert.deepEqual(await ask({ topic: 5, action: 3, name: '__proto__' }), [null, true]);
     let deep = '1';
@@ -455,16 +499,37 @@ async function main() {
     assert.equal((await row(db, 'race')).version, 30);
   });
 
-  await check('an equal version is written (last wins), a lower one ignored; data taken at the call', async () => {
-    const data = { who: 'first' };
-    const p1 = sset(storage, 'race', 31, data);
+  await check('an equal version is written (last wins), in call order; a lower one ignored', async () => {
+    const writes = [];
+    for (let n = 1; n <= 30; n++) writes.push(sset(storage, 'race', 31, { n }));
+    writes.push(sset(storage, 'race', 12, { who: 'stale' }));
+    await Promise.all(writes);
+    assert.deepEqual(await sget(storage, 'race'), { version: 31, data: { n: 30 } });
+  });
+
+  await check('data is taken when set is called', async () => {
+    const data = { who: 'at the call' };
+    const write = sset(storage, 'race', 32, data);
     data.who = 'changed after the call';
-    const p2 = sset(storage, 'race', 31, { who: 'second' });
-    const p3 = sset(storage, 'race', 12, { who: 'stale' });
-    await Promise.all([p1, p2, p3]);
-    assert.deepEqual(await sget(storage, 'race'), { version: 31, data: { who: 'second' } });
-    const history = await db.query("SELECT data FROM assoc.records WHERE ns = $1 AND id = 'race'", [NS]);
-    assert.deepEqual(history.rows[0].data, { who: 'second' });
+    await write;
+    assert.deepEqual((await row(db, 'race')).data, { who: 'at the call' });
+  });
+
+  await check('an unchanged write moves only deepstream\'s version', async () => {
+    const before = await row(db, 'race');
+    await sset(storage, 'race', 40, { who: 'at the call' });
+    assert.deepEqual(await row(db, 'race'), before);
+    assert.deepEqual(await sget(storage, 'race'), { version: 40, data: { who: 'at the call' } });
+    await db.query("SELECT assoc.set($1, 'race', 'sql', '1')", [NS]);
+    assert.equal((await sget(storage, 'race')).version, 41);
+  });
+
+  await check('version 0 (record creation, hot-path writes) is always written', async () => {
+    await sset(storage, 'hot', 0, { n: 1 });
+    await db.query("SELECT assoc.set($1, 'hot', 'sql', '1')", [NS]);
+    assert.equal((await sget(storage, 'hot')).version, 1);
+    await sset(storage, 'hot', 0, { n: 2 });
+    assert.deepEqual(await sget(storage, 'hot'), { version: 0, data: { n: 2 } });
   });
 
   await check('two connectors writing one record concurrently both land, in order per connector', async () => {
@@ -497,7 +562,7 @@ async function main() {
     assert.equal(await row(db, 'bulk/1'), null);
     assert.equal(await row(db, 'bulk/3'), null);
     assert.ok(await row(db, 'bulk/2'));
-    await assert.rejects(sdelete(storage, ['bulk/2', 'bad\0name']), /contains NUL/);
+    await assert.rejects(sdelete(storage, ['bulk/2', 'bad\0name']), /holds a NUL character/);
     assert.ok(await row(db, 'bulk/2'));
   });
 
@@ -514,20 +579,86 @@ async function main() {
     assert.equal(version, before + 1);
   });
 
+  await check('a cursor that cannot be continued: the follower resynchronises and listens on the new channel', async () => {
+    const rb = b.record.getRecord('user/1');
+    const before = rb.version;
+    await db.query('SELECT assoc.drop_namespace($1)', [NS]);
+    await db.query('SELECT assoc.create_namespace($1)', [NS]);
+    await db.query('SELECT assoc.set($1, $2, NULL, $3)', [NS, 'user/1', '{"profile": {"name": "Maggie"}}']);
+    // Only a reconnect or the periodic look finds the old channel silent.
+    await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND application_name = 'ds-storage'");
+    await until('the subscriber to get the record created again', () => rb.get('profile.name') === 'Maggie');
+    assert.deepEqual(rb.get(), { profile: { name: 'Maggie' } });
+    // Created again behind deepstream's back: its last version (5) plus pg_assoc's 1,
+    // which a client at 6 takes by its merge strategy (remote wins by default).
+    assert.equal(before, 6);
+    assert.equal(rb.version, 6);
+    assert.deepEqual(await sget(storage, 'user/1'), { version: 6, data: { profile: { name: 'Maggie' } } });
+    await until('the follower to listen on the new channel', async () => (await db.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE query = 'LISTEN "' || assoc.channel($1) || '"' AND application_name = 'ds-storage'`, [NS])).rows[0].n === 1);
+    const next = nextUpdate(rb, 'user/1');
+    await db.query('SELECT assoc.set($1, $2, $3, $4)', [NS, 'user/1', 'profile.age', '1']);
+    const [data2, version2] = await next;
+    assert.deepEqual(data2, { profile: { name: 'Maggie', age: 1 } });
+    assert.equal(version2, 7);
+  });
+
   await check('after a restart the follower continues from the cursor it kept', async () => {
     const kept = async () => (await db.query(
-      "SELECT data->>'cursor' AS c FROM assoc.records WHERE ns = $1 AND id = $2", [`${NS}.dsc`, ORIGIN])).rows[0].c;
-    const caughtUp = async () => (await db.query('SELECT count(*)::int AS n FROM assoc.changes($1, $2)', [NS, await kept()])).rows[0].n === 0;
+      "SELECT data->>'cursor' AS c FROM assoc.records WHERE ns = $1 AND id = $2", [`${NS}.dsc`, `${ORIGIN}/ds-test`])).rows[0].c;
+    const caughtUp = async () => (await db.query('SELECT count(*)::int AS n FROM assoc.changes($1, $2)', [NS, await kept()])
+      .catch((err) => ({ rows: [{ n: err.code }] }))).rows[0].n === 0;
     await until('the follower to reach the end of the feed', caughtUp);
     a.close();
     b.close();
     await stopServer(server);
     await db.query('SELECT assoc.set($1, $2, NULL, $3)', [NS, 'while/down', '{"missed": true}']);
     notified.length = 0;
-    server = await startServer(port);
+    server = await startServer(port, { followInterval: 300 });
     await until('the follower to reload while/down', () => followerReloads().includes('while/down'));
     await until('the follower to reach the end of the feed again', caughtUp);
     assert.deepEqual(followerReloads(), ['while/down']);
+  });
+
+  await check('after assoc.rotate_channels the follower listens on the new channel', async () => {
+    const listening = async () => (await db.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE query = 'LISTEN "' || assoc.channel($1) || '"' AND application_name = 'ds-storage'`, [NS])).rows[0].n === 1;
+    await until('the follower to listen', listening);
+    await db.query('SELECT assoc.rotate_channels($1)', [NS]);
+    assert.equal(await listening(), false);
+    await until('the follower to listen on the rotated channel', listening);
+    await db.query('SELECT assoc.set($1, $2, NULL, $3)', [NS, 'after/rotate', '{"r": 1}']);
+    await until('the follower to reload after/rotate', () => followerReloads().includes('after/rotate'));
+  });
+
+  await check('a reload deepstream fails is tried again, not skipped', async () => {
+    await sset(storage, 'flaky', 1, { n: 1 });
+    const c = await connect(port);
+    const r = c.record.getRecord('flaky');
+    await r.whenReady();
+    const live = server.services.storage;
+    const get = live.get;
+    let failures = 0;
+    live.get = function failOnce(name, callback, ...rest) {
+      if (name === 'flaky' && failures === 0) {
+        failures++;
+        return process.nextTick(callback, 'injected failure');
+      }
+      return get.call(this, name, callback, ...rest);
+    };
+    try {
+      const update = nextUpdate(r, 'flaky');
+      await db.query("SELECT assoc.set($1, 'flaky', 'n', '2')", [NS]);
+      const [data, version] = await update;
+      assert.deepEqual(data, { n: 2 });
+      assert.equal(version, 2);
+      assert.equal(failures, 1);
+    } finally {
+      live.get = get;
+      c.close();
+    }
   });
 
   await stopServer(server);
