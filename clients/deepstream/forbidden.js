@@ -37,26 +37,37 @@ function forbiddenInPath(path) {
 }
 
 /*
- * The first forbidden key anywhere in a JSON value, or null. The walk uses
- * its own stack rather than recursion, so a deeply nested document (JSON
- * parsing has no depth limit) cannot exhaust the caller's stack.
+ * The first non-null answer of `visitKey` for an object key or of
+ * `visitString` for a string anywhere in a JSON value, or null. The walk
+ * uses its own stack rather than recursion, so a deeply nested document
+ * (JSON parsing has no depth limit) cannot exhaust the caller's stack.
  */
-function forbiddenInValue(value) {
+function findInValue(value, visitKey, visitString) {
   const stack = [value];
   while (stack.length > 0) {
     const v = stack.pop();
+    if (typeof v === 'string') {
+      const found = visitString(v);
+      if (found) return found;
+      continue;
+    }
     if (v === null || typeof v !== 'object') continue;
     if (Array.isArray(v)) {
       for (const item of v) stack.push(item);
       continue;
     }
     for (const key of Object.keys(v)) {
-      const name = forbiddenName(key);
-      if (name) return name;
+      const found = visitKey(key);
+      if (found) return found;
       stack.push(v[key]);
     }
   }
   return null;
+}
+
+/* The first forbidden key anywhere in a JSON value, or null. */
+function forbiddenInValue(value) {
+  return findInValue(value, forbiddenName, () => null);
 }
 
 /* A UTF-16 surrogate without its pair: UTF-8, and so jsonb, cannot hold it. */
@@ -71,29 +82,10 @@ function unstorableText(text) {
 
 /*
  * What in a JSON value PostgreSQL's jsonb cannot store (a string or key
- * with NUL or a lone surrogate), or null; walked as forbiddenInValue is.
+ * with NUL or a lone surrogate), or null.
  */
 function unstorableInValue(value) {
-  const stack = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') {
-      const what = unstorableText(v);
-      if (what) return what;
-      continue;
-    }
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const item of v) stack.push(item);
-      continue;
-    }
-    for (const key of Object.keys(v)) {
-      const what = unstorableText(key);
-      if (what) return what;
-      stack.push(v[key]);
-    }
-  }
-  return null;
+  return findInValue(value, unstorableText, unstorableText);
 }
 
 module.exports = { forbiddenName, forbiddenInPath, forbiddenInValue, unstorableText, unstorableInValue };
