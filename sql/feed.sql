@@ -56,6 +56,25 @@ SELECT count(*) FROM assoc.changes('feed_app', :'head') AS after_head;
 SELECT assoc.set('feed_app', 'r3', 'x', '"after head"');
 SELECT id, version, op, paths FROM assoc.changes('feed_app', :'head');
 
+-- snapshot: the records with the cursor of the same snapshot, in id order;
+-- the feed after that cursor holds what came after, and nothing lies after
+-- it until then.
+SELECT id, keys, data, version, cursor = assoc.head('feed_app') AS cursor_is_head
+  FROM assoc.snapshot('feed_app');
+SELECT count(DISTINCT cursor) AS one_cursor FROM assoc.snapshot('feed_app');
+SELECT cursor AS snap FROM assoc.snapshot('feed_app') LIMIT 1 \gset
+SELECT count(*) FROM assoc.changes('feed_app', :'snap') AS after_snapshot;
+SELECT assoc.set('feed_app', 'r3', 'x', '"after snapshot"');
+SELECT id, version, op FROM assoc.changes('feed_app', :'snap');
+-- An empty namespace: one row, the cursor and no record.
+SELECT assoc.create_namespace('feed_empty');
+SELECT cursor ~ '^[0-9]+-[0-9]+-0$' AS has_cursor, id, keys, data, version, created_at, updated_at
+  FROM assoc.snapshot('feed_empty');
+SELECT assoc.drop_namespace('feed_empty');
+SELECT * FROM assoc.snapshot(NULL);
+SELECT * FROM assoc.snapshot('bad name');
+SELECT * FROM assoc.snapshot('no_such_app');
+
 -- assoc.notify = off is recorded with the entry (and sends nothing).
 SET assoc.notify = off;
 SELECT assoc.set('feed_app', 'r3', 'x', '"quiet"');
@@ -174,6 +193,7 @@ SET ROLE regress_feed_member;
 SELECT assoc.channel('feed_private') = :'private_channel' AS member_gets_channel;
 SELECT id, version, op FROM assoc.changes('feed_private');
 SELECT assoc.head('feed_private') IS NOT NULL AS member_gets_head;
+SELECT id, data, version FROM assoc.snapshot('feed_private');
 SELECT assoc.rotate_channels('feed_private');
 RESET ROLE;
 SET ROLE regress_feed_stranger;
@@ -181,6 +201,7 @@ SELECT assoc.channel('feed_private');
 SELECT assoc.channel('feed_private', 'p1');
 SELECT * FROM assoc.changes('feed_private');
 SELECT assoc.head('feed_private');
+SELECT * FROM assoc.snapshot('feed_private');
 SELECT assoc.rotate_channels('feed_private');
 SELECT count(*) AS visible_entries FROM assoc.feed WHERE ns = 'feed_private';
 SELECT count(*) AS visible_secrets FROM assoc.namespaces WHERE ns = 'feed_private';

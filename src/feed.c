@@ -56,8 +56,9 @@ error_resync(const char *cursor, const char *ns, const char *why)
 					cursor, ns),
 			 errdetail("%s", why),
 			 errhint("Resynchronise: read the records and assoc.head() in "
-					 "one REPEATABLE READ transaction, then follow the feed "
-					 "from that cursor.")));
+					 "one REPEATABLE READ transaction (or call "
+					 "assoc.snapshot()), then follow the feed from that "
+					 "cursor.")));
 }
 
 /*

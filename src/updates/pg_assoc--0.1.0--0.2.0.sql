@@ -319,3 +319,24 @@ BEGIN
           WHERE c.oid = 'assoc.feed'::pg_catalog.regclass));
 END
 $$;
+
+-- ---------------------------------------------------------------------
+-- Resynchronising in one call (README, "Change subscriptions"): the
+-- records and the head read in one snapshot, for callers that cannot hold
+-- a REPEATABLE READ transaction across statements (a PL/Proxy hop).
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION assoc.snapshot(ns text)
+    RETURNS TABLE (cursor text, id text, keys assoc.assockey, data jsonb, version bigint,
+                   created_at timestamptz, updated_at timestamptz)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    -- One statement: the head and the records come from its one snapshot.
+    AS $$
+        SELECT h.cursor, r.id, r.keys, r.data, r.version, r.created_at, r.updated_at
+          FROM assoc.head(snapshot.ns) AS h(cursor)
+          LEFT JOIN assoc.records AS r ON r.ns = snapshot.ns
+         ORDER BY r.id
+    $$;
+COMMENT ON FUNCTION assoc.snapshot(ns text) IS
+    'the namespace''s records with the cursor of the same snapshot (one row of NULLs and the cursor when empty): resynchronise in one call';

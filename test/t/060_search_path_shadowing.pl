@@ -1197,6 +1197,8 @@ sub level_script
 	  "SELECT id FROM assoc.changes('v_ns');",
 	  "SELECT assoc.head('$ns') AS head \\gset",
 	  "SELECT id FROM assoc.changes('$ns', :'head');",
+	  "SELECT id, cursor IS NOT NULL FROM assoc.snapshot('$ns') LIMIT 3;",
+	  "SELECT id FROM assoc.snapshot('v_ns');",
 	  "SELECT assoc.channel('$ns') AS channel \\gset",
 	  'LISTEN :channel;',
 	  "SELECT assoc.channel('$ns', 'set_existing_null_none');",
