@@ -7,7 +7,9 @@
 #   make sqlsmith | valgrind       (long checks on source-built servers, as root)
 #   make format | format-check
 
-EXTENSION  = pg_assoc
+# pg_assoc, and pg_assoc_proxy: its API in a PL/Proxy database, each call
+# run on the shard of its namespace (README, "Scaling out").
+EXTENSION  = pg_assoc pg_assoc_proxy
 EXTVERSION = 0.2.0
 
 MODULE_big = pg_assoc
@@ -18,13 +20,17 @@ SQL_SRC = src/pg_assoc.sql src/docfuncs.sql src/assockey.sql src/store.sql src/n
 
 # The install script is generated from src/pg_assoc.sql followed by each
 # component's src/NAME.sql; upgrade scripts are committed under src/updates/.
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# The proxy's takes the functions that need no table from the same files,
+# the routed API generated from pg_assoc (proxy/generate_api.sql) and its
+# routing.
+PROXY_SRC  = proxy/header.sql src/docfuncs.sql src/assockey.sql proxy/api.sql proxy/routing.sql
+DATA_built = pg_assoc--$(EXTVERSION).sql pg_assoc_proxy--$(EXTVERSION).sql
 DATA       = $(wildcard src/updates/*.sql)
 
 REGRESS        = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS   = --inputdir=. --load-extension=$(EXTENSION)
+REGRESS_OPTS   = --inputdir=. --load-extension=pg_assoc
 ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
-ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+ISOLATION_OPTS = --inputdir=test --load-extension=pg_assoc
 TAP_TESTS      = 1
 PROVE_TESTS    = test/t/*.pl
 EXTRA_CLEAN    = $(DATA_built) test/fuzz/*_fuzz output_iso tmp_check $(DIST).zip
@@ -44,7 +50,7 @@ include $(PGXS)
 
 # The release archive PGXN expects (make dist): the committed tree of HEAD
 # under pg_assoc-VERSION/ in a zip, META.json at its top.
-DIST = $(EXTENSION)-$(EXTVERSION)
+DIST = pg_assoc-$(EXTVERSION)
 .PHONY: dist
 dist:
 	git archive --format=zip --prefix=$(DIST)/ -o $(DIST).zip HEAD
@@ -52,7 +58,10 @@ dist:
 # Every object depends on every header: a changed struct rebuilds all.
 $(OBJS): $(wildcard src/*.h)
 
-$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SRC)
+pg_assoc--$(EXTVERSION).sql: $(SQL_SRC)
+	cat $^ > $@
+
+pg_assoc_proxy--$(EXTVERSION).sql: $(PROXY_SRC)
 	cat $^ > $@
 
 # One suite per target, so a failing suite does not hide the others.

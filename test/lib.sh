@@ -13,9 +13,10 @@ export PG_CONFIG
 PG_USER=postgres
 
 # Packages every suite needs (headers and PGXS, the TAP modules, clang for
-# the fuzzers, Debian's psycopg for the Python client test).
+# the fuzzers, Debian's psycopg for the Python client test, PL/Proxy for
+# the scale-out test on Debian's 15).
 PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl clang-14 \
-libclang-rt-14-dev clang-format python3-psycopg nodejs npm rsync"
+libclang-rt-14-dev clang-format python3-psycopg nodejs npm rsync postgresql-15-plproxy"
 
 die() { echo "error: $*" >&2; exit 1; }
 
@@ -74,7 +75,7 @@ copy_tree() {
 	rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.so' \
 		--exclude '*.bc' --exclude results --exclude tmp_check \
 		--exclude output_iso --exclude node_modules \
-		--exclude '/pg_assoc--*.*.*.sql' --exclude '/build-*' \
+		--exclude '/pg_assoc--*.*.*.sql' --exclude '/pg_assoc_proxy--*.*.*.sql' --exclude '/build-*' \
 		"$1"/ "$2/"
 	chown -R "$PG_USER" "$2"
 }
