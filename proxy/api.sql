@@ -47,18 +47,6 @@ CREATE FUNCTION assoc."create"(ns text, data jsonb, keys assoc.assockey DEFAULT 
     AS $$ CLUSTER 'assoc_shards'; RUN ON assoc_proxy.route(ns); $$;
 COMMENT ON FUNCTION assoc."create"(ns text, data jsonb, keys assoc.assockey, id text, op_id text) IS 'creates a record (id generated when NULL) and returns its id';
 
-CREATE FUNCTION assoc.create_namespace(ns text, owner regrole DEFAULT NULL::regrole)
-    RETURNS void
-    LANGUAGE plproxy
-    AS $$ CLUSTER 'assoc_shards'; RUN ON assoc_proxy.route_new(ns); $$;
-COMMENT ON FUNCTION assoc.create_namespace(ns text, owner regrole) IS 'creates a namespace owned by owner (default: the calling role, which must be a member of owner)';
-
-CREATE FUNCTION assoc.drop_namespace(ns text)
-    RETURNS void
-    LANGUAGE plproxy
-    AS $$ CLUSTER 'assoc_shards'; RUN ON assoc_proxy.route(ns); $$;
-COMMENT ON FUNCTION assoc.drop_namespace(ns text) IS 'removes a namespace with all its records, history, feed and op ledger';
-
 CREATE FUNCTION assoc.erase(ns text, id text, path text, expected_version bigint DEFAULT NULL::bigint, op_id text DEFAULT NULL::text)
     RETURNS bigint
     LANGUAGE plproxy

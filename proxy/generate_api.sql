@@ -37,13 +37,12 @@ SELECT pg_catalog.format(E'\nCREATE TYPE %s AS (\n%s\n);\nCOMMENT ON TYPE %s IS 
            'the row type of ' || t.oid::pg_catalog.regtype::text || ' as the shards return it')
   FROM types t ORDER BY 1;
 
--- One PL/Proxy function per routed function.  create_namespace places a
--- new namespace in the directory; every other call goes where it lives.
+-- One PL/Proxy function per routed function, run where the namespace
+-- lives.  create_namespace and drop_namespace also keep the directory:
+-- they are written by hand in proxy/routing.sql.
 SELECT pg_catalog.format(E'\nCREATE FUNCTION assoc.%I(%s)\n    RETURNS %s\n    LANGUAGE plproxy\n    AS $$ CLUSTER ''assoc_shards''; RUN ON %s; $$;\nCOMMENT ON FUNCTION assoc.%I(%s) IS %L;',
            p.proname, pg_catalog.pg_get_function_arguments(p.oid),
-           pg_catalog.pg_get_function_result(p.oid),
-           CASE WHEN p.proname = 'create_namespace' THEN 'assoc_proxy.route_new(ns)'
-                ELSE 'assoc_proxy.route(ns)' END,
+           pg_catalog.pg_get_function_result(p.oid), 'assoc_proxy.route(ns)',
            p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
            pg_catalog.obj_description(p.oid, 'pg_proc'))
   FROM pg_catalog.pg_proc p
@@ -51,4 +50,5 @@ SELECT pg_catalog.format(E'\nCREATE FUNCTION assoc.%I(%s)\n    RETURNS %s\n    L
                              AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_assoc'
  WHERE p.proargnames[1] = 'ns' AND p.proargtypes[0] = 'pg_catalog.text'::pg_catalog.regtype
+   AND p.proname NOT IN ('create_namespace', 'drop_namespace')
  ORDER BY p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid);

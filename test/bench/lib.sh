@@ -52,3 +52,31 @@ build_before_after() {
 		{ cat "$RUN_DIR/before.log"; die "building $1 failed"; }
 	cp "$RUN_DIR/before/pg_assoc.so" "$RUN_DIR/before.so"
 }
+
+# pgbench_tps LOG DATABASE SCRIPT CLIENTS: one pgbench run of SCRIPT (in the
+# bench directory) for DURATION seconds after a CHECKPOINT, -M prepared,
+# with PGOPTIONS=$OPTS; dies if it fails or reports failed transactions;
+# prints its TPS.
+pgbench_tps() {
+	local log=$1 db=$2 script=$3 c=$4 j
+	j=$((c < 2 ? c : 2))
+	sql 'CHECKPOINT' >/dev/null
+	if ! as_user env PGOPTIONS="${OPTS:-}" "$PG_BIN/pgbench" -n -M prepared -c "$c" -j "$j" \
+		-T "$DURATION" -f "$BDIR/$script" "$db" >"$log" 2>&1; then
+		cat "$log" >&2
+		die "pgbench $(basename "$log" .log) failed"
+	fi
+	if ! grep -q '^number of failed transactions: 0 ' "$log"; then
+		cat "$log" >&2
+		die "pgbench $(basename "$log" .log) reported failed transactions"
+	fi
+	sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log"
+}
+
+# span NAME C: the lowest and highest sample of method NAME at C clients in
+# the caller's associative array TPS ("NAME,C" -> samples).
+span() {
+	# shellcheck disable=SC2086
+	printf '%s\n' ${TPS[$1,$2]} | sort -g | awk 'NR == 1 {lo = $1} {hi = $1}
+		END {printf "%.0f–%.0f", lo, hi}'
+}

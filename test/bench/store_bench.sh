@@ -42,22 +42,7 @@ bench_setup
 store_data_setup "DURATION=${DURATION}s ROUNDS=$ROUNDS CLIENTS=\"$CLIENTS\""
 
 # run NAME SCRIPT CLIENTS ROUND: one pgbench run; prints its TPS.
-run() {
-	local name=$1 script=$2 c=$3 r=$4 log j
-	log=$LOGS/$name-c$c-r$r.log
-	j=$((c < 2 ? c : 2))
-	sql 'CHECKPOINT' >/dev/null
-	if ! as_user env PGOPTIONS="$OPTS" "$PGBENCH" -n -M prepared -c "$c" -j "$j" -T "$DURATION" \
-		-f "$BDIR/$script" >"$log" 2>&1; then
-		cat "$log" >&2
-		die "pgbench $name failed"
-	fi
-	if ! grep -q '^number of failed transactions: 0 ' "$log"; then
-		cat "$log" >&2
-		die "pgbench $name reported failed transactions"
-	fi
-	sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log"
-}
+run() { pgbench_tps "$LOGS/$1-c$3-r$4.log" postgres "$2" "$3"; }
 
 
 declare -A TPS
@@ -123,12 +108,6 @@ for c in $CLIENTS; do
 	printf '| %s | %.0f | %.0f | %.0f | %s %s | %s %s |\n' "$c" "$mx" "$ma" "$mb" "$xa" "$oka" "$xb" "$okb"
 done
 echo
-# span NAME C: the lowest and highest sample of method NAME at C clients.
-span() {
-	# shellcheck disable=SC2086
-	printf '%s\n' ${TPS[$1,$2]} | sort -g | awk 'NR == 1 {lo = $1} {hi = $1}
-		END {printf "%.0f–%.0f", lo, hi}'
-}
 # verdict RATIO MIN: RATIO followed by ok or MISSED against MIN.
 verdict() {
 	awk -v r="$1" -v m="$2" 'BEGIN { printf "%s %s", r, (r >= m) ? "ok" : "MISSED" }'

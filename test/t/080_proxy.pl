@@ -2,9 +2,9 @@
 # with pg_assoc_proxy and two shard clusters with pg_assoc, password
 # authentication for two application roles.
 #
-#   * the routed API on the proxy is exactly pg_assoc's (generated again
-#     from a shard and compared with proxy/api.sql, and compared function by
-#     function in the catalogs);
+#   * the routed API on the proxy is exactly pg_assoc's, compared function
+#     by function in the catalogs (081_proxy_api.pl checks proxy/api.sql on
+#     every server);
 #   * the frozen hash places new namespaces (fixed vectors), the directory
 #     records them, and each namespace's rows are on that shard only;
 #   * a deepstream-style session (get/set/set_multi/erase with versions and
@@ -13,9 +13,11 @@
 #   * assoc.snapshot and assoc.changes through the proxy;
 #   * isolation across the hop: the other application's role gets 42704,
 #     SQLSTATEs are kept;
-#   * the configuration refuses a shared role (user= in a connection string
-#     or a user mapping), only the owner reads the directory, and
-#     check_roles finds a role missing on the shards.
+#   * the configuration refuses a shared role (user= anywhere in a
+#     connection string, a URI, a password there, a user mapping or a server
+#     change that names a user), only the owner reads the directory, no
+#     role can write it, a creation rolled back on the proxy is found by
+#     sync_directory, and check_roles finds a role missing on the shards.
 use strict;
 use warnings;
 use utf8;
@@ -82,9 +84,15 @@ sub ok_app
 
 # --- configuration -------------------------------------------------------
 
-my ($ret, $out, $err) = $proxy->psql('postgres',
-	"SELECT assoc_proxy.configure(ARRAY['$connstrs[0] user=postgres', '$connstrs[1]'])");
-like($err, qr/the connection string of shard 0 names a user/, 'a shared role in a connection string is refused');
+my ($ret, $out, $err);
+for my $bad ("$connstrs[0] user=postgres", "$connstrs[0] application_name=x_user=postgres",
+	'postgresql:///postgres?host=' . $shards[0]->host . '&user=postgres')
+{
+	($ret, $out, $err) = $proxy->psql('postgres', "SELECT assoc_proxy.configure(ARRAY['$bad', '$connstrs[1]'])");
+	like($err, qr/the connection string of shard 0 names a user, or is a URI/, "a shared role is refused: $bad");
+}
+($ret, $out, $err) = $proxy->psql('postgres', "SELECT assoc_proxy.configure(ARRAY['$connstrs[0]', '$connstrs[1] password=x'])");
+like($err, qr/the connection string of shard 1 holds a password/, 'a password in a connection string is refused');
 is($proxy->safe_psql('postgres', 'SELECT count(*) FROM assoc_proxy.shards'), '0', '... and nothing configured');
 
 ($ret, $out, $err) = $proxy->psql('postgres', 'SELECT assoc.version(\'x\', \'y\')');
@@ -101,6 +109,16 @@ like($err, qr/a user mapping of server assoc_shards names a user/, 'a user mappi
 ($ret, $out, $err) = $proxy->psql('postgres',
 	"ALTER USER MAPPING FOR app_b SERVER assoc_shards OPTIONS (ADD user 'app_a')");
 like($err, qr/names a user/, '... also when altered');
+($ret, $out, $err) = $proxy->psql('postgres',
+	"ALTER SERVER assoc_shards OPTIONS (SET p0 '$connstrs[0] application_name=user=postgres')");
+like($err, qr/the partitions of server assoc_shards are set by assoc_proxy.configure only/,
+	'the partitions cannot be changed behind configure');
+$proxy->safe_psql('postgres', 'CREATE ROLE admin2');
+($ret, $out, $err) = $proxy->psql('postgres', 'ALTER SERVER assoc_shards OWNER TO admin2');
+like($err, qr/server assoc_shards must belong to the owner of pg_assoc_proxy/, '... nor its owner');
+$proxy->safe_psql('postgres', 'DROP ROLE admin2');
+ok_app('app_a', q{ALTER USER MAPPING FOR app_a SERVER assoc_shards OPTIONS (SET password 'secret-a')});
+pass('a role changes its own password mapping');
 
 # Reconfiguring keeps the roles' mappings.
 $proxy->safe_psql('postgres', "SELECT assoc_proxy.configure(ARRAY['$connstrs[0]', '$connstrs[1]'])");
@@ -108,10 +126,6 @@ is($proxy->safe_psql('postgres', q{SELECT count(*) FROM pg_user_mappings WHERE s
 	'3', 'configure again keeps the user mappings');
 
 # --- the API is pg_assoc's -----------------------------------------------
-
-my $generated = $shards[0]->safe_psql('postgres', slurp_file("$top/proxy/generate_api.sql"));
-is($generated . "\n", slurp_file("$top/proxy/api.sql"),
-	'proxy/api.sql is what proxy/generate_api.sql makes from pg_assoc');
 
 my $signatures = q{
 SELECT string_agg(p.proname || '(' || pg_get_function_arguments(p.oid) || ') -> '
@@ -158,8 +172,16 @@ is($proxy->safe_psql('postgres', q{SELECT string_agg(ns || '=' || shard, ' ' ORD
 like($err, qr/permission denied for table directory/, 'only the owner reads the directory');
 ($out, $err) = as_app('app_a', q{SELECT assoc_proxy.configure(ARRAY['x'])});
 like($err, qr/permission denied for function configure/, '... and configures the shards');
+ok_app('app_a', q{SELECT assoc_proxy.settle('squat', 1); SELECT assoc_proxy.settle('app', 1); SELECT assoc_proxy.settle('chat', 0)});
+$proxy->safe_psql('postgres', q{SELECT assoc_proxy.place('later', 1)});
+ok_app('app_a', q{SELECT assoc_proxy.settle('later', 1)});
+is($proxy->safe_psql('postgres', q{SELECT shard || ' ' || pinned FROM assoc_proxy.directory WHERE ns = 'later'}), '1 true',
+	'a pinned namespace not created yet keeps its place');
+$proxy->safe_psql('postgres', q{DELETE FROM assoc_proxy.directory WHERE ns = 'later'});
+is($proxy->safe_psql('postgres', q{SELECT string_agg(ns || '=' || shard, ' ' ORDER BY ns) FROM assoc_proxy.directory}),
+	'app=0 chat=1 pinned=1 room.GENERAL=1 tenant-42=0', 'no role can record what a shard does not hold');
 ($out, $err) = as_app('app_a', q{SELECT assoc.create_namespace('app')});
-like($err, qr/42710: assoc\.create_namespace\(2\): \[postgres\] REMOTE ERROR: namespace "app" already exists/,
+like($err, qr/42710: assoc_proxy\.create_namespace_on\(3\): \[postgres\] REMOTE ERROR: namespace "app" already exists/,
 	'a second creation fails on the namespace\'s shard, SQLSTATE kept');
 
 # --- a deepstream-style session ---------------------------------------------
@@ -227,7 +249,7 @@ for my $call ("SELECT assoc.get('chat', 'user/42')", "SELECT assoc.channel('chat
 	"SELECT assoc.set('chat', 'user/42', 'x', '1')", "SELECT assoc.drop_namespace('chat')")
 {
 	($out, $err) = as_app('app_b', $call);
-	like($err, qr/42704: assoc\.\w+\(\d+\): \[postgres\] REMOTE ERROR: namespace "chat" does not exist/,
+	like($err, qr/42704: assoc(?:_proxy)?\.\w+\(\d+\): \[postgres\] REMOTE ERROR: namespace "chat" does not exist/,
 		"another application's role gets 42704: $call");
 }
 is(ok_app('app_a', q{SELECT assoc.version('chat', 'user/42')}), '5', '... and changes nothing');
@@ -235,6 +257,26 @@ is(ok_app('app_a', q{SELECT assoc.version('chat', 'user/42')}), '5', '... and ch
 like($err, qr/22004/, 'a NULL namespace is 22004 from a shard');
 
 # --- roles on every shard ----------------------------------------------------------
+
+# --- the directory when the proxy's transaction rolls back ---------------------
+
+ok_app('app_a', q{BEGIN; SELECT assoc.create_namespace('rolled'); ROLLBACK;});
+is($proxy->safe_psql('postgres', q{SELECT count(*) FROM assoc_proxy.directory WHERE ns = 'rolled'}), '0',
+	'a creation rolled back on the proxy leaves the namespace on its shard without an entry');
+is($proxy->safe_psql('postgres', 'SELECT assoc_proxy.sync_directory()'), '1', 'sync_directory finds it');
+is($proxy->safe_psql('postgres', q{SELECT shard = assoc_proxy.hash_shard('rolled', 2) FROM assoc_proxy.directory WHERE ns = 'rolled'}),
+	't', '... on its shard');
+ok_app('app_a', q{SELECT assoc.drop_namespace('rolled')});
+is($proxy->safe_psql('postgres', q{SELECT count(*) FROM assoc_proxy.directory WHERE ns = 'rolled'}), '0',
+	'drop_namespace through the proxy removes the entry');
+$shards[0]->safe_psql('postgres', q{SELECT assoc.create_namespace('twice')});
+$shards[1]->safe_psql('postgres', q{SELECT assoc.create_namespace('twice')});
+($ret, $out, $err) = $proxy->psql('postgres', 'SELECT assoc_proxy.sync_directory()');
+like($err, qr/namespace "twice" is on shards 0, 1 but placed on none/, 'sync_directory refuses a namespace on two shards');
+($ret, $out, $err) = $proxy->psql('postgres', "SELECT assoc_proxy.configure(ARRAY['$connstrs[0]', '$connstrs[1]', '$connstrs[1]'])");
+like($err, qr/namespace "twice" is on shards 0, 1/, '... and so does configure with another number of shards');
+$shards[1]->safe_psql('postgres', q{SELECT assoc.drop_namespace('twice')});
+is($proxy->safe_psql('postgres', 'SELECT assoc_proxy.sync_directory()'), '1', 'once one copy is gone, it is recorded');
 
 is($proxy->safe_psql('postgres', 'SELECT count(*) FROM assoc_proxy.check_roles()'), '0',
 	'check_roles: every login role exists on every shard');
