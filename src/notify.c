@@ -67,6 +67,7 @@
 #include "utils/timestamp.h"
 
 #include "channel.h"
+#include "forward.h"
 #include "notify.h"
 
 bool assoc_notify = true;
@@ -436,6 +437,8 @@ out_send(OutChannel *c)
 	if (c->count > 1)
 		appendStringInfoChar(&c->payload, ']');
 	Async_Notify(c->name, c->payload.data);
+	if (assoc_forward_enabled())
+		assoc_forward_add(c->name, c->payload.data);
 	resetStringInfo(&c->payload);
 	c->count = 0;
 }

@@ -30,6 +30,7 @@
 
 #include "channel.h"
 #include "cursor.h"
+#include "forward.h"
 #include "horizon.h"
 #include "maintenance.h"
 #include "notify.h"
@@ -345,9 +346,8 @@ worker_sleep(long ms)
 	while ((left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
 												   end)) > 0)
 	{
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
-						 PG_WAIT_EXTENSION);
+		(void) assoc_forward_wait(
+			WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left);
 		ResetLatch(MyLatch);
 		worker_check_interrupts();
 	}
@@ -374,20 +374,19 @@ worker_wait(NotifySlot *slot, uint64 seen, bool gather, bool held,
 
 	if (held)
 	{
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 NOTIFY_HELD_MS, PG_WAIT_EXTENSION);
+		(void) assoc_forward_wait(
+			WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, NOTIFY_HELD_MS);
 		ResetLatch(MyLatch);
 		return;
 	}
 	if (gather)
-		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 NOTIFY_MIN_INTERVAL_MS, PG_WAIT_EXTENSION);
-	rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-				   NOTIFY_IDLE_MS, PG_WAIT_EXTENSION);
+		(void) assoc_forward_wait(WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								  NOTIFY_MIN_INTERVAL_MS);
+	rc = assoc_forward_wait(WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							NOTIFY_IDLE_MS);
 	ResetLatch(MyLatch);
 	if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET) && !writers &&
-		worker_leave(slot, seen))
+		assoc_forward_idle() && worker_leave(slot, seen))
 		proc_exit(0);
 }
 
@@ -519,9 +518,11 @@ assoc_notify_worker_main(Datum main_arg)
 		b.seen = pg_atomic_read_u64(&slot->committed);
 		if (!worker_step(notify_batch, &b, "pg_assoc announcing feed entries"))
 		{
+			assoc_forward_batch_end(false);
 			worker_failed(++failures);
 			continue;
 		}
+		assoc_forward_batch_end(true);
 		failures = 0;
 		worker_after_batch(slot, &b, &last_prune);
 		worker_wait(slot, b.seen, b.counts.announced > 0, b.held, b.writers);

@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 
 #include "document.h"
+#include "forward.h"
 #include "horizon.h"
 #include "maintenance.h"
 #include "notify.h"
@@ -35,6 +36,7 @@ _PG_init(void)
 	assoc_document_init();
 	assoc_maintenance_init();
 	assoc_notify_init();
+	assoc_forward_init();
 	assoc_horizon_init();
 	assoc_search_init();
 
