@@ -22,16 +22,30 @@
  * most once, as for local notifications: the feed read through the proxy
  * is the truth.
  *
+ * Nothing here may wait: libpq looks host names up synchronously, so the
+ * setting's check refuses a host that is neither an address nor a socket
+ * directory (unless hostaddr gives the address), and a service file;
+ * GSSAPI encryption, which may ask a Kerberos server synchronously, is off
+ * unless the string asks for it.  The connection speaks the shard
+ * database's encoding, which the payloads are in.  Interrupts are not
+ * answered here: the worker answers them between batches (a cancel is
+ * meant for a batch, and would otherwise end the worker).
+ *
  * Layer: write path (README, "How the code is organised"), below notify.c
  * (which hands it a batch's notifications) and the worker (which waits
  * through it).
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
+
 #include "libpq-fe.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -48,6 +62,8 @@
 /* The pause before connecting again after a failure, doubled up to max. */
 #define FORWARD_RETRY_MIN_MS 1000
 #define FORWARD_RETRY_MAX_MS 30000
+/* At most one log line about dropped notifications per this long. */
+#define FORWARD_REPORT_MS 10000
 
 /* assoc.proxy_conninfo: where to forward ("" = nowhere). */
 static char *proxy_conninfo = NULL;
@@ -64,7 +80,7 @@ typedef enum ForwardState
 {
 	FORWARD_DOWN,       /* no connection (retry_at says when to try) */
 	FORWARD_CONNECTING, /* PQconnectPoll in progress */
-	FORWARD_IDLE,       /* connected, nothing in flight */
+	FORWARD_IDLE,       /* connected, nothing in flight (watching EOF) */
 	FORWARD_SENDING,    /* a statement is being flushed */
 	FORWARD_WAITING     /* waiting for the statement's result */
 } ForwardState;
@@ -81,6 +97,92 @@ static TimestampTz deadline = 0; /* for a connection or an answer */
 static TimestampTz retry_at = 0;
 static int         retry_ms = FORWARD_RETRY_MIN_MS;
 static int64       dropped = 0; /* dropped since the last report */
+static TimestampTz reported_at = 0;
+static bool        fd_acquired = false;
+
+/* Whether a host (one of a comma-separated list) needs no name lookup. */
+static bool
+host_is_literal(const char *host, int len)
+{
+	char          name[256];
+	unsigned char addr[16];
+
+	if (len == 0 || host[0] == '/' || host[0] == '@')
+		return true; /* the default, or a socket directory */
+	if (len >= (int) sizeof(name))
+		return false;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	return inet_pton(AF_INET, name, addr) == 1 ||
+		   inet_pton(AF_INET6, name, addr) == 1;
+}
+
+/*
+ * Check hook of assoc.proxy_conninfo: a connection string libpq parses,
+ * whose hosts need no name lookup (file header).  The message never
+ * quotes the string, which may hold a password.
+ */
+static bool
+check_proxy_conninfo(char **newval, void **extra, GucSource source)
+{
+	PQconninfoOption *options;
+	char             *error = NULL;
+	const char       *host = NULL;
+	bool              hostaddr = false;
+	bool              service = false;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	options = PQconninfoParse(*newval, &error);
+	if (options == NULL)
+	{
+		if (error != NULL)
+			PQfreemem(error);
+		GUC_check_errmsg(
+			"assoc.proxy_conninfo is not a valid connection string");
+		return false;
+	}
+	for (PQconninfoOption *o = options; o->keyword != NULL; o++)
+	{
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = true;
+		else if (strcmp(o->keyword, "service") == 0)
+			service = true;
+	}
+	if (service)
+	{
+		GUC_check_errmsg("assoc.proxy_conninfo must not name a service");
+		GUC_check_errdetail("A service file may give host names, which libpq "
+							"looks up while the notification worker waits.");
+		PQconninfoFree(options);
+		return false;
+	}
+	for (const char *h = (host != NULL && !hostaddr) ? host : NULL; h != NULL;)
+	{
+		const char *comma = strchr(h, ',');
+		int         len = comma ? (int) (comma - h) : (int) strlen(h);
+
+		if (!host_is_literal(h, len))
+		{
+			GUC_check_errmsg("assoc.proxy_conninfo names host \"%.*s\", which "
+							 "would be looked up by name",
+							 len, h);
+			GUC_check_errdetail("libpq looks host names up while the "
+								"notification worker waits.");
+			GUC_check_errhint("Give its address with hostaddr=, or a socket "
+							  "directory.");
+			PQconninfoFree(options);
+			return false;
+		}
+		h = comma ? comma + 1 : NULL;
+	}
+	PQconninfoFree(options);
+	return true;
+}
 
 /* Defines assoc.proxy_conninfo (README, "Settings"). */
 void
@@ -90,8 +192,8 @@ assoc_forward_init(void)
 		"assoc.proxy_conninfo",
 		"Connection string of a proxy database the notification worker "
 		"forwards every notification to (empty: none).",
-		NULL, &proxy_conninfo, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL,
-		NULL);
+		NULL, &proxy_conninfo, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+		check_proxy_conninfo, NULL, NULL);
 }
 
 /* Whether notifications are forwarded. */
@@ -158,14 +260,31 @@ assoc_forward_batch_end(bool committed)
 	queue = list_concat(queue, pending);
 	list_free(pending);
 	pending = NIL;
-	while (list_length(queue) > FORWARD_QUEUE_MAX &&
-		   list_length(queue) > inflight)
+	if (list_length(queue) > FORWARD_QUEUE_MAX)
 	{
-		forwarded_free((Forwarded *) list_nth(queue, inflight));
-		queue = list_delete_nth_cell(queue, inflight);
-		dropped++;
+		/* The oldest after those in flight go, in one rebuild of the list. */
+		int   excess = Min(list_length(queue) - FORWARD_QUEUE_MAX,
+						   list_length(queue) - inflight);
+		List *kept;
+
+		for (int i = inflight; i < inflight + excess; i++)
+			forwarded_free((Forwarded *) list_nth(queue, i));
+		kept = list_concat(list_copy_head(queue, inflight),
+						   list_copy_tail(queue, inflight + excess));
+		list_free(queue);
+		queue = kept;
+		dropped += excess;
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/* Free the queue's first n notifications and take them off it. */
+static void
+forward_shift(int n)
+{
+	for (int i = 0; i < n; i++)
+		forwarded_free((Forwarded *) list_nth(queue, i));
+	queue = list_delete_first_n(queue, n);
 }
 
 /* Close the connection (if any) and forget what was in flight. */
@@ -175,12 +294,12 @@ forward_close(void)
 	if (conn != NULL)
 		PQfinish(conn);
 	conn = NULL;
-	for (; inflight > 0; inflight--)
-	{
-		forwarded_free((Forwarded *) linitial(queue));
-		queue = list_delete_first(queue);
-		dropped++;
-	}
+	if (fd_acquired)
+		ReleaseExternalFD();
+	fd_acquired = false;
+	dropped += inflight;
+	forward_shift(inflight);
+	inflight = 0;
 	state = FORWARD_DOWN;
 }
 
@@ -188,26 +307,84 @@ forward_close(void)
 static void
 forward_fail(const char *what)
 {
-	ereport(LOG, (errmsg("pg_assoc could not forward notifications to the "
-						 "proxy: %s",
-						 what),
-				  errdetail("Notifications in flight are lost (the feed "
-							"keeps every change); it connects again in %d "
-							"ms.",
-							retry_ms)));
+	int lost = inflight;
+
 	forward_close();
+	dropped -= lost; /* said here, not again by forward_report */
+	ereport(LOG,
+			(errmsg("pg_assoc could not forward notifications to the "
+					"proxy: %s",
+					what),
+			 lost > 0 ? errdetail("%d notifications in flight are lost "
+								  "(the feed keeps every change); it "
+								  "connects again in %d ms.",
+								  lost, retry_ms)
+					  : errdetail("It connects again in %d ms.", retry_ms)));
 	retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), retry_ms);
 	retry_ms = Min(retry_ms * 2, FORWARD_RETRY_MAX_MS);
 }
 
-/* Start connecting, without waiting. */
+/* Log how many notifications were dropped, at most every FORWARD_REPORT_MS. */
+static void
+forward_report(bool now)
+{
+	if (dropped == 0 ||
+		(!now && !TimestampDifferenceExceeds(
+					 reported_at, GetCurrentTimestamp(), FORWARD_REPORT_MS)))
+		return;
+	ereport(LOG, (errmsg("pg_assoc dropped %lld notifications it could not "
+						 "forward to the proxy",
+						 (long long) dropped)));
+	dropped = 0;
+	reported_at = GetCurrentTimestamp();
+}
+
+/* At the worker's exit: what was never forwarded is dropped, and said so. */
+static void
+forward_at_exit(int code, Datum arg)
+{
+	dropped += list_length(queue);
+	if (conn != NULL)
+		PQfinish(conn);
+	conn = NULL;
+	forward_report(true);
+}
+
+/* Notices of the proxy (none are expected) are not written to stderr. */
+static void
+forward_notice(void *arg, const PGresult *res)
+{
+	elog(DEBUG1, "pg_assoc forward: %s", PQresultErrorMessage(res));
+}
+
+/*
+ * Start connecting, without waiting: the string's own settings, in the
+ * shard database's encoding, GSSAPI encryption off unless asked for.
+ */
 static void
 forward_connect(void)
 {
+	static bool exit_hook = false;
+	const char *keys[] = {"gssencmode", "fallback_application_name", "dbname",
+						  "client_encoding", NULL};
+	const char *values[] = {"disable", "pg_assoc forward", proxy_conninfo,
+							GetDatabaseEncodingName(), NULL};
+
+	if (!exit_hook)
+	{
+		on_proc_exit(forward_at_exit, (Datum) 0);
+		exit_hook = true;
+	}
 	if (conn_for != NULL)
 		pfree(conn_for);
 	conn_for = MemoryContextStrdup(forward_context(), proxy_conninfo);
-	conn = PQconnectStart(proxy_conninfo);
+	if (!AcquireExternalFD())
+	{
+		forward_fail("too many open files (max_files_per_process)");
+		return;
+	}
+	fd_acquired = true;
+	conn = PQconnectStartParams(keys, values, 1);
 	if (conn == NULL)
 	{
 		forward_fail("out of memory");
@@ -218,6 +395,7 @@ forward_connect(void)
 		forward_fail(pchomp(PQerrorMessage(conn)));
 		return;
 	}
+	PQsetNoticeReceiver(conn, forward_notice, NULL);
 	state = FORWARD_CONNECTING;
 	polling = PGRES_POLLING_WRITING;
 	deadline =
@@ -263,11 +441,8 @@ forward_send(void)
 static void
 forward_sent(void)
 {
-	for (; inflight > 0; inflight--)
-	{
-		forwarded_free((Forwarded *) linitial(queue));
-		queue = list_delete_first(queue);
-	}
+	forward_shift(inflight);
+	inflight = 0;
 	state = FORWARD_IDLE;
 	retry_ms = FORWARD_RETRY_MIN_MS;
 }
@@ -307,7 +482,6 @@ forward_pump(int rc)
 {
 	for (;;)
 	{
-		CHECK_FOR_INTERRUPTS();
 		if (state != FORWARD_DOWN && state != FORWARD_IDLE &&
 			GetCurrentTimestamp() >= deadline)
 		{
@@ -350,6 +524,19 @@ forward_pump(int rc)
 				state = FORWARD_IDLE;
 				continue;
 			case FORWARD_IDLE:
+				/*
+				 * A connection the proxy closed (a restart) is noticed here,
+				 * before a statement is lost on it: connect again at once.
+				 */
+				if ((rc & WL_SOCKET_READABLE) &&
+					(!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK))
+				{
+					forward_close();
+					retry_at = 0;
+					rc = 0;
+					continue;
+				}
+				rc = 0;
 				if (queue == NIL)
 					return;
 				if (!forward_send())
@@ -399,6 +586,7 @@ forward_socket_events(void)
 		case FORWARD_SENDING:
 			return WL_SOCKET_WRITEABLE | WL_SOCKET_READABLE;
 		case FORWARD_WAITING:
+		case FORWARD_IDLE:
 			return WL_SOCKET_READABLE;
 		default:
 			return 0;
@@ -467,13 +655,7 @@ assoc_forward_wait(int events, long timeout)
 			PG_WAIT_EXTENSION);
 		if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
 			forward_pump(rc);
-		if (dropped > 0 && state == FORWARD_IDLE)
-		{
-			ereport(LOG, (errmsg("pg_assoc dropped %lld notifications it "
-								 "could not forward to the proxy",
-								 (long long) dropped)));
-			dropped = 0;
-		}
+		forward_report(false);
 		if (rc & (WL_LATCH_SET | WL_POSTMASTER_DEATH))
 			return rc &
 				   ~(WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE | WL_TIMEOUT);

@@ -3,8 +3,11 @@
 # forwards its notifications to the proxy database, so a client LISTENing
 # on the proxy, on channel names it got from the proxy, hears the changes
 # of namespaces on both shards, and the feed read through the proxy holds
-# every one.  A proxy that is stopped, or hangs, never delays the shards'
-# own notifications, and forwarding resumes once it is back.
+# every one, also from a LATIN1 database.  A proxy that is stopped, or
+# hangs, never delays the shards' own notifications, and forwarding resumes
+# once it is back; query cancels aimed at the worker do not end it; the
+# setting refuses host names (looked up while the worker would wait) and
+# never echoes the string.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -78,9 +81,7 @@ SELECT assoc.set('alpha', 'a1', 'x', '1');
 SELECT assoc.set_multi('beta', 'b1', '[{"path": "y", "data": 2}]');
 SELECT assoc.set('alpha', 'a1', 'x', '2');
 SELECT assoc.set('beta', 'b2', 'z', '3');
-SELECT pg_sleep(1);
-SELECT pg_sleep(1);
-});
+} . "SELECT pg_sleep(0.5);\n" x 6);
 my %heard;
 for my $note (@$n)
 {
@@ -108,6 +109,43 @@ SELECT 1;
 	my @local = map { entries($_->[1]) } @$notes;
 	return (time - $t0, [ sort @local ]);
 }
+
+# A LATIN1 database of a shard: its payloads reach the proxy as text.
+$shards[1]->safe_psql('postgres',
+	q{CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
+$shards[1]->safe_psql('latin', q{CREATE EXTENSION pg_assoc; SELECT assoc.create_namespace('lat')});
+my $lat = $shards[1]->safe_psql('latin', q{SELECT assoc.channel('lat')});
+# The write comes from another process a second after the LISTEN.
+my $write = q{SELECT assoc.set('lat', 'caf' || chr(233), 'x', '1')};
+system('(sleep 1; psql -X -q -h ' . $shards[1]->host . ' -p ' . $shards[1]->port
+	  . qq{ -d latin -c "$write" >/dev/null) &});
+$n = session($proxy, qq{LISTEN "$lat";\n} . "SELECT pg_sleep(0.5);\n" x 8);
+ok((grep { $_->[1] =~ /"id":"café"/ } @$n), 'a LATIN1 database\'s notification reaches the proxy, converted')
+  or diag explain $n;
+
+# Query cancels aimed at the worker while it forwards: it goes on.
+my $worker = $shards[0]->safe_psql('postgres',
+	q{SELECT assoc.set('alpha', 'c', 'x', '0'); SELECT assoc.wait_notified();
+	  SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_assoc notify'});
+$worker = (split /\n/, $worker)[-1];
+$shards[0]->safe_psql('postgres', join '', map {
+	"SELECT assoc.set('alpha', 'c', 'x', '$_'); SELECT pg_cancel_backend($worker); SELECT pg_sleep(0.02);\n"
+} 1 .. 50);
+is($shards[0]->safe_psql('postgres', q{SELECT assoc.wait_notified(5000)}), 't', 'cancels do not stop the announcing');
+unlike(slurp_file($shards[0]->logfile), qr/"pg_assoc notify".*exited with exit code 1/,
+	'and the worker never ended with an error');
+
+# The setting: no host name, no service, and the string is never echoed.
+my ($ret, $out, $err) = $shards[0]->psql('postgres', q{ALTER SYSTEM SET assoc.proxy_conninfo = 'host=proxy.example dbname=app'});
+like($err, qr/names host "proxy.example", which would be looked up by name/, 'a host name is refused');
+($ret, $out, $err) = $shards[0]->psql('postgres', q{ALTER SYSTEM SET assoc.proxy_conninfo = 'service=proxy'});
+like($err, qr/must not name a service/, 'a service is refused');
+($ret, $out, $err) = $shards[0]->psql('postgres', q{ALTER SYSTEM SET assoc.proxy_conninfo = 'password=zzsecret dbname=''x'});
+like($err, qr/assoc.proxy_conninfo is not a valid connection string/, 'a malformed string is refused');
+unlike($err, qr/zzsecret/, '... without echoing it');
+($ret, $out, $err) = $shards[0]->psql('postgres', q{ALTER SYSTEM SET assoc.proxy_conninfo = 'host=192.0.2.1,/tmp,::1 dbname=x'});
+is($err, '', 'addresses and socket directories are accepted');
+$shards[0]->safe_psql('postgres', q{ALTER SYSTEM RESET assoc.proxy_conninfo});
 
 $proxy->stop;
 my ($secs, $local) = local_round('down');
@@ -138,12 +176,17 @@ ok(resumes('back'), 'once the proxy is back, forwarding resumes');
 # A proxy that stops answering (its processes stopped) while the worker's
 # connection is open: the connection waits in vain, not the worker, and
 # after 10 seconds it is given up.
-my @procs = ($proxy->{_pid}, split(/\s+/, `pgrep -P $proxy->{_pid}`));
+$proxy->poll_query_until('postgres',
+	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'pg_assoc forward'})
+  or die 'the worker is not connected to the proxy';
+our @procs = ($proxy->{_pid}, split(/\s+/, `pgrep -P $proxy->{_pid}`));
+END { kill 'CONT', @procs if @procs; }
 kill 'STOP', @procs;
 ($secs, $local) = local_round('hung');
 is_deeply($local, [ 'alpha/hung/1', 'alpha/hung/2' ], 'with the proxy hung, local listeners hear every change');
 cmp_ok($secs, '<', 3, 'and at once');
-ok($shards[0]->wait_for_log(qr/pg_assoc could not forward notifications to the proxy: no answer in time/),
+ok($shards[0]->wait_for_log(
+		qr/pg_assoc could not forward notifications to the proxy: (no answer|the connection was not made) in time/),
 	'the hung proxy is given up after its timeout');
 ($secs, $local) = local_round('later');
 is_deeply($local, [ 'alpha/later/1', 'alpha/later/2' ], 'local notifications go on meanwhile');
