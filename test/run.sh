@@ -107,10 +107,10 @@ run_pg_regress() {
 run_tap() {
 	local log="$RUN_DIR/tap.log" status
 	echo "== $SERVER/tap"
-	# Debian packages PL/Proxy for its own 15 only: there the scale-out test
-	# must run, elsewhere it says why it skips.
+	# Where the server has PL/Proxy (Debian's package for its 15, built into
+	# the others' copies, servers.sh) the scale-out tests must run.
 	local plproxy=""
-	[ "$SERVER" = debian15 ] && plproxy=1
+	[ -f "$("$PG_CONFIG" --sharedir)/extension/plproxy.control" ] && plproxy=1
 	(cd "$RUN_DIR/src" && as_user env PG_ASSOC_REQUIRE_PLPROXY="$plproxy" make -s installcheck-tap \
 		PG_CONFIG="$PG_CONFIG" PROVE_FLAGS=--verbose) >"$log" 2>&1
 	status=$?

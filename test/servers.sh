@@ -161,11 +161,36 @@ server_build() {
 	return $status
 }
 
+# PL/Proxy for the source-built servers (the scale-out tests,
+# test/t/080_proxy.pl, 082_proxy_forward.pl): upstream's 2.11.0 release as
+# Debian trixie ships it (its orig tarball from the archive's pool, checked
+# against this hash), built with the server's PGXS into the run's copy of
+# the server.  The tarball is cached; the build (seconds) is redone per run.
+PLPROXY_TARBALL=postgresql-plproxy_2.11.0.orig.tar.gz
+PLPROXY_SHA256=9b65d918fc7027a529868a1a30cced974c1fdbf91c0f1d25f757b9f8ec80353f
+server_add_plproxy() {
+	local tarball="$PG_ASSOC_CACHE/src/$PLPROXY_TARBALL" build="$RUN_DIR/plproxy" log="$RUN_DIR/plproxy.log"
+	if [ ! -f "$tarball" ]; then
+		mkdir -p "$PG_ASSOC_CACHE/src"
+		curl -fsS -o "$tarball.part" \
+			"http://deb.debian.org/debian/pool/main/p/postgresql-plproxy/$PLPROXY_TARBALL" &&
+			echo "$PLPROXY_SHA256  $tarball.part" | sha256sum -c --quiet &&
+			mv "$tarball.part" "$tarball" ||
+			{ rm -f "$tarball.part"; echo "fetching $PLPROXY_TARBALL failed"; return 1; }
+	fi
+	rm -rf "$build" && mkdir -p "$build" && tar -xzf "$tarball" -C "$build" --strip-components=1 &&
+		chown -R "$PG_USER" "$build" || return 1
+	{ (cd "$build" && runuser -u "$PG_USER" -- make -s PG_CONFIG="$PG_CONFIG") &&
+		(cd "$build" && make -s install PG_CONFIG="$PG_CONFIG"); } >"$log" 2>&1 ||
+		{ tail -n 30 "$log"; echo "building PL/Proxy failed (log: $log)"; return 1; }
+}
+
 # Point the helpers at a copy of server $1's cached installation in
 # RUN_DIR/pg (pg_assoc is installed into the copy, never into the cache):
 # PG_BIN and PG_CONFIG, and for asan15 the sanitizer settings with
-# RUN_DIR/sanitizer as the report directory.  Builds the server first if
-# the cache lacks it; returns non-zero on failure.
+# RUN_DIR/sanitizer as the report directory; PL/Proxy is built into the
+# copy when it can be.  Builds the server first if the cache lacks it;
+# returns non-zero on failure.
 server_use_copy() {
 	server_build "$1" || return 1
 	cp -a "$SRV_PREFIX" "$RUN_DIR/pg" || return 1
@@ -174,4 +199,6 @@ server_use_copy() {
 		runuser -u "$PG_USER" -- mkdir -p "$RUN_DIR/sanitizer"
 		sanitizer_export "$RUN_DIR/sanitizer"
 	fi
+	# Without it the scale-out tests say why they skip (test/run.sh).
+	server_add_plproxy || echo "== $1: no PL/Proxy, the scale-out tests will skip" >&2
 }
