@@ -235,6 +235,15 @@ assoc_forward_add(const char *channel, const char *payload)
 	MemoryContextSwitchTo(old);
 }
 
+/* Free the first n notifications of list and take them off it. */
+static List *
+forwarded_drop(List *list, int n)
+{
+	for (int i = 0; i < n; i++)
+		forwarded_free((Forwarded *) list_nth(list, i));
+	return list_delete_first_n(list, n);
+}
+
 /*
  * The batch committed: queue what it kept, dropping the oldest beyond
  * FORWARD_QUEUE_MAX (never one in flight).  Or it failed: drop it.
@@ -248,12 +257,7 @@ assoc_forward_batch_end(bool committed)
 		return;
 	if (!committed)
 	{
-		ListCell *lc;
-
-		foreach (lc, pending)
-			forwarded_free((Forwarded *) lfirst(lc));
-		list_free(pending);
-		pending = NIL;
+		pending = forwarded_drop(pending, list_length(pending));
 		return;
 	}
 	old = MemoryContextSwitchTo(forward_context());
@@ -278,16 +282,10 @@ assoc_forward_batch_end(bool committed)
 	MemoryContextSwitchTo(old);
 }
 
-/* Free the queue's first n notifications and take them off it. */
-static void
-forward_shift(int n)
-{
-	for (int i = 0; i < n; i++)
-		forwarded_free((Forwarded *) list_nth(queue, i));
-	queue = list_delete_first_n(queue, n);
-}
-
-/* Close the connection (if any) and forget what was in flight. */
+/*
+ * Close the connection (if any) and forget what was in flight (the caller
+ * says so, or counts it as dropped).
+ */
 static void
 forward_close(void)
 {
@@ -297,8 +295,7 @@ forward_close(void)
 	if (fd_acquired)
 		ReleaseExternalFD();
 	fd_acquired = false;
-	dropped += inflight;
-	forward_shift(inflight);
+	queue = forwarded_drop(queue, inflight);
 	inflight = 0;
 	state = FORWARD_DOWN;
 }
@@ -310,7 +307,6 @@ forward_fail(const char *what)
 	int lost = inflight;
 
 	forward_close();
-	dropped -= lost; /* said here, not again by forward_report */
 	ereport(LOG,
 			(errmsg("pg_assoc could not forward notifications to the "
 					"proxy: %s",
@@ -441,7 +437,7 @@ forward_send(void)
 static void
 forward_sent(void)
 {
-	forward_shift(inflight);
+	queue = forwarded_drop(queue, inflight);
 	inflight = 0;
 	state = FORWARD_IDLE;
 	retry_ms = FORWARD_RETRY_MIN_MS;
@@ -620,6 +616,7 @@ assoc_forward_wait(int events, long timeout)
 		(!assoc_forward_enabled() || strcmp(conn_for, proxy_conninfo) != 0))
 	{
 		/* assoc.proxy_conninfo changed: a new connection, or none. */
+		dropped += inflight;
 		forward_close();
 		pfree(conn_for);
 		conn_for = NULL;
@@ -628,25 +625,23 @@ assoc_forward_wait(int events, long timeout)
 	}
 	if (!assoc_forward_enabled())
 	{
-		while (queue != NIL)
-		{
-			forwarded_free((Forwarded *) linitial(queue));
-			queue = list_delete_first(queue);
-		}
+		queue = forwarded_drop(queue, list_length(queue));
 		return WaitLatch(MyLatch, events, timeout, PG_WAIT_EXTENSION);
 	}
 	for (;;)
 	{
 		TimestampTz now;
 		TimestampTz until;
+		TimestampTz timer;
 		int         socket_events;
 		int         rc;
 
 		forward_pump(0);
 		now = GetCurrentTimestamp();
 		until = end;
-		if (forward_timer() != 0 && forward_timer() < until)
-			until = forward_timer();
+		timer = forward_timer();
+		if (timer != 0 && timer < until)
+			until = timer;
 		socket_events = forward_socket_events();
 		rc = WaitLatchOrSocket(
 			MyLatch, (events & ~WL_TIMEOUT) | WL_TIMEOUT | socket_events,
