@@ -21,9 +21,9 @@ SQL_SRC = src/pg_assoc.sql src/docfuncs.sql src/assockey.sql src/store.sql src/n
 # The install script is generated from src/pg_assoc.sql followed by each
 # component's src/NAME.sql; upgrade scripts are committed under src/updates/.
 # The proxy's takes the functions that need no table from the same files,
-# the routed API generated from pg_assoc (proxy/generate_api.sql) and its
-# routing.
-PROXY_SRC  = proxy/header.sql src/docfuncs.sql src/assockey.sql proxy/api.sql proxy/routing.sql
+# the routed API generated from pg_assoc (proxy/generate_api.sql), its
+# routing and the moves of namespaces between shards.
+PROXY_SRC  = proxy/header.sql src/docfuncs.sql src/assockey.sql proxy/api.sql proxy/routing.sql proxy/move.sql
 DATA_built = pg_assoc--$(EXTVERSION).sql pg_assoc_proxy--$(EXTVERSION).sql
 DATA       = $(wildcard src/updates/*.sql)
 

@@ -23,6 +23,7 @@ WITH types AS (
       JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_assoc'
       JOIN pg_catalog.pg_type t ON t.oid = p.prorettype AND t.typtype = 'c'
      WHERE p.proargnames[1] = 'ns' AND p.proargtypes[0] = 'pg_catalog.text'::pg_catalog.regtype
+       AND p.proname NOT LIKE 'move\_%'
 )
 SELECT pg_catalog.format(E'\nCREATE TYPE %s AS (\n%s\n);\nCOMMENT ON TYPE %s IS %L;',
            t.oid::pg_catalog.regtype,
@@ -51,4 +52,6 @@ SELECT pg_catalog.format(E'\nCREATE FUNCTION assoc.%I(%s)\n    RETURNS %s\n    L
   JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_assoc'
  WHERE p.proargnames[1] = 'ns' AND p.proargtypes[0] = 'pg_catalog.text'::pg_catalog.regtype
    AND p.proname NOT IN ('create_namespace', 'drop_namespace')
+   -- The steps of a move concern one shard, named by number (proxy/move.sql).
+   AND p.proname NOT LIKE 'move\_%'
  ORDER BY p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid);

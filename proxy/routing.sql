@@ -44,10 +44,16 @@ CREATE TABLE assoc_proxy.directory (
     ns        text COLLATE "C" PRIMARY KEY,
     shard     integer NOT NULL,
     pinned    boolean NOT NULL DEFAULT false,
-    placed_at timestamptz NOT NULL DEFAULT now()
+    placed_at timestamptz NOT NULL DEFAULT now(),
+    move_to   integer,
+    left_on   integer
 );
 COMMENT ON TABLE assoc_proxy.directory IS
     'namespace -> shard: where each namespace created through the proxy, placed (pinned), or found by sync_directory lives';
+COMMENT ON COLUMN assoc_proxy.directory.move_to IS
+    'the shard a move is copying the namespace to (calls still go to shard)';
+COMMENT ON COLUMN assoc_proxy.directory.left_on IS
+    'the shard whose fenced copy a finished move has still to remove';
 REVOKE ALL ON assoc_proxy.directory FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('assoc_proxy.shards', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc_proxy.directory', '');
@@ -101,18 +107,18 @@ COMMENT ON FUNCTION assoc_proxy.route(text) IS
 CREATE FUNCTION assoc_proxy.namespaces_on(shard integer)
     RETURNS SETOF text
     LANGUAGE plproxy
-    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT ns::text FROM assoc.namespaces; $$;
+    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT ns::text FROM assoc.namespaces WHERE NOT fenced; $$;
 COMMENT ON FUNCTION assoc_proxy.namespaces_on(integer) IS
-    'the namespaces a shard holds, as the calling role sees them (the owner: all)';
+    'the namespaces a shard serves (not fenced by a move), as the calling role sees them (the owner: all)';
 REVOKE ALL ON FUNCTION assoc_proxy.namespaces_on(integer) FROM PUBLIC;
 
 CREATE FUNCTION assoc_proxy.holds(want text, shard integer)
     RETURNS boolean
     LANGUAGE plproxy
     AS $$ CLUSTER 'assoc_shards'; RUN ON shard;
-          SELECT EXISTS (SELECT 1 FROM assoc.namespaces AS n WHERE n.ns = want); $$;
+          SELECT EXISTS (SELECT 1 FROM assoc.namespaces AS n WHERE n.ns = want AND NOT n.fenced); $$;
 COMMENT ON FUNCTION assoc_proxy.holds(text, integer) IS
-    'whether a shard holds a namespace, as the calling role sees it (the owner: all)';
+    'whether a shard serves a namespace (holds it, not fenced by a move), as the calling role sees it (the owner: all)';
 REVOKE ALL ON FUNCTION assoc_proxy.holds(text, integer) FROM PUBLIC;
 
 CREATE FUNCTION assoc_proxy.roles_on(shard integer)
@@ -233,8 +239,9 @@ BEGIN
         SELECT x, s.shard FROM assoc_proxy.shards AS s, assoc_proxy.namespaces_on(s.shard) AS x;
     SELECT f.ns, string_agg(f.shard::text, ', ' ORDER BY f.shard) AS shards, d.shard AS placed INTO clash
       FROM assoc_proxy_found AS f LEFT JOIN assoc_proxy.directory AS d ON d.ns = f.ns
-     GROUP BY f.ns, d.shard
-    HAVING count(*) > 1 OR bool_or(d.shard IS NOT NULL AND d.shard <> f.shard)
+     GROUP BY f.ns, d.shard, d.move_to
+    HAVING count(*) > 1 OR bool_or(d.shard IS NOT NULL AND d.shard <> f.shard
+                                   AND d.move_to IS DISTINCT FROM f.shard)
      ORDER BY f.ns LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'namespace "%" is on shards % but placed on %', clash.ns, clash.shards,
@@ -355,7 +362,7 @@ BEGIN
         -- every one is recorded first (this needs every shard).
         PERFORM assoc_proxy.sync_directory();
     END IF;
-    SELECT max(d.shard) INTO highest FROM assoc_proxy.directory AS d;
+    SELECT max(greatest(d.shard, d.move_to, d.left_on)) INTO highest FROM assoc_proxy.directory AS d;
     IF highest >= cardinality(shards) THEN
         RAISE EXCEPTION 'namespaces live on shard %, beyond the % shards given', highest, cardinality(shards)
             USING ERRCODE = '55000', HINT = 'Move them first; shards keep their numbers.';

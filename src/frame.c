@@ -292,6 +292,26 @@ read_namespace(AssocCall *call)
 	call->history_depth = row.history_depth;
 	call->incarnation = row.incarnation;
 	call->secret = row.secret;
+	call->fenced = row.fenced;
+}
+
+/*
+ * The error of a call that would change a fenced namespace: one being
+ * moved to another server (README, "Scaling out").  40001, so that clients
+ * and drivers retry it as they retry a serialization failure: once the
+ * move has switched, the retry reaches the namespace's new server.
+ */
+static void
+error_fenced(const AssocCall *call)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("namespace \"%s\" is being moved to another server",
+					call->ns_name),
+			 errdetail("assoc.%s() changes the namespace, which refuses "
+					   "changes until the move has switched.",
+					   call->fn),
+			 errhint("Retry the call (with its op_id, if it has one).")));
 }
 
 /*
@@ -327,7 +347,11 @@ call_enter(AssocCall *call)
  * Begin a store call: validate and look up the namespace, check that the
  * calling role is a member of its owner, lock it (mode: AccessShareLock for
  * writers, AccessExclusiveLock to keep them out), and switch to the
- * extension owner.  op_id_arg < 0: no op_id.  Errors raised from here on
+ * extension owner.  op_id_arg < 0: no op_id.  A fenced namespace (one
+ * being moved) is refused with 40001 unless fenced_ok: the lock is taken
+ * first, so a fence, which takes it exclusively, waits for the writers
+ * that found the namespace open, and every writer after it finds it
+ * fenced.  Errors raised from here on
  * leave the user switch to transaction abort, which restores the caller.
  *
  * The namespace lock is keyed on the namespace's incarnation, unique per
@@ -341,7 +365,7 @@ call_enter(AssocCall *call)
 void
 assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 					   const char *fn, int ns_arg, int op_id_arg,
-					   LOCKMODE mode)
+					   LOCKMODE mode, bool fenced_ok)
 {
 	call_begin(call, fcinfo, fn, ns_arg);
 	call->op_id_arg = op_id_arg;
@@ -377,6 +401,8 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 		if (round >= ASSOC_MAX_ROUNDS)
 			assoc_error_rounds(call->fn, call->ns_name, "lock the namespace");
 	}
+	if (call->fenced && !fenced_ok)
+		error_fenced(call);
 }
 
 /*
@@ -401,7 +427,7 @@ assoc_call_open(AssocCall *call, FunctionCallInfo fcinfo, const char *fn,
 				int ns_arg, int op_id_arg)
 {
 	assoc_call_open_locked(call, fcinfo, fn, ns_arg, op_id_arg,
-						   AccessShareLock);
+						   AccessShareLock, false);
 }
 
 /* End a store call: back to the caller, out of SPI. */

@@ -60,6 +60,7 @@ typedef struct AssocCall
 	int              history_depth;
 	int64            incarnation; /* tells namespaces of one name apart */
 	bytea           *secret;      /* the namespace's channel secret */
+	bool             fenced;      /* being moved: writes are refused */
 	AssocOwnerSwitch sw;          /* the caller, while working as owner */
 	bool             connected;
 	MemoryContext    cxt;       /* the call's memory, inside SPI */
@@ -74,7 +75,7 @@ extern void assoc_call_open(AssocCall *call, FunctionCallInfo fcinfo,
 							const char *fn, int ns_arg, int op_id_arg);
 extern void assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 								   const char *fn, int ns_arg, int op_id_arg,
-								   LOCKMODE mode);
+								   LOCKMODE mode, bool fenced_ok);
 extern void assoc_call_open_read(AssocCall *call, FunctionCallInfo fcinfo,
 								 const char *fn, int ns_arg);
 extern void assoc_call_lock(AssocCall *call, FrameLockKind kind,

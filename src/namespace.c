@@ -1,7 +1,9 @@
 /*
  * namespace.c
  *		The namespace SQL functions: create_namespace, drop_namespace,
- *		alter_namespace, check_namespace, and prune.
+ *		alter_namespace, check_namespace, prune, and the two steps of a move
+ *		to another server that need the namespace's lock (move_fence,
+ *		move_drop; the copying is in src/namespace.sql).
  *
  * Isolation rule (README, "The record store"): a role may read or write a namespace only if
  * it is a member of the namespace's owner role; the call frame (frame.c)
@@ -67,6 +69,41 @@ assoc_create_namespace(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * Delete a namespace opened exclusively in call, with its records,
+ * history, feed, pruning mark and op_id ledger: drop_namespace and
+ * move_drop.
+ */
+static void
+delete_namespace(AssocCall *call)
+{
+	Datum values[1];
+
+	values[0] = PointerGetDatum(call->ns);
+	/* The ledger before the feed, in the order assoc.prune() deletes. */
+	assoc_stmt_exec(SP_NS_DELETE_OPS, values, NULL, false, 0);
+	assoc_stmt_exec(SP_NS_DELETE_RECORDS, values, NULL, false, 0);
+	assoc_stmt_exec(SP_NS_DELETE_HISTORY, values, NULL, false, 0);
+	assoc_stmt_exec(SP_NS_DELETE_FEED, values, NULL, false, 0);
+	assoc_stmt_exec(SP_NS_DELETE_PRUNED, values, NULL, false, 0);
+	assoc_stmt_exec(SP_NS_DELETE, values, NULL, false, 0);
+}
+
+/*
+ * Only the extension owner (or a superuser) may call what touches every
+ * namespace or moves one (fn: the SQL function's name, for the message).
+ */
+static void
+require_extension_owner(const char *fn, const char *what)
+{
+	if (!has_privs_of_role(GetUserId(), assoc_extension_owner()))
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s", what),
+			 errdetail("Only the extension owner may call assoc.%s().", fn)));
+}
+
 PG_FUNCTION_INFO_V1(assoc_drop_namespace);
 
 /*
@@ -77,19 +114,66 @@ Datum
 assoc_drop_namespace(PG_FUNCTION_ARGS)
 {
 	AssocCall call;
-	Datum     values[1];
 
 	/* Wait for the namespace's writers and keep new ones out. */
 	assoc_call_open_locked(&call, fcinfo, "drop_namespace", 0, -1,
-						   AccessExclusiveLock);
+						   AccessExclusiveLock, false);
+	delete_namespace(&call);
+	assoc_call_close(&call);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(assoc_move_fence);
+
+/*
+ * assoc.move_fence(ns, fenced): fences a namespace (true), so that every
+ * call that would change it fails with 40001, or opens it again (false);
+ * for moving it to another server (README, "Scaling out").  Taken with
+ * the namespace's lock held exclusively: the writers that found it open
+ * have ended when the fence commits, so a copy read after that commit
+ * holds every write the namespace will ever acknowledge here.
+ */
+Datum
+assoc_move_fence(PG_FUNCTION_ARGS)
+{
+	AssocCall call;
+	Datum     values[2];
+
+	require_extension_owner("move_fence", "fence a namespace");
+	assoc_check_not_null(fcinfo, 1, "fenced");
+	assoc_call_open_locked(&call, fcinfo, "move_fence", 0, -1,
+						   AccessExclusiveLock, true);
 	values[0] = PointerGetDatum(call.ns);
-	/* The ledger before the feed, in the order assoc.prune() deletes. */
-	assoc_stmt_exec(SP_NS_DELETE_OPS, values, NULL, false, 0);
-	assoc_stmt_exec(SP_NS_DELETE_RECORDS, values, NULL, false, 0);
-	assoc_stmt_exec(SP_NS_DELETE_HISTORY, values, NULL, false, 0);
-	assoc_stmt_exec(SP_NS_DELETE_FEED, values, NULL, false, 0);
-	assoc_stmt_exec(SP_NS_DELETE_PRUNED, values, NULL, false, 0);
-	assoc_stmt_exec(SP_NS_DELETE, values, NULL, false, 0);
+	values[1] = PG_GETARG_DATUM(1);
+	assoc_stmt_exec(SP_NS_FENCE, values, NULL, false, 0);
+	assoc_call_close(&call);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(assoc_move_drop);
+
+/*
+ * assoc.move_drop(ns): removes a fenced namespace, as drop_namespace does
+ * an open one: the copy a move left behind, or one it abandoned.  A
+ * namespace that is not fenced is refused, so that a move can never remove
+ * the copy that serves.
+ */
+Datum
+assoc_move_drop(PG_FUNCTION_ARGS)
+{
+	AssocCall call;
+
+	require_extension_owner("move_drop", "remove a moved namespace");
+	assoc_call_open_locked(&call, fcinfo, "move_drop", 0, -1,
+						   AccessExclusiveLock, true);
+	if (!call.fenced)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("namespace \"%s\" is not fenced", call.ns_name),
+				 errdetail("assoc.move_drop() removes only the fenced copy "
+						   "of a namespace that a move left behind."),
+				 errhint("Use assoc.drop_namespace() to drop a namespace.")));
+	delete_namespace(&call);
 	assoc_call_close(&call);
 	PG_RETURN_VOID();
 }
@@ -114,7 +198,7 @@ assoc_alter_namespace(PG_FUNCTION_ARGS)
 	 * meanwhile read the new depth once they have the lock.
 	 */
 	assoc_call_open_locked(&call, fcinfo, "alter_namespace", 0, -1,
-						   AccessExclusiveLock);
+						   AccessExclusiveLock, false);
 	if (!PG_ARGISNULL(1))
 	{
 		int32 depth = PG_GETARG_INT32(1);
@@ -171,11 +255,6 @@ PG_FUNCTION_INFO_V1(assoc_prune);
 Datum
 assoc_prune(PG_FUNCTION_ARGS)
 {
-	if (!has_privs_of_role(GetUserId(), assoc_extension_owner()))
-		ereport(
-			ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied to prune the op_id ledger and feed"),
-			 errdetail("Only the extension owner may call assoc.prune().")));
+	require_extension_owner("prune", "prune the op_id ledger and feed");
 	PG_RETURN_INT64(assoc_prune_all());
 }

@@ -50,3 +50,177 @@ CREATE FUNCTION assoc.prune()
     LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.prune() IS
     'deletes op_id ledger entries older than assoc.op_retention and feed entries older than assoc.feed_retention; returns how many';
+
+-- Moving a namespace to another server (README, "Scaling out") ------
+-- pg_assoc_proxy's assoc_proxy.move_namespace drives these on the two
+-- shards, as the extension owner: copy into a fenced copy on the target
+-- while the source serves, fence the source, copy what changed, open the
+-- target, remove the source.  Rows travel as the text of their table's
+-- row type, which round-trips every column exactly (a jsonb 'null'
+-- included), and are compared by the SHA-256 of that text; the settings
+-- that shape it are fixed, so both servers write the same text.  The
+-- proxy lists these as functions of one shard (proxy/generate_api.sql).
+
+CREATE FUNCTION assoc.move_fence(ns text, fenced boolean)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'assoc_move_fence'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION assoc.move_fence(text, boolean) IS
+    'fences a namespace (its changes fail with 40001 until it is opened again), after waiting for its writers; extension owner only';
+
+CREATE FUNCTION assoc.move_drop(ns text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'assoc_move_drop'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION assoc.move_drop(text) IS
+    'removes a fenced namespace (the copy a move leaves behind) with all its rows; extension owner only';
+
+CREATE FUNCTION assoc.move_namespace_row(ns text)
+    RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET bytea_output = 'hex'
+    AS $$ SELECT n::text FROM assoc.namespaces AS n WHERE n.ns = move_namespace_row.ns $$;
+COMMENT ON FUNCTION assoc.move_namespace_row(text) IS
+    'the namespace''s row as text (NULL when missing), for assoc.move_receive on another server; extension owner only';
+
+CREATE FUNCTION assoc.move_receive(ns text, source_row text)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET bytea_output = 'hex'
+    AS $$
+DECLARE
+    src assoc.namespaces := source_row::assoc.namespaces;
+    here boolean;
+BEGIN
+    IF src.ns IS DISTINCT FROM ns THEN
+        RAISE EXCEPTION 'the row given is not namespace "%"''s', ns USING ERRCODE = '22023';
+    END IF;
+    SELECT n.fenced INTO here FROM assoc.namespaces AS n WHERE n.ns = move_receive.ns FOR UPDATE;
+    IF NOT FOUND THEN
+        -- A new incarnation: cursors of the source are refused here (55000).
+        INSERT INTO assoc.namespaces (ns, owner, history_depth, incarnation, channel_secret, created_at, fenced)
+        VALUES (ns, src.owner, src.history_depth, nextval('assoc.incarnation_seq'), src.channel_secret,
+                src.created_at, true);
+    ELSIF here THEN
+        UPDATE assoc.namespaces AS n
+           SET owner = src.owner, history_depth = src.history_depth,
+               channel_secret = src.channel_secret, created_at = src.created_at
+         WHERE n.ns = move_receive.ns;
+    ELSE
+        RAISE EXCEPTION 'namespace "%" is open on this server', ns
+            USING ERRCODE = '55000',
+                  DETAIL = 'A move copies only into a fenced copy of the namespace.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION assoc.move_receive(text, text) IS
+    'creates a fenced copy of a namespace from its row on another server, or brings a fenced copy''s settings up to date; extension owner only';
+
+CREATE FUNCTION assoc.move_key(tbl text)
+    RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    -- A row's key over the alias t, as the list "key, version": records
+    -- and ledger entries have one key, and version 0.
+    CASE tbl
+        WHEN 'records' THEN RETURN 't.id, 0::bigint';
+        WHEN 'history' THEN RETURN 't.id, t.version';
+        WHEN 'ops' THEN RETURN 't.op_id, 0::bigint';
+        ELSE RAISE EXCEPTION 'a move copies records, history or ops, not "%"', tbl USING ERRCODE = '22023';
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION assoc.move_key(text) IS
+    'the key of a row of a table a move copies, over the alias t, as "key, version" (history: id, version; records: id, 0; ops: op_id, 0); 22023 for another table';
+
+CREATE FUNCTION assoc.move_digests(ns text, tbl text, after_key text, after_version bigint,
+                                   upto_key text, upto_version bigint, max integer)
+    RETURNS TABLE (key text, version bigint, digest text, size integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET bytea_output = 'hex'
+    AS $$
+DECLARE
+    list text := assoc.move_key(tbl);
+    -- The bounds: the index of records and ops is on the key alone.
+    bound text := CASE WHEN tbl = 'history' THEN '(' || list || ')' ELSE split_part(list, ',', 1) END;
+BEGIN
+    -- The rows of one table of the namespace in key order, after
+    -- (after_key, after_version) and up to (upto_key, upto_version) (NULL:
+    -- to the end), at most max (NULL: all), each with the digest and size
+    -- of its text.
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT %1$s, encode(sha256(textsend(t::text)), ''hex''), pg_column_size(t.*)
+           FROM assoc.%2$I AS t
+          WHERE t.ns = $1 AND %3$s > %4$s AND ($4 IS NULL OR %3$s <= %5$s)
+          ORDER BY %1$s LIMIT $6',
+        list, tbl, bound,
+        CASE WHEN tbl = 'history' THEN '($2, $3)' ELSE '$2' END,
+        CASE WHEN tbl = 'history' THEN '($4, $5)' ELSE '$4' END)
+    USING ns, after_key, after_version, upto_key, upto_version, max;
+END
+$$;
+COMMENT ON FUNCTION assoc.move_digests(text, text, text, bigint, text, bigint, integer) IS
+    'keys, digests and sizes of a namespace''s rows in records, history or ops, in key order, for a move; extension owner only';
+
+CREATE FUNCTION assoc.move_rows(ns text, tbl text, keys text[], versions bigint[])
+    RETURNS SETOF text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET bytea_output = 'hex'
+    AS $$
+BEGIN
+    -- The text of the rows named by keys and versions (parallel arrays).
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT t::text FROM unnest($2, $3) AS w(key, version), assoc.%1$I AS t
+          WHERE t.ns = $1 AND %2$s = (w.key, w.version)',
+        tbl, '(' || assoc.move_key(tbl) || ')')
+    USING ns, keys, versions;
+END
+$$;
+COMMENT ON FUNCTION assoc.move_rows(text, text, text[], bigint[]) IS
+    'the rows of a namespace named by their keys, as text, for assoc.move_apply on another server; extension owner only';
+
+CREATE FUNCTION assoc.move_apply(ns text, tbl text, source_rows text[], gone_keys text[], gone_versions bigint[])
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET bytea_output = 'hex'
+    AS $$
+DECLARE
+    list text := assoc.move_key(tbl);
+BEGIN
+    IF NOT coalesce((SELECT n.fenced FROM assoc.namespaces AS n WHERE n.ns = move_apply.ns FOR SHARE), false) THEN
+        RAISE EXCEPTION 'namespace "%" has no fenced copy on this server', ns
+            USING ERRCODE = '55000',
+                  DETAIL = 'A move writes only into a fenced copy (assoc.move_receive makes one).';
+    END IF;
+    -- The rows given (read once) replace those of the same keys; the gone
+    -- keys (parallel arrays of keys and versions) are deleted.
+    EXECUTE pg_catalog.format(
+        'CREATE TEMPORARY TABLE assoc_move_in ON COMMIT DROP AS
+           SELECT (s::assoc.%1$I).* FROM unnest($1) AS s', tbl) USING source_rows;
+    IF EXISTS (SELECT 1 FROM pg_temp.assoc_move_in AS i WHERE i.ns IS DISTINCT FROM move_apply.ns) THEN
+        RAISE EXCEPTION 'a row given is not namespace "%"''s', ns USING ERRCODE = '22023';
+    END IF;
+    EXECUTE pg_catalog.format(
+        'DELETE FROM assoc.%1$I AS t USING (SELECT * FROM unnest($2, $3)
+                                          UNION SELECT %2$s FROM pg_temp.assoc_move_in AS t) AS w(key, version)
+          WHERE t.ns = $1 AND %3$s = (w.key, w.version)',
+        tbl, list, '(' || list || ')')
+    USING ns, gone_keys, gone_versions;
+    EXECUTE pg_catalog.format('INSERT INTO assoc.%1$I SELECT * FROM pg_temp.assoc_move_in', tbl);
+    DROP TABLE pg_temp.assoc_move_in;
+END
+$$;
+COMMENT ON FUNCTION assoc.move_apply(text, text, text[], text[], bigint[]) IS
+    'writes rows of another server''s namespace (as text) into its fenced copy here, deleting the gone keys; extension owner only';
+
+REVOKE ALL ON FUNCTION assoc.move_fence(text, boolean), assoc.move_drop(text), assoc.move_namespace_row(text),
+    assoc.move_receive(text, text), assoc.move_digests(text, text, text, bigint, text, bigint, integer),
+    assoc.move_key(text), assoc.move_rows(text, text, text[], bigint[]), assoc.move_apply(text, text, text[], text[], bigint[])
+    FROM PUBLIC;

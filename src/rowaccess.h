@@ -57,6 +57,7 @@ typedef struct AssocNamespaceRow
 	int    history_depth;
 	int64  incarnation;
 	bytea *secret;
+	bool   fenced; /* being moved to another server (README, Scaling out) */
 } AssocNamespaceRow;
 
 /* A record as read for a write: its row's address and current state. */
@@ -82,7 +83,8 @@ enum
 	NS_INCARNATION,
 	NS_CHANNEL_SECRET,
 	NS_CREATED_AT,
-	NS_NATTS = NS_CREATED_AT
+	NS_FENCED, /* since 0.2.0 */
+	NS_NATTS = NS_FENCED
 };
 enum
 {

@@ -40,7 +40,9 @@ assoc_rows_namespace(text *ns, AssocNamespaceRow *row)
 	bool            found;
 
 	rel = assoc_rows_open(REL_NAMESPACES, AccessShareLock, false);
-	assoc_rows_check_natts(rel, NS_NATTS);
+	/* Until ALTER EXTENSION pg_assoc UPDATE, no column fenced: none is. */
+	if (RelationGetDescr(rel)->natts != NS_NATTS - 1)
+		assoc_rows_check_natts(rel, NS_NATTS);
 	slot = table_slot_create(rel, NULL);
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
@@ -57,6 +59,8 @@ assoc_rows_namespace(text *ns, AssocNamespaceRow *row)
 			DatumGetInt64(slot_getattr(slot, NS_INCARNATION, &isnull));
 		row->secret =
 			DatumGetByteaPCopy(slot_getattr(slot, NS_CHANNEL_SECRET, &isnull));
+		row->fenced = RelationGetDescr(rel)->natts >= NS_FENCED &&
+					  DatumGetBool(slot_getattr(slot, NS_FENCED, &isnull));
 	}
 	UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);

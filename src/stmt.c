@@ -108,6 +108,10 @@ static StmtPlan plans[SP_COUNT] = {
 							"WHERE ns OPERATOR(pg_catalog.=) $1",
 							2,
 							{TEXTOID, INT4OID}},
+	[SP_NS_FENCE] = {"UPDATE assoc.namespaces SET fenced = $2 "
+					 "WHERE ns OPERATOR(pg_catalog.=) $1",
+					 2,
+					 {TEXTOID, BOOLOID}},
 	[SP_NS_DELETE] =
 		{"DELETE FROM assoc.namespaces WHERE ns OPERATOR(pg_catalog.=) $1",
 		 1,

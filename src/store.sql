@@ -18,12 +18,15 @@ CREATE TABLE assoc.namespaces (
                   CONSTRAINT namespaces_history_depth_check CHECK (history_depth BETWEEN 0 AND 10000),
     incarnation   bigint NOT NULL,
     channel_secret bytea NOT NULL,
-    created_at    timestamptz NOT NULL DEFAULT now()
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    fenced        boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE assoc.namespaces IS
     'one row per namespace (an application''s private space); readable by members of its owner role';
 COMMENT ON COLUMN assoc.namespaces.incarnation IS
     'unique per creation of a namespace name, so cursors of a dropped namespace are recognised';
+COMMENT ON COLUMN assoc.namespaces.fenced IS
+    'true while the namespace is being moved to another server: calls that change it fail with 40001';
 COMMENT ON COLUMN assoc.namespaces.channel_secret IS
     'key of the keyed hash that names the namespace''s notification channels (assoc.channel)';
 

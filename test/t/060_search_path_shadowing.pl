@@ -1412,6 +1412,41 @@ like($out, qr/^hostile, pg_catalog, assoc\n[1-9]\d*$/,
 	'the extension owner, with the hostile path first, pruned entries');
 push @stderrs, [ 'prune by the extension owner', $err ];
 
+# The extension owner moves a namespace out and in again with the hostile
+# path first: every step a shard runs for pg_assoc_proxy (README, "Scaling
+# out"), each table's rows read as text and written back into the fenced
+# copy, a copy made under another name, both removed.
+($out, $err) = ('', '');
+$node->psql(
+	'app', q{
+SELECT assoc.create_namespace('mv_shadow');
+SELECT assoc.alter_namespace('mv_shadow', 2);
+SELECT assoc.set('mv_shadow', 'r', 'a', '1', NULL, 'mv-op');
+SELECT assoc.set('mv_shadow', 'r', 'a', '2');
+SELECT pg_catalog.count(*) FROM pg_catalog.unnest(ARRAY['records', 'history', 'ops']) AS t,
+                     assoc.move_digests('mv_shadow', t, '', -1, NULL, NULL, NULL) AS d;
+SELECT pg_catalog.count(*) FROM assoc.move_digests('mv_shadow', 'history', 'r', 1, 'r', 2, 1);
+SELECT assoc.move_fence('mv_shadow', true);
+SELECT assoc.move_apply('mv_shadow', t,
+           ARRAY(SELECT assoc.move_rows('mv_shadow', t, ARRAY(SELECT d.key FROM assoc.move_digests('mv_shadow', t, '', -1, NULL, NULL, NULL) AS d),
+                                        ARRAY(SELECT d.version FROM assoc.move_digests('mv_shadow', t, '', -1, NULL, NULL, NULL) AS d))),
+           '{}', '{}')
+  FROM pg_catalog.unnest(ARRAY['records', 'history', 'ops']) AS t;
+SELECT assoc.move_receive('mv_shadow', assoc.move_namespace_row('mv_shadow'));
+SELECT assoc.move_receive('mv_shadow2', pg_catalog.replace(assoc.move_namespace_row('mv_shadow'), '(mv_shadow,', '(mv_shadow2,'));
+SELECT assoc.move_drop('mv_shadow2');
+SELECT assoc.move_fence('mv_shadow', false);
+SELECT assoc.set('mv_shadow', 'r', 'a', '3', NULL, 'mv-op-2');
+SELECT assoc.move_fence('mv_shadow', true);
+SELECT assoc.move_drop('mv_shadow');
+SELECT pg_catalog.concat('moved ', pg_catalog.count(*)) FROM assoc.namespaces
+ WHERE pg_catalog.starts_with(ns, 'mv_shadow');
+},
+	stdout => \$out,
+	stderr => \$err);
+like($out, qr/\nmoved 0$/, 'the extension owner, with the hostile path first, ran every step of a move');
+push @stderrs, [ 'a move by the extension owner', $err ];
+
 # The notification worker: it prunes when it starts.  Write, make the
 # entries old, wait for the worker to leave, and wake a new one with a
 # write.

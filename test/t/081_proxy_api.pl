@@ -6,9 +6,10 @@
 #   * every function of pg_assoc is on the proxy in one way — routed
 #     (first argument ns text; generated, or written in proxy/routing.sql
 #     for create_namespace and drop_namespace), or run on the proxy itself
-#     (src/docfuncs.sql, src/assockey.sql) — or is one of the few that
-#     concern one shard only, named here.  A new API function that is none
-#     of these fails this test.
+#     (src/docfuncs.sql, src/assockey.sql), or is a step of a move that
+#     proxy/move.sql calls on a shard — or is one of the few that concern
+#     one shard only, named here.  A new API function that is none of these
+#     fails this test.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -41,7 +42,8 @@ is_deeply([ sort keys %by_hand ], [qw(create_namespace drop_namespace)],
 
 # Each function of the installed extension, as "name routed|other".
 my %kind = map { split / / } split /\n/, $node->safe_psql('postgres', q{
-SELECT DISTINCT p.proname || ' ' || CASE WHEN p.proargnames[1] = 'ns' AND p.proargtypes[0] = 'text'::regtype
+SELECT DISTINCT p.proname || ' ' || CASE WHEN p.proname LIKE 'move\_%' THEN 'move'
+                                         WHEN p.proargnames[1] = 'ns' AND p.proargtypes[0] = 'text'::regtype
                                          THEN 'routed' ELSE 'other' END
   FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_assoc'
@@ -50,6 +52,13 @@ my @routed = sort grep { $kind{$_} eq 'routed' } keys %kind;
 my @expected = (keys %generated, keys %by_hand);
 is_deeply(\@routed, [ sort @expected ],
 	'every function whose first argument is ns is routed');
+my @moves = sort grep { $kind{$_} eq 'move' } keys %kind;
+is_deeply(\@moves,
+	[qw(move_apply move_digests move_drop move_fence move_key move_namespace_row move_receive move_rows)],
+	'the steps of a move are these');
+my $move_sql = slurp_file("$top/proxy/move.sql");
+is_deeply([ grep { $move_sql !~ /\bassoc\.$_\(/ } @moves ], ['move_key'],
+	'proxy/move.sql calls each on a shard (move_key is their own helper)');
 my @shard_only = sort grep { $kind{$_} eq 'other' && !$local{$_} } keys %kind;
 is_deeply(\@shard_only,
 	[qw(prune search_key search_key_cmp search_key_eq search_key_ge search_key_gt search_key_in

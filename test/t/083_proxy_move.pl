@@ -1,0 +1,263 @@
+# Moving a namespace between shards (README, "Scaling out"): CALL
+# assoc_proxy.move_namespace(ns, to_shard) on one proxy with two shards,
+# an application role making every call.
+#
+#   * an idle move carries the namespace row (owner, history depth,
+#     channel secret: the channel name stays), records, history and op_id
+#     ledger exactly, leaves nothing on the source, switches the directory;
+#     an op_id retried after the move returns its first result; a cursor
+#     from before the move gets 55000;
+#   * under load (8 pgbench clients, 2000 writes each, every write a
+#     set_multi with an op_id, retried on 40001), no acknowledged write is
+#     lost or applied twice, and versions stay contiguous;
+#   * the source shard killed while the move waits to fence it: calls keep
+#     going to the source once it is back, and running the move again
+#     completes it;
+#   * a move cut short after its switch (cancelled while it waits for the
+#     proxy's older transactions) is finished by running it again;
+#   * only the owner moves, and the shards' move functions are the
+#     extension owner's.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use Time::HiRes qw(usleep);
+
+my $proxy = PostgreSQL::Test::Cluster->new('mproxy');
+$proxy->init;
+$proxy->start;
+if ($proxy->safe_psql('postgres',
+		"SELECT count(*) FROM pg_available_extensions WHERE name = 'plproxy'") eq '0')
+{
+	die 'PL/Proxy is required here (PG_ASSOC_REQUIRE_PLPROXY)' if $ENV{PG_ASSOC_REQUIRE_PLPROXY};
+	plan skip_all => 'PL/Proxy is not installed for this server (test/servers.sh could not build it)';
+}
+my @shards;
+for my $i (0, 1)
+{
+	my $node = PostgreSQL::Test::Cluster->new("mshard$i");
+	$node->init;
+	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_assoc'");
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION pg_assoc; CREATE ROLE app LOGIN');
+	push @shards, $node;
+}
+my @connstrs = map { 'host=' . $_->host . ' port=' . $_->port . ' dbname=postgres' } @shards;
+$proxy->safe_psql('postgres', qq{
+CREATE ROLE app LOGIN;
+CREATE EXTENSION plproxy;
+CREATE EXTENSION pg_assoc_proxy;
+SELECT assoc_proxy.configure(ARRAY['$connstrs[0]', '$connstrs[1]']);
+SELECT assoc_proxy.place('mv', 0);
+});
+my $as_app = $proxy->connstr('postgres') . ' user=app';
+
+# Run SQL on the proxy as the application role: (stdout, stderr).
+sub app
+{
+	my ($sql) = @_;
+	my ($ret, $out, $err) = $proxy->psql('postgres', "\\set VERBOSITY verbose\n$sql", connstr => $as_app);
+	return ($out, $err);
+}
+
+sub app_ok
+{
+	my ($sql) = @_;
+	my ($out, $err) = app($sql);
+	die "unexpected error: $err\n$sql" if $err =~ /ERROR/;
+	return $out;
+}
+
+# The namespace's rows on a shard, table by table, as text (the namespace
+# row without its incarnation, which is per server).
+sub rows_on
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres', q{
+SELECT (SELECT string_agg(format('%s %s %s %s', n.owner, n.history_depth, n.channel_secret, n.created_at), '')
+          FROM assoc.namespaces n WHERE n.ns = 'mv'),
+       (SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM assoc.records r WHERE r.ns = 'mv'),
+       (SELECT string_agg(h::text, E'\n' ORDER BY h.id, h.version) FROM assoc.history h WHERE h.ns = 'mv'),
+       (SELECT string_agg(o::text, E'\n' ORDER BY o.op_id) FROM assoc.ops o WHERE o.ns = 'mv')
+});
+}
+
+# Whether a shard has anything of the namespace left, in any table.
+sub leftovers
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres', q{
+SELECT (SELECT count(*) FROM assoc.namespaces WHERE ns = 'mv') + (SELECT count(*) FROM assoc.records WHERE ns = 'mv')
+     + (SELECT count(*) FROM assoc.history WHERE ns = 'mv') + (SELECT count(*) FROM assoc.ops WHERE ns = 'mv')
+     + (SELECT count(*) FROM assoc.feed WHERE ns = 'mv')
+});
+}
+
+sub entry
+{
+	return $proxy->safe_psql('postgres',
+		q{SELECT concat_ws(' ', shard, pinned, coalesce(move_to::text, '-'), coalesce(left_on::text, '-'))
+		    FROM assoc_proxy.directory WHERE ns = 'mv'});
+}
+
+# --- an idle move -----------------------------------------------------------
+
+app_ok(q{
+SELECT assoc.create_namespace('mv');
+SELECT assoc.alter_namespace('mv', 3);
+SELECT assoc.set('mv', 'r1', NULL, '{"a": {"b": [1, null, "x"]}}', NULL, 'op-1');
+SELECT assoc.set_multi('mv', 'r1', '[{"path": "a.c", "data": null}, {"path": "z", "data": "\u00e9"}]', 1, 'op-2');
+SELECT assoc.link('mv', 'r1', '{room:GENERAL,user:42}');
+SELECT assoc.set('mv', 'r2', NULL, '[]');
+SELECT assoc.set('mv', 'gone', NULL, '{}');
+SELECT assoc.remove('mv', 'gone');
+SELECT assoc.create('mv', '{"n": 1}', '{room:GENERAL}', 'made', 'op-c');
+});
+$shards[0]->safe_psql('postgres', q{
+INSERT INTO assoc.records SELECT 'mv', 'bulk' || i, '{}', jsonb_build_object('i', i, 'pad', repeat('p', 200)), 1
+  FROM generate_series(1, 2500) i});
+my $before = rows_on($shards[0]);
+my $channel = app_ok(q{SELECT assoc.channel('mv', 'r1')});
+my $cursor = app_ok(q{SELECT assoc.head('mv')});
+
+my ($out, $err) = app(q{CALL assoc_proxy.move_namespace('mv', 1)});
+like($err, qr/42501: permission denied for procedure move_namespace/, 'an application role cannot move a namespace');
+my $ret;
+($ret, $out, $err) = $shards[0]->psql('postgres', q{SET ROLE app; SELECT assoc.move_fence('mv', true)});
+like($err, qr/permission denied for function move_fence/, '... nor fence one on its shard');
+
+$proxy->safe_psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 1)});
+is(entry(), '1 t - -', 'the directory names the target, nothing left to do');
+is(rows_on($shards[1]), $before,
+	'the target holds the namespace row, records, history and op_id ledger exactly');
+is(leftovers($shards[0]), '0', 'the source holds nothing of it');
+is(app_ok(q{SELECT assoc.channel('mv', 'r1')}), $channel, 'channel names stay the same');
+is(app_ok(q{SELECT assoc.set_multi('mv', 'r1', '[{"path": "a.c", "data": null}, {"path": "z", "data": "\u00e9"}]', 1, 'op-2')}),
+	'2', 'an op_id retried after the move returns its first result');
+is(app_ok(q{SELECT assoc.version('mv', 'r1')}), '3', '... and changes nothing');
+($out, $err) = app(qq{SELECT * FROM assoc.changes('mv', '$cursor')});
+like($err, qr/55000: .*cursor "$cursor" cannot be continued in namespace "mv"/,
+	'a cursor from before the move gets 55000');
+like($err, qr/assoc\.snapshot/, '... with the hint to resynchronise');
+my $head = app_ok(q{SELECT cursor FROM assoc.snapshot('mv') LIMIT 1});
+app_ok(q{SELECT assoc.set('mv', 'r2', NULL, '[1]')});
+is(app_ok(qq{SELECT id || ' ' || version FROM assoc.changes('mv', '$head')}), 'r2 2',
+	'the feed goes on from a cursor of the new shard');
+$proxy->safe_psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 1)});
+is(entry(), '1 t - -', 'moving it where it is changes nothing');
+($ret, $out, $err) = $proxy->psql('postgres', q{CALL assoc_proxy.move_namespace('nowhere', 1)});
+like($err, qr/namespace "nowhere" does not exist on shard/, 'a namespace that does not exist is not moved');
+($ret, $out, $err) = $proxy->psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 2)});
+like($err, qr/shard 2 does not exist/, '... nor to a shard that does not exist');
+app_ok(q{SELECT assoc.remove('mv', 'bulk' || i) FROM generate_series(1, 2500) i});
+
+# --- under load -------------------------------------------------------------
+
+my $dir = PostgreSQL::Test::Utils::tempdir;
+my $clients = 8;
+open my $fh, '>', "$dir/move_load.sql" or die $!;
+print $fh q{\set n random(1, 1000000000000000)
+SELECT assoc.set_multi('mv', 'c' || :client_id, jsonb_build_array(jsonb_build_object('path', 'w.k' || :n, 'data', true)), NULL, 'w-' || :client_id || '-' || :n);
+};
+close $fh;
+my $bench = IPC::Run::start(
+	[
+		'pgbench', '-n', '-c', $clients, '-j', 2, '-t', 2000, '--max-tries', 1000000,
+		'-f', "$dir/move_load.sql", $as_app
+	],
+	'<', '/dev/null', '>', "$dir/move_load.out", '2>', "$dir/move_load.err");
+ok($shards[1]->poll_query_until('postgres', "SELECT count(*) = $clients FROM assoc.records WHERE id LIKE 'c%'"),
+	'every client has written');
+$proxy->safe_psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 0)});
+my $moved_at = $shards[0]->safe_psql('postgres', q{SELECT sum(version) FROM assoc.records WHERE id LIKE 'c%'});
+ok($bench->finish, 'the clients had no error') or diag(slurp_file("$dir/move_load.err"));
+my $report = slurp_file("$dir/move_load.out");
+note($report);
+my ($processed) = $report =~ /number of transactions actually processed: (\d+)/;
+my ($failed) = $report =~ /number of failed transactions: (\d+)/;
+my ($retried) = $report =~ /number of transactions retried: (\d+)/;
+cmp_ok($retried, '>', 0, 'writes met the fence (40001) and were retried');
+is($failed, '0', 'no write failed for good');
+is($processed, $clients * 2000, 'every write was acknowledged');
+is(entry(), '0 t - -', 'the directory names shard 0');
+is(leftovers($shards[1]), '0', 'shard 1 holds nothing of the namespace');
+my ($acked, $versions, $keys) = split /\|/, $shards[0]->safe_psql('postgres', qq{
+SELECT $processed, sum(version), sum((SELECT count(*) FROM jsonb_object_keys(data->'w')))
+  FROM assoc.records WHERE ns = 'mv' AND id LIKE 'c%'});
+is($versions, $acked, 'every acknowledged write is there once: the versions add up to the writes acknowledged');
+is($keys, $acked, '... and so do the keys the writes added');
+cmp_ok($moved_at, '<', $acked, 'writes were acknowledged after the move, on the new shard');
+is($shards[0]->safe_psql('postgres', q{
+SELECT count(*) FROM (SELECT h.id, max(h.version) - min(h.version) + 1 = count(*) AS contiguous, max(h.version) AS last
+                        FROM assoc.history h WHERE h.ns = 'mv' AND h.id LIKE 'c%' GROUP BY h.id) h
+  JOIN assoc.records r ON r.ns = 'mv' AND r.id = h.id
+ WHERE h.contiguous AND h.last = r.version}), $clients, 'each record\'s kept versions are contiguous up to its version');
+
+# --- the source killed in the middle of a move --------------------------------
+
+# A writer on the source holds the namespace, so the move waits to fence it
+# after its first copy; the source is killed then.
+my $blocker = IPC::Run::start(
+	[
+		'psql', '-X', '-d', $shards[0]->connstr('postgres'), '-c',
+		q{BEGIN; SELECT assoc.set('mv', 'blocker', NULL, '{}'); SELECT pg_sleep(600);}
+	],
+	'<', '/dev/null', '>', "$dir/blocker.out", '2>', "$dir/blocker.err");
+ok($shards[0]->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()}),
+	'a writer holds the namespace on the source');
+my $mover = IPC::Run::start(
+	[ 'psql', '-X', '-d', $proxy->connstr('postgres'), '-c', q{CALL assoc_proxy.move_namespace('mv', 1)} ],
+	'<', '/dev/null', '>', "$dir/mover.out", '2>', "$dir/mover.err");
+ok($shards[0]->poll_query_until('postgres',
+		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%move_fence%'}),
+	'the move waits to fence the source');
+is(entry(), '0 t 1 -', 'the directory records the move');
+is($shards[1]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'mv'}), 't',
+	'the target holds a fenced copy');
+$shards[0]->stop('immediate');
+$mover->finish;
+$blocker->finish;
+like(slurp_file("$dir/mover.err"), qr/ERROR/, 'the move stopped with an error');
+$shards[0]->start;
+is(app_ok(q{SELECT assoc.set('mv', 'after', NULL, '{"x": 1}', NULL, 'op-after')}), '1',
+	'calls still go to the source, which is open');
+($ret, $out, $err) = $proxy->psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 0)});
+like($err, qr/namespace "mv" is being moved to shard 1/, 'another move waits for this one to complete');
+$before = rows_on($shards[0]);
+$proxy->safe_psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 1)});
+is(entry(), '1 t - -', 'running the move again completes it');
+is(rows_on($shards[1]), $before, 'the target holds everything, the write after the crash too');
+is(leftovers($shards[0]), '0', 'the source holds nothing');
+is(app_ok(q{SELECT assoc.version('mv', 'blocker')}), '0', 'the write that never committed is not there');
+
+# --- a move cut short after its switch ----------------------------------------------
+
+# An open transaction on the proxy holds the move after its switch.
+my $old = IPC::Run::start(
+	[ 'psql', '-X', '-d', $proxy->connstr('postgres'), '-c', q{BEGIN; SELECT pg_sleep(601);} ],
+	'<', '/dev/null', '>', "$dir/old.out", '2>', "$dir/old.err");
+ok($proxy->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(601)%' AND pid <> pg_backend_pid()}),
+	'a transaction is open on the proxy');
+$mover = IPC::Run::start(
+	[ 'psql', '-X', '-d', $proxy->connstr('postgres'), '-c', q{CALL assoc_proxy.move_namespace('mv', 0)} ],
+	'<', '/dev/null', '>', "$dir/mover2.out", '2>', "$dir/mover2.err");
+ok($proxy->poll_query_until('postgres', q{SELECT shard = 0 AND left_on = 1 FROM assoc_proxy.directory WHERE ns = 'mv'}),
+	'the move switches, then waits for the older transaction');
+is(app_ok(q{SELECT assoc.set('mv', 'r2', NULL, '[2]')}), '3', 'calls go to the new shard meanwhile');
+$proxy->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CALL assoc_proxy.move_namespace%'});
+$mover->finish;
+like(slurp_file("$dir/mover2.err"), qr/canceling statement due to user request/, 'the move is cancelled');
+is(entry(), '0 t - 1', 'the directory still has the old copy to remove');
+is($shards[1]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'mv'}), 't',
+	'... which is fenced');
+$proxy->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(601)%' AND pid <> pg_backend_pid()});
+$old->finish;
+$proxy->safe_psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 0)});
+is(entry(), '0 t - -', 'running the move again finishes it');
+is(leftovers($shards[1]), '0', 'the old copy is gone');
+is(app_ok(q{SELECT assoc.get('mv', 'r2')}), '[2]', 'the namespace serves from shard 0');
+is($proxy->safe_psql('postgres', q{SELECT assoc_proxy.sync_directory()}), '0', 'the directory agrees with the shards');
+
+done_testing();
