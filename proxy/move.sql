@@ -1,43 +1,49 @@
 
 -- ---------------------------------------------------------------------
--- Moving a namespace to another shard (README, "Scaling out").
+-- Moving a namespace to another shard (README, "Moving a namespace").
 --
 -- CALL assoc_proxy.move_namespace(ns, to_shard) runs these steps, each in
 -- a transaction of its own on the proxy (each call to a shard commits
--- there on its own):
+-- there on its own); assoc_proxy.moves records the move from its start
+-- until its old copy is gone:
 --
---   begin   the directory entry records the target (move_to); calls
---           still go to the source;
+--   begin   the move is recorded; calls still go to the source;
 --   copy    a fenced copy on the target is made equal to the source, table
---           by table, while the source serves;
+--           by table, while the source serves (twice: the second pass
+--           takes what changed during the first);
 --   final   the source is fenced (its running writers finish first, later
---           ones get 40001), copied again (what changed since), and the
---           target opened;
---   switch  the directory names the target, and the source in left_on;
+--           ones get 40001), the copy made equal once more, and opened;
+--   switch  the directory names the target;
 --   wait    for every transaction of the proxy that began before the
 --           switch: a call routed by the old entry may still be running;
---   finish  the source's fenced copy is removed, left_on cleared.
+--   finish  the source's fenced copy is removed, the move forgotten.
 --
--- At no point are two copies open: the target opens only after the
--- source is fenced and copied, and a fenced copy refuses every change.  A
--- call routed to the source before the switch fails with 40001 there if
--- it changes something, and it has ended before the source copy is
--- removed.  Each step reads the entry again under the move's lock and
--- does nothing when its work is done, so a move cut short anywhere (a
--- server killed, a cancel) is completed by calling it again.
+-- At no point are two copies open: the target opens only after the source
+-- is fenced and copied, and a fenced copy refuses every change.  A call
+-- routed to the source before the switch fails with 40001 there if it
+-- changes something, and it has ended before the source copy is removed.
+-- Each step reads the move again under the move's lock and does nothing
+-- when its work is done, so a move cut short anywhere (a server killed, a
+-- cancel) is completed by calling it again, or undone before its switch
+-- by assoc_proxy.abort_move.  The incarnations recorded tell the
+-- namespace and its copy from any other of the same name a shard gets
+-- meanwhile (dropped and created again, or created on a shard directly).
 -- ---------------------------------------------------------------------
 
 -- --- what a move asks of the shards, as the owner -------------------------
 
+CREATE TYPE assoc_proxy.copy_state AS (fenced boolean, incarnation bigint);
+COMMENT ON TYPE assoc_proxy.copy_state IS
+    'a shard''s copy of a namespace: fenced or open, and its incarnation there (NULLs: none)';
+
 CREATE FUNCTION assoc_proxy.state_on(want text, shard integer)
-    RETURNS text
+    RETURNS assoc_proxy.copy_state
     LANGUAGE plproxy
     AS $$ CLUSTER 'assoc_shards'; RUN ON shard;
-          SELECT (SELECT CASE WHEN n.fenced THEN 'fenced' ELSE 'open' END
-                    FROM assoc.namespaces AS n WHERE n.ns = want); $$;
+          SELECT n.fenced, n.incarnation
+            FROM (SELECT 1) AS one LEFT JOIN assoc.namespaces AS n ON n.ns = want; $$;
 COMMENT ON FUNCTION assoc_proxy.state_on(text, integer) IS
-    'whether a shard holds a namespace open, fenced (by a move), or not at all (NULL)';
-
+    'a shard''s copy of a namespace: whether it is fenced (by a move) and its incarnation; NULLs when the shard has none';
 CREATE FUNCTION assoc_proxy.fence_on(want text, fenced boolean, shard integer)
     RETURNS boolean
     LANGUAGE plproxy
@@ -60,11 +66,11 @@ COMMENT ON FUNCTION assoc_proxy.namespace_row_on(text, integer) IS
     'assoc.move_namespace_row on one shard: the namespace''s row there, as text';
 
 CREATE FUNCTION assoc_proxy.receive_on(want text, source_row text, shard integer)
-    RETURNS boolean
+    RETURNS bigint
     LANGUAGE plproxy
-    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT true FROM assoc.move_receive(want, source_row); $$;
+    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT assoc.move_receive(want, source_row); $$;
 COMMENT ON FUNCTION assoc_proxy.receive_on(text, text, integer) IS
-    'assoc.move_receive on one shard: makes or updates the fenced copy of a namespace there';
+    'assoc.move_receive on one shard: makes or updates the fenced copy of a namespace there; returns its incarnation';
 
 CREATE TYPE assoc_proxy.row_digest AS (key text, version bigint, digest text, size integer);
 COMMENT ON TYPE assoc_proxy.row_digest IS
@@ -95,6 +101,7 @@ CREATE FUNCTION assoc_proxy.apply_on(want text, tbl text, source_rows text[], go
 COMMENT ON FUNCTION assoc_proxy.apply_on(text, text, text[], text[], bigint[], integer) IS
     'assoc.move_apply on one shard: writes rows into the fenced copy of a namespace there';
 
+
 -- --- copying ---------------------------------------------------------------
 
 CREATE FUNCTION assoc_proxy.copy_table(ns text, tbl text, source integer, target integer)
@@ -104,7 +111,7 @@ CREATE FUNCTION assoc_proxy.copy_table(ns text, tbl text, source integer, target
     AS $$
 DECLARE
     batch CONSTANT integer := 1000;          -- keys compared per round
-    chunk_bytes CONSTANT bigint := 8388608;  -- rows sent per call, about
+    chunk_bytes CONSTANT bigint := 8388608;  -- row text sent per call, about
     after_key text := '';                    -- keys are never empty
     after_version bigint := -1;
     have assoc_proxy.row_digest[];
@@ -121,8 +128,11 @@ BEGIN
     -- target are sent, rows only there are deleted.  Returns the number of
     -- rows sent.
     LOOP
-        have := ARRAY(SELECT d FROM assoc_proxy.digests_on(ns, tbl, after_key, after_version,
-                                                           NULL, NULL, batch, source) AS d);
+        -- In the order the source sent them (its key order).
+        have := ARRAY(SELECT (d.key, d.version, d.digest, d.size)::assoc_proxy.row_digest
+                        FROM assoc_proxy.digests_on(ns, tbl, after_key, after_version, NULL, NULL, batch, source)
+                             WITH ORDINALITY AS d(key, version, digest, size, n)
+                       ORDER BY d.n);
         upto := CASE WHEN cardinality(have) = batch THEN have[batch] END;
         there := ARRAY(SELECT d FROM assoc_proxy.digests_on(ns, tbl, after_key, after_version,
                                                             upto.key, upto.version, NULL, target) AS d);
@@ -163,22 +173,53 @@ COMMENT ON FUNCTION assoc_proxy.copy_table(text, text, integer, integer) IS
 -- --- the steps ---------------------------------------------------------------
 
 CREATE FUNCTION assoc_proxy.move_entry(ns text)
-    RETURNS assoc_proxy.directory
+    RETURNS assoc_proxy.moves
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    entry assoc_proxy.directory;
+    move assoc_proxy.moves;
 BEGIN
-    -- One move of a namespace at a time: each step holds this lock, and
-    -- reads the entry under it.
-    PERFORM pg_advisory_xact_lock(hashtext('pg_assoc_proxy move'), hashtext(ns));
-    SELECT d.* INTO entry FROM assoc_proxy.directory AS d WHERE d.ns = move_entry.ns FOR UPDATE;
-    RETURN entry;
+    -- One step of a move of a namespace at a time (steps of two calls
+    -- interleave, each finding what the other has done); its keys are
+    -- pg_assoc_proxy's own.
+    PERFORM pg_advisory_xact_lock(1634954614, hashtext(ns));
+    SELECT m.* INTO move FROM assoc_proxy.moves AS m WHERE m.ns = move_entry.ns FOR UPDATE;
+    RETURN move;
 END
 $$;
 COMMENT ON FUNCTION assoc_proxy.move_entry(text) IS
-    'a namespace''s directory entry, locked for a step of a move (all NULL when it has none)';
+    'the move of a namespace, locked for one step (all NULL when there is none)';
+
+CREATE FUNCTION assoc_proxy.move_end(move assoc_proxy.moves)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    there assoc_proxy.copy_state := assoc_proxy.state_on(move.ns, move.target);
+    here assoc_proxy.copy_state;
+BEGIN
+    -- Undo a move that has not switched: remove its copy (fenced first if
+    -- it was opened: never two open copies), open the source again if it
+    -- is still the namespace the move began with, forget the move.  A
+    -- copy is the move's if it has the incarnation recorded, or is fenced
+    -- (only the extension owner makes fenced copies) while none is.
+    IF there.incarnation = move.copy_incarnation OR (there.fenced AND move.copy_incarnation IS NULL) THEN
+        IF NOT there.fenced THEN
+            PERFORM assoc_proxy.fence_on(move.ns, true, move.target);
+        END IF;
+        PERFORM assoc_proxy.drop_fenced_on(move.ns, move.target);
+    END IF;
+    here := assoc_proxy.state_on(move.ns, move.source);
+    IF here.fenced AND here.incarnation = move.source_incarnation THEN
+        PERFORM assoc_proxy.fence_on(move.ns, false, move.source);
+    END IF;
+    DELETE FROM assoc_proxy.moves AS m WHERE m.ns = move.ns;
+END
+$$;
+COMMENT ON FUNCTION assoc_proxy.move_end(assoc_proxy.moves) IS
+    'undoes a move that has not switched: removes its copy, opens the source again, forgets the move';
 
 CREATE FUNCTION assoc_proxy.move_begin(ns text, to_shard integer)
     RETURNS boolean
@@ -186,8 +227,10 @@ CREATE FUNCTION assoc_proxy.move_begin(ns text, to_shard integer)
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    entry assoc_proxy.directory;
+    move assoc_proxy.moves;
     source integer;
+    here assoc_proxy.copy_state;
+    there assoc_proxy.copy_state;
 BEGIN
     IF ns IS NULL OR to_shard IS NULL THEN
         RAISE EXCEPTION 'assoc_proxy.move_namespace needs a namespace and a shard' USING ERRCODE = '22004';
@@ -196,39 +239,49 @@ BEGIN
         RAISE EXCEPTION 'shard % does not exist', to_shard USING ERRCODE = '22023',
             HINT = 'Shards are numbered from 0 in the order assoc_proxy.configure was given them.';
     END IF;
-    entry := assoc_proxy.move_entry(ns);
-    IF entry.move_to IS NOT NULL THEN
-        IF entry.move_to <> to_shard THEN
-            RAISE EXCEPTION 'namespace "%" is being moved to shard %', ns, entry.move_to
-                USING ERRCODE = '55000',
-                      HINT = format('Complete that move first: CALL assoc_proxy.move_namespace(%L, %s).',
-                                    ns, entry.move_to);
-        END IF;
+    move := assoc_proxy.move_entry(ns);
+    IF move.switched_at IS NOT NULL THEN
+        RAISE EXCEPTION 'the last move of namespace "%" has not removed its old copy yet', ns
+            USING ERRCODE = '55000', HINT = 'Call the move again.';
+    ELSIF move.target = to_shard THEN
         RETURN true;   -- a move cut short: go on with it
+    ELSIF move.target IS NOT NULL THEN
+        RAISE EXCEPTION 'namespace "%" is being moved to shard %', ns, move.target
+            USING ERRCODE = '55000',
+                  HINT = format('Complete it (CALL assoc_proxy.move_namespace(%L, %s)) or undo it (assoc_proxy.abort_move(%L)).',
+                                ns, move.target, ns);
     END IF;
-    source := coalesce(entry.shard, assoc_proxy.route(ns));
-    IF assoc_proxy.state_on(ns, source) IS DISTINCT FROM 'open' THEN
+    source := assoc_proxy.route(ns);
+    here := assoc_proxy.state_on(ns, source);
+    IF here.incarnation IS NULL THEN
         RAISE EXCEPTION 'namespace "%" does not exist on shard %', ns, source USING ERRCODE = '42704';
+    ELSIF here.fenced THEN
+        RAISE EXCEPTION 'namespace "%" is fenced on shard %, and no move of it is recorded', ns, source
+            USING ERRCODE = '55000',
+                  HINT = 'Open it there with assoc.move_fence(ns, false).';
     END IF;
     IF source = to_shard THEN
         RETURN false;  -- already there
     END IF;
-    CASE assoc_proxy.state_on(ns, to_shard)
-        WHEN 'open' THEN
-            RAISE EXCEPTION 'shard % already holds a namespace "%"', to_shard, ns USING ERRCODE = '42710';
-        WHEN 'fenced' THEN
-            RAISE EXCEPTION 'shard % holds a fenced copy of namespace "%"', to_shard, ns
-                USING ERRCODE = '55000',
-                      HINT = 'No move of it is recorded: remove that copy on its shard with assoc.move_drop().';
-        ELSE
-    END CASE;
-    INSERT INTO assoc_proxy.directory AS d (ns, shard, pinned, move_to) VALUES (ns, source, true, to_shard)
-        ON CONFLICT ON CONSTRAINT directory_pkey DO UPDATE SET pinned = true, move_to = excluded.move_to;
+    there := assoc_proxy.state_on(ns, to_shard);
+    IF NOT there.fenced THEN
+        RAISE EXCEPTION 'shard % already holds a namespace "%"', to_shard, ns USING ERRCODE = '42710';
+    ELSIF there.fenced THEN
+        RAISE EXCEPTION 'shard % holds a fenced copy of namespace "%", and no move of it is recorded', to_shard, ns
+            USING ERRCODE = '55000',
+                  HINT = 'Remove it there with assoc.move_drop(ns).';
+    END IF;
+    INSERT INTO assoc_proxy.moves (ns, source, target, source_incarnation)
+    VALUES (ns, source, to_shard, here.incarnation);
+    -- The entry keeps calls on the source until the switch, whatever the
+    -- number of shards becomes meanwhile.
+    INSERT INTO assoc_proxy.directory AS d (ns, shard, pinned) VALUES (ns, source, true)
+        ON CONFLICT ON CONSTRAINT directory_pkey DO UPDATE SET pinned = true;
     RETURN true;
 END
 $$;
 COMMENT ON FUNCTION assoc_proxy.move_begin(text, integer) IS
-    'step 1 of a move: records its target in the directory; false when the namespace is already on that shard';
+    'step 1 of a move: records it; false when the namespace is already on that shard';
 
 CREATE FUNCTION assoc_proxy.move_copy(ns text, final boolean)
     RETURNS void
@@ -236,53 +289,78 @@ CREATE FUNCTION assoc_proxy.move_copy(ns text, final boolean)
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    entry assoc_proxy.directory := assoc_proxy.move_entry(ns);
+    move assoc_proxy.moves := assoc_proxy.move_entry(ns);
+    there assoc_proxy.copy_state;
     source_row text;
 BEGIN
-    IF entry.move_to IS NULL OR assoc_proxy.state_on(ns, entry.move_to) = 'open' THEN
-        RETURN;        -- no move, or its copy is complete
+    IF move.target IS NULL OR move.switched_at IS NOT NULL THEN
+        RETURN;
+    END IF;
+    there := assoc_proxy.state_on(ns, move.target);
+    IF NOT there.fenced THEN
+        IF there.incarnation = move.copy_incarnation THEN
+            RETURN;    -- the copy is complete and open
+        END IF;
+        RAISE EXCEPTION 'shard % holds another namespace "%", created there during the move', move.target, ns
+            USING ERRCODE = '55000',
+                  HINT = format('Undo the move with assoc_proxy.abort_move(%L).', ns);
+    END IF;
+    IF (assoc_proxy.state_on(ns, move.source)).incarnation IS DISTINCT FROM move.source_incarnation THEN
+        -- Dropped through the proxy before the fence (a drop is refused
+        -- after it), perhaps created again: this move ends.
+        PERFORM assoc_proxy.move_end(move);
+        RAISE NOTICE 'namespace "%" was dropped while it was being moved: the move ends', ns;
+        RETURN;
     END IF;
     IF final THEN
-        PERFORM assoc_proxy.fence_on(ns, true, entry.shard);
+        PERFORM assoc_proxy.fence_on(ns, true, move.source);
     END IF;
-    source_row := assoc_proxy.namespace_row_on(ns, entry.shard);
-    IF source_row IS NULL THEN
-        RAISE EXCEPTION 'namespace "%" is missing on shard %, which the directory names', ns, entry.shard
-            USING ERRCODE = '55000';
-    END IF;
-    PERFORM assoc_proxy.receive_on(ns, source_row, entry.move_to);
-    PERFORM assoc_proxy.copy_table(ns, t, entry.shard, entry.move_to)
+    source_row := assoc_proxy.namespace_row_on(ns, move.source);
+    move.copy_incarnation := assoc_proxy.receive_on(ns, source_row, move.target);
+    UPDATE assoc_proxy.moves AS m SET copy_incarnation = move.copy_incarnation WHERE m.ns = move.ns;
+    PERFORM assoc_proxy.copy_table(ns, t, move.source, move.target)
        FROM unnest(ARRAY['records', 'history', 'ops']) AS t;
     IF final THEN
-        PERFORM assoc_proxy.fence_on(ns, false, entry.move_to);
+        PERFORM assoc_proxy.fence_on(ns, false, move.target);
     END IF;
 END
 $$;
 COMMENT ON FUNCTION assoc_proxy.move_copy(text, boolean) IS
-    'steps 2 and 3 of a move: copies the namespace to its target; final: fences the source first and opens the target after';
+    'steps 2 and 3 of a move: copies the namespace to its target; final: fences the source first and opens the copy after';
 
 CREATE FUNCTION assoc_proxy.move_switch(ns text)
-    RETURNS void
+    RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    entry assoc_proxy.directory := assoc_proxy.move_entry(ns);
+    move assoc_proxy.moves := assoc_proxy.move_entry(ns);
+    there assoc_proxy.copy_state;
 BEGIN
-    IF entry.move_to IS NULL THEN
-        RETURN;
+    IF move.target IS NULL OR move.switched_at IS NOT NULL THEN
+        RETURN move.switched_at;
     END IF;
-    IF assoc_proxy.state_on(ns, entry.move_to) IS DISTINCT FROM 'open' THEN
-        RAISE EXCEPTION 'the copy of namespace "%" on shard % is not complete', ns, entry.move_to
-            USING ERRCODE = '55000', HINT = 'Run the move again.';
+    there := assoc_proxy.state_on(ns, move.target);
+    IF there.fenced OR there.incarnation IS DISTINCT FROM move.copy_incarnation THEN
+        RAISE EXCEPTION 'the copy of namespace "%" on shard % is not complete and open', ns, move.target
+            USING ERRCODE = '55000', HINT = 'Call the move again.';
     END IF;
-    UPDATE assoc_proxy.directory AS d
-       SET shard = entry.move_to, left_on = entry.shard, move_to = NULL, pinned = true, placed_at = now()
+    UPDATE assoc_proxy.directory AS d SET shard = move.target, pinned = true, placed_at = now()
      WHERE d.ns = move_switch.ns;
+    UPDATE assoc_proxy.moves AS m SET switched_at = now() WHERE m.ns = move_switch.ns;
+    RETURN now();
 END
 $$;
 COMMENT ON FUNCTION assoc_proxy.move_switch(text) IS
-    'step 4 of a move: the directory names the target, and the source as the shard left to clean';
+    'step 4 of a move: the directory names the target; returns when the move switched (NULL: no move)';
+
+CREATE FUNCTION assoc_proxy.move_switched(ns text)
+    RETURNS timestamptz
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT m.switched_at FROM assoc_proxy.moves AS m WHERE m.ns = move_switched.ns $$;
+COMMENT ON FUNCTION assoc_proxy.move_switched(text) IS
+    'when the move of a namespace switched, if it has and its old copy is still to be removed';
 
 CREATE FUNCTION assoc_proxy.move_wait()
     RETURNS void
@@ -292,12 +370,17 @@ CREATE FUNCTION assoc_proxy.move_wait()
 DECLARE
     older text[];
 BEGIN
-    -- Every transaction of this database's clients that is running now
-    -- (each holds a lock on its virtual transaction id): wait until each
-    -- has ended, as CREATE INDEX CONCURRENTLY waits for older snapshots.
+    -- Every transaction of this database's clients running now (each
+    -- holds a lock on its virtual transaction id), but other moves'
+    -- waits, which would wait for this one: wait until each has ended,
+    -- as CREATE INDEX CONCURRENTLY waits for older transactions.
+    PERFORM pg_advisory_xact_lock_shared(1634954615, 0);
     older := ARRAY(SELECT l.virtualxid FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
                     WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_backend_pid()
-                      AND a.datname = current_database() AND a.backend_type = 'client backend');
+                      AND a.datname = current_database() AND a.backend_type = 'client backend'
+                      AND NOT EXISTS (SELECT 1 FROM pg_locks AS w
+                                       WHERE w.pid = l.pid AND w.locktype = 'advisory' AND w.classid = 1634954615
+                                         AND w.objid = 0 AND w.objsubid = 2));
     WHILE EXISTS (SELECT 1 FROM pg_locks AS l
                    WHERE l.locktype = 'virtualxid' AND l.granted AND l.virtualxid = ANY (older)) LOOP
         PERFORM pg_sleep(0.01);
@@ -307,63 +390,83 @@ $$;
 COMMENT ON FUNCTION assoc_proxy.move_wait() IS
     'step 5 of a move: waits for the transactions of the proxy database running when it is called';
 
-CREATE FUNCTION assoc_proxy.move_finish(ns text)
+CREATE FUNCTION assoc_proxy.move_finish(ns text, switched timestamptz)
     RETURNS boolean
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    entry assoc_proxy.directory := assoc_proxy.move_entry(ns);
+    move assoc_proxy.moves := assoc_proxy.move_entry(ns);
+    here assoc_proxy.copy_state;
 BEGIN
-    IF entry.left_on IS NULL THEN
+    -- Only the move whose switch was waited for: another call may have
+    -- finished it and switched a new one meanwhile.
+    IF move.switched_at IS DISTINCT FROM switched OR switched IS NULL THEN
         RETURN false;
     END IF;
-    CASE assoc_proxy.state_on(ns, entry.left_on)
-        WHEN 'fenced' THEN
-            PERFORM assoc_proxy.drop_fenced_on(ns, entry.left_on);
-        WHEN 'open' THEN
-            RAISE EXCEPTION 'namespace "%" is open on shard %, which a move left', ns, entry.left_on
-                USING ERRCODE = '55000';
-        ELSE
-    END CASE;
-    UPDATE assoc_proxy.directory AS d SET left_on = NULL WHERE d.ns = move_finish.ns;
+    here := assoc_proxy.state_on(ns, move.source);
+    IF here.fenced AND here.incarnation = move.source_incarnation THEN
+        PERFORM assoc_proxy.drop_fenced_on(ns, move.source);
+    END IF;
+    DELETE FROM assoc_proxy.moves AS m WHERE m.ns = move_finish.ns;
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION assoc_proxy.move_finish(text) IS
-    'step 6 of a move: removes the fenced copy on the shard the namespace left; false when there is none';
+COMMENT ON FUNCTION assoc_proxy.move_finish(text, timestamptz) IS
+    'step 6 of a move that switched at switched: removes the fenced copy on the source and forgets the move';
 
-CREATE FUNCTION assoc_proxy.move_left(ns text)
-    RETURNS boolean
-    LANGUAGE sql STABLE
+CREATE FUNCTION assoc_proxy.abort_move(ns text)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT EXISTS (SELECT 1 FROM assoc_proxy.directory AS d WHERE d.ns = move_left.ns AND d.left_on IS NOT NULL) $$;
-COMMENT ON FUNCTION assoc_proxy.move_left(text) IS
-    'whether a finished move of the namespace has still to remove the copy it left';
+    AS $$
+DECLARE
+    move assoc_proxy.moves := assoc_proxy.move_entry(ns);
+BEGIN
+    IF move.ns IS NULL THEN
+        RAISE EXCEPTION 'no move of namespace "%" is recorded', ns USING ERRCODE = '55000';
+    ELSIF move.switched_at IS NOT NULL THEN
+        RAISE EXCEPTION 'the move of namespace "%" has switched: it can only be completed', ns
+            USING ERRCODE = '55000',
+                  HINT = format('CALL assoc_proxy.move_namespace(%L, %s).', ns, move.target);
+    END IF;
+    PERFORM assoc_proxy.move_end(move);
+END
+$$;
+COMMENT ON FUNCTION assoc_proxy.abort_move(text) IS
+    'undoes a move that has not switched (owner only; needs both shards): its copy is removed, the source opened again';
 
 -- A procedure, so that each step commits; hence no SET clause (a procedure
 -- with one cannot commit): every name in it is schema-qualified.
 CREATE PROCEDURE assoc_proxy.move_namespace(ns text, to_shard integer)
     LANGUAGE plpgsql
     AS $$
+DECLARE
+    switched timestamptz := assoc_proxy.move_switched(ns);
 BEGIN
-    IF assoc_proxy.move_left(ns) THEN
+    -- A move that switched and was cut short: its old copy first.
+    IF switched IS NOT NULL THEN
+        COMMIT;
         PERFORM assoc_proxy.move_wait();
         COMMIT;
-        PERFORM assoc_proxy.move_finish(ns);
+        PERFORM assoc_proxy.move_finish(ns, switched);
         COMMIT;
     END IF;
     IF assoc_proxy.move_begin(ns, to_shard) THEN
         COMMIT;
         PERFORM assoc_proxy.move_copy(ns, false);
         COMMIT;
+        PERFORM assoc_proxy.move_copy(ns, false);
+        COMMIT;
         PERFORM assoc_proxy.move_copy(ns, true);
         COMMIT;
-        PERFORM assoc_proxy.move_switch(ns);
+        switched := assoc_proxy.move_switch(ns);
         COMMIT;
-        PERFORM assoc_proxy.move_wait();
-        COMMIT;
-        PERFORM assoc_proxy.move_finish(ns);
+        IF switched IS NOT NULL THEN
+            PERFORM assoc_proxy.move_wait();
+            COMMIT;
+            PERFORM assoc_proxy.move_finish(ns, switched);
+        END IF;
     END IF;
 END
 $$;
@@ -377,7 +480,8 @@ REVOKE ALL ON FUNCTION assoc_proxy.state_on(text, integer), assoc_proxy.fence_on
     assoc_proxy.rows_on(text, text, text[], bigint[], integer),
     assoc_proxy.apply_on(text, text, text[], text[], bigint[], integer),
     assoc_proxy.copy_table(text, text, integer, integer), assoc_proxy.move_entry(text),
-    assoc_proxy.move_begin(text, integer), assoc_proxy.move_copy(text, boolean), assoc_proxy.move_switch(text),
-    assoc_proxy.move_wait(), assoc_proxy.move_finish(text), assoc_proxy.move_left(text)
+    assoc_proxy.move_end(assoc_proxy.moves), assoc_proxy.move_begin(text, integer),
+    assoc_proxy.move_copy(text, boolean), assoc_proxy.move_switch(text), assoc_proxy.move_switched(text),
+    assoc_proxy.move_wait(), assoc_proxy.move_finish(text, timestamptz), assoc_proxy.abort_move(text)
     FROM PUBLIC;
 REVOKE ALL ON PROCEDURE assoc_proxy.move_namespace(text, integer) FROM PUBLIC;

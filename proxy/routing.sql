@@ -44,19 +44,35 @@ CREATE TABLE assoc_proxy.directory (
     ns        text COLLATE "C" PRIMARY KEY,
     shard     integer NOT NULL,
     pinned    boolean NOT NULL DEFAULT false,
-    placed_at timestamptz NOT NULL DEFAULT now(),
-    move_to   integer,
-    left_on   integer
+    placed_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE assoc_proxy.directory IS
     'namespace -> shard: where each namespace created through the proxy, placed (pinned), or found by sync_directory lives';
-COMMENT ON COLUMN assoc_proxy.directory.move_to IS
-    'the shard a move is copying the namespace to (calls still go to shard)';
-COMMENT ON COLUMN assoc_proxy.directory.left_on IS
-    'the shard whose fenced copy a finished move has still to remove';
 REVOKE ALL ON assoc_proxy.directory FROM PUBLIC;
+
+-- A move of a namespace between shards (proxy/move.sql), from its start
+-- until the copy it left on the source is removed.  The incarnations tell
+-- the namespace and its copy from others of the same name that a shard
+-- may get meanwhile.
+CREATE TABLE assoc_proxy.moves (
+    ns                 text COLLATE "C" PRIMARY KEY,
+    source             integer NOT NULL,
+    target             integer NOT NULL,
+    source_incarnation bigint NOT NULL,
+    copy_incarnation   bigint,
+    started_at         timestamptz NOT NULL DEFAULT now(),
+    switched_at        timestamptz
+);
+COMMENT ON TABLE assoc_proxy.moves IS
+    'moves of namespaces between shards in progress, and those switched whose old copy is still to be removed';
+COMMENT ON COLUMN assoc_proxy.moves.copy_incarnation IS
+    'the incarnation of the copy on the target, once made (the target''s own)';
+COMMENT ON COLUMN assoc_proxy.moves.switched_at IS
+    'when the directory was switched to the target (NULL: calls still go to the source)';
+REVOKE ALL ON assoc_proxy.moves FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('assoc_proxy.shards', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc_proxy.directory', '');
+SELECT pg_catalog.pg_extension_config_dump('assoc_proxy.moves', '');
 
 CREATE FUNCTION assoc_proxy.hash_shard(ns text, shards integer)
     RETURNS integer
@@ -239,9 +255,11 @@ BEGIN
         SELECT x, s.shard FROM assoc_proxy.shards AS s, assoc_proxy.namespaces_on(s.shard) AS x;
     SELECT f.ns, string_agg(f.shard::text, ', ' ORDER BY f.shard) AS shards, d.shard AS placed INTO clash
       FROM assoc_proxy_found AS f LEFT JOIN assoc_proxy.directory AS d ON d.ns = f.ns
-     GROUP BY f.ns, d.shard, d.move_to
-    HAVING count(*) > 1 OR bool_or(d.shard IS NOT NULL AND d.shard <> f.shard
-                                   AND d.move_to IS DISTINCT FROM f.shard)
+     GROUP BY f.ns, d.shard
+    HAVING count(*) > 1
+        OR bool_or(d.shard IS NOT NULL AND d.shard <> f.shard
+                   -- a move's copy, opened before its switch
+                   AND NOT EXISTS (SELECT 1 FROM assoc_proxy.moves AS m WHERE m.ns = f.ns AND m.target = f.shard))
      ORDER BY f.ns LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'namespace "%" is on shards % but placed on %', clash.ns, clash.shards,
@@ -362,7 +380,10 @@ BEGIN
         -- every one is recorded first (this needs every shard).
         PERFORM assoc_proxy.sync_directory();
     END IF;
-    SELECT max(greatest(d.shard, d.move_to, d.left_on)) INTO highest FROM assoc_proxy.directory AS d;
+    SELECT max(s) INTO highest
+      FROM (SELECT d.shard FROM assoc_proxy.directory AS d
+            UNION ALL SELECT m.source FROM assoc_proxy.moves AS m
+            UNION ALL SELECT m.target FROM assoc_proxy.moves AS m) AS used(s);
     IF highest >= cardinality(shards) THEN
         RAISE EXCEPTION 'namespaces live on shard %, beyond the % shards given', highest, cardinality(shards)
             USING ERRCODE = '55000', HINT = 'Move them first; shards keep their numbers.';

@@ -67,14 +67,26 @@ SELECT assoc.move_apply('mv_app', 'records', '{"not a row"}', '{}', '{}');
 
 -- A fenced copy is made from another server's row, with its own
 -- incarnation and the same channel secret; an existing one is updated.
-SELECT assoc.move_receive('mv_copy', replace(assoc.move_namespace_row('mv_app'), '(mv_app,', '(mv_copy,'));
+SELECT assoc.move_receive('mv_copy', replace(assoc.move_namespace_row('mv_app'), '(mv_app,', '(mv_copy,'))
+       AS copy_incarnation \gset
+SELECT incarnation = :copy_incarnation AS returns_its_incarnation FROM assoc.namespaces WHERE ns = 'mv_copy';
 SELECT n.fenced, n.history_depth, n.channel_secret = a.channel_secret AS same_secret,
        n.incarnation <> a.incarnation AS own_incarnation
   FROM assoc.namespaces n, assoc.namespaces a WHERE n.ns = 'mv_copy' AND a.ns = 'mv_app';
-SELECT assoc.move_receive('mv_copy', replace(replace(assoc.move_namespace_row('mv_app'), '(mv_app,', '(mv_copy,'), ',2,', ',5,'));
+SELECT assoc.move_receive('mv_copy', replace(replace(assoc.move_namespace_row('mv_app'), '(mv_app,', '(mv_copy,'), ',2,', ',5,'))
+       = :copy_incarnation AS same_incarnation;
 SELECT history_depth FROM assoc.namespaces WHERE ns = 'mv_copy';
 SELECT assoc.move_receive('mv_copy', assoc.move_namespace_row('mv_app'));
 SELECT assoc.move_receive('mv_copy', replace(replace(assoc.move_namespace_row('mv_app'), '(mv_app,', '(mv_copy,'), ',postgres,', ',regress_no_such_role,'));
+-- Never the source's incarnation, also where the sequence would give it
+-- (a shard cloned from the source): the source's cursors stay refused.
+SELECT last_value AS seq_was FROM assoc.incarnation_seq \gset
+SELECT setval('assoc.incarnation_seq', incarnation, false) > 0 AS rewound FROM assoc.namespaces WHERE ns = 'mv_app';
+SELECT assoc.move_receive('mv_clone', replace(assoc.move_namespace_row('mv_app'), '(mv_app,', '(mv_clone,'))
+       <> incarnation AS own_incarnation
+  FROM assoc.namespaces WHERE ns = 'mv_app';
+SELECT setval('assoc.incarnation_seq', :seq_was) > 0 AS restored;
+SELECT assoc.move_drop('mv_clone');
 SELECT assoc.move_drop('mv_copy');
 SELECT count(*) FROM assoc.namespaces WHERE ns = 'mv_copy';
 

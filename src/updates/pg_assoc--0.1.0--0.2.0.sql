@@ -384,29 +384,37 @@ COMMENT ON FUNCTION assoc.move_namespace_row(text) IS
     'the namespace''s row as text (NULL when missing), for assoc.move_receive on another server; extension owner only';
 
 CREATE FUNCTION assoc.move_receive(ns text, source_row text)
-    RETURNS void
+    RETURNS bigint
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET bytea_output = 'hex'
     AS $$
 DECLARE
     src assoc.namespaces := source_row::assoc.namespaces;
-    here boolean;
+    here assoc.namespaces;
+    incarnation bigint;
 BEGIN
     IF src.ns IS DISTINCT FROM ns THEN
         RAISE EXCEPTION 'the row given is not namespace "%"''s', ns USING ERRCODE = '22023';
     END IF;
-    SELECT n.fenced INTO here FROM assoc.namespaces AS n WHERE n.ns = move_receive.ns FOR UPDATE;
+    SELECT n.* INTO here FROM assoc.namespaces AS n WHERE n.ns = move_receive.ns FOR UPDATE;
     IF NOT FOUND THEN
-        -- A new incarnation: cursors of the source are refused here (55000).
+        -- An incarnation of this server's, never the source's (a shard
+        -- cloned from the source counts alike): the source's cursors are
+        -- refused here (55000).
+        incarnation := nextval('assoc.incarnation_seq');
+        IF incarnation = src.incarnation THEN
+            incarnation := nextval('assoc.incarnation_seq');
+        END IF;
         INSERT INTO assoc.namespaces (ns, owner, history_depth, incarnation, channel_secret, created_at, fenced)
-        VALUES (ns, src.owner, src.history_depth, nextval('assoc.incarnation_seq'), src.channel_secret,
-                src.created_at, true);
-    ELSIF here THEN
+        VALUES (ns, src.owner, src.history_depth, incarnation, src.channel_secret, src.created_at, true);
+        RETURN incarnation;
+    ELSIF here.fenced THEN
         UPDATE assoc.namespaces AS n
            SET owner = src.owner, history_depth = src.history_depth,
                channel_secret = src.channel_secret, created_at = src.created_at
          WHERE n.ns = move_receive.ns;
+        RETURN here.incarnation;
     ELSE
         RAISE EXCEPTION 'namespace "%" is open on this server', ns
             USING ERRCODE = '55000',
@@ -415,7 +423,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION assoc.move_receive(text, text) IS
-    'creates a fenced copy of a namespace from its row on another server, or brings a fenced copy''s settings up to date; extension owner only';
+    'creates a fenced copy of a namespace from its row on another server, or brings a fenced copy''s settings up to date; returns the copy''s incarnation; extension owner only';
 
 CREATE FUNCTION assoc.move_key(tbl text)
     RETURNS text
@@ -450,11 +458,11 @@ DECLARE
 BEGIN
     -- The rows of one table of the namespace in key order, after
     -- (after_key, after_version) and up to (upto_key, upto_version) (NULL:
-    -- to the end), at most max (NULL: all), each with the digest and size
-    -- of its text.
+    -- to the end), at most max (NULL: all), each with the digest and
+    -- length in bytes of its text.
     RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT %1$s, encode(sha256(textsend(t::text)), ''hex''), pg_column_size(t.*)
-           FROM assoc.%2$I AS t
+        'SELECT %1$s, encode(sha256(textsend(x.text)), ''hex''), octet_length(x.text)
+           FROM assoc.%2$I AS t, LATERAL (SELECT t::text) AS x(text)
           WHERE t.ns = $1 AND %3$s > %4$s AND ($4 IS NULL OR %3$s <= %5$s)
           ORDER BY %1$s LIMIT $6',
         list, tbl, bound,
@@ -492,28 +500,30 @@ CREATE FUNCTION assoc.move_apply(ns text, tbl text, source_rows text[], gone_key
     AS $$
 DECLARE
     list text := assoc.move_key(tbl);
+    foreign_rows boolean;
 BEGIN
     IF NOT coalesce((SELECT n.fenced FROM assoc.namespaces AS n WHERE n.ns = move_apply.ns FOR SHARE), false) THEN
         RAISE EXCEPTION 'namespace "%" has no fenced copy on this server', ns
             USING ERRCODE = '55000',
                   DETAIL = 'A move writes only into a fenced copy (assoc.move_receive makes one).';
     END IF;
-    -- The rows given (read once) replace those of the same keys; the gone
-    -- keys (parallel arrays of keys and versions) are deleted.
+    -- The rows given (the text of the table's row type) replace those of
+    -- the same keys; the gone keys (parallel arrays of keys and versions)
+    -- are deleted.
     EXECUTE pg_catalog.format(
-        'CREATE TEMPORARY TABLE assoc_move_in ON COMMIT DROP AS
-           SELECT (s::assoc.%1$I).* FROM unnest($1) AS s', tbl) USING source_rows;
-    IF EXISTS (SELECT 1 FROM pg_temp.assoc_move_in AS i WHERE i.ns IS DISTINCT FROM move_apply.ns) THEN
+        'SELECT EXISTS (SELECT 1 FROM unnest($1::assoc.%1$I[]) AS t WHERE t.ns IS DISTINCT FROM $2)', tbl)
+    INTO foreign_rows USING source_rows, ns;
+    IF foreign_rows THEN
         RAISE EXCEPTION 'a row given is not namespace "%"''s', ns USING ERRCODE = '22023';
     END IF;
     EXECUTE pg_catalog.format(
         'DELETE FROM assoc.%1$I AS t USING (SELECT * FROM unnest($2, $3)
-                                          UNION SELECT %2$s FROM pg_temp.assoc_move_in AS t) AS w(key, version)
+                                          UNION SELECT %2$s FROM unnest($4::assoc.%1$I[]) AS t) AS w(key, version)
           WHERE t.ns = $1 AND %3$s = (w.key, w.version)',
         tbl, list, '(' || list || ')')
-    USING ns, gone_keys, gone_versions;
-    EXECUTE pg_catalog.format('INSERT INTO assoc.%1$I SELECT * FROM pg_temp.assoc_move_in', tbl);
-    DROP TABLE pg_temp.assoc_move_in;
+    USING ns, gone_keys, gone_versions, source_rows;
+    EXECUTE pg_catalog.format('INSERT INTO assoc.%1$I SELECT * FROM unnest($1::assoc.%1$I[])', tbl)
+    USING source_rows;
 END
 $$;
 COMMENT ON FUNCTION assoc.move_apply(text, text, text[], text[], bigint[]) IS

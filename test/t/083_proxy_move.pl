@@ -15,6 +15,10 @@
 #     completes it;
 #   * a move cut short after its switch (cancelled while it waits for the
 #     proxy's older transactions) is finished by running it again;
+#   * a namespace its owner drops during a move: the move ends, its partial
+#     copy goes;
+#   * abort_move undoes a move before its switch, also one stopped by a
+#     namespace of the same name created on the target meanwhile.
 #   * only the owner moves, and the shards' move functions are the
 #     extension owner's.
 use strict;
@@ -95,11 +99,16 @@ SELECT (SELECT count(*) FROM assoc.namespaces WHERE ns = 'mv') + (SELECT count(*
 });
 }
 
+# The namespace's directory entry and move: "shard pinned target switched"
+# ("-" for no move).
 sub entry
 {
-	return $proxy->safe_psql('postgres',
-		q{SELECT concat_ws(' ', shard, pinned, coalesce(move_to::text, '-'), coalesce(left_on::text, '-'))
-		    FROM assoc_proxy.directory WHERE ns = 'mv'});
+	my ($ns) = @_;
+	$ns //= 'mv';
+	return $proxy->safe_psql('postgres', qq{
+SELECT concat_ws(' ', d.shard, d.pinned, coalesce(m.target::text, '-'),
+                 CASE WHEN m.switched_at IS NULL THEN '-' ELSE 'switched' END)
+  FROM assoc_proxy.directory d LEFT JOIN assoc_proxy.moves m USING (ns) WHERE d.ns = '$ns'});
 }
 
 # --- an idle move -----------------------------------------------------------
@@ -128,8 +137,24 @@ my $ret;
 ($ret, $out, $err) = $shards[0]->psql('postgres', q{SET ROLE app; SELECT assoc.move_fence('mv', true)});
 like($err, qr/permission denied for function move_fence/, '... nor fence one on its shard');
 
+# The first pass, then changes the next passes must carry: rows gone in
+# several key ranges, new history across them, changed records, and
+# documents whose text needs more than one call.
+$proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_begin('mv', 1)});
+is(entry(), '0 t 1 -', 'the move is recorded; calls still go to the source');
+$proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_copy('mv', false)});
+is($shards[1]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'mv'}), 't',
+	'the target holds a fenced copy');
+$shards[0]->safe_psql('postgres', q{
+DELETE FROM assoc.records WHERE ns = 'mv' AND id LIKE 'bulk%' AND substr(id, 5)::int % 3 = 0;
+INSERT INTO assoc.history SELECT 'mv', 'bulk1', i, '{}', '{}', 'set' FROM generate_series(2, 1500) i;
+INSERT INTO assoc.records SELECT 'mv', 'big' || i, '{}', jsonb_build_object('text', repeat(chr(64 + i), 5000000)), 1
+  FROM generate_series(1, 3) i;
+});
+app_ok(q{SELECT assoc.set('mv', 'bulk2', 'changed', 'true', NULL, 'op-changed')});
+$before = rows_on($shards[0]);
 $proxy->safe_psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 1)});
-is(entry(), '1 t - -', 'the directory names the target, nothing left to do');
+is(entry(), '1 t - -', 'calling the move again completes it: the directory names the target');
 is(rows_on($shards[1]), $before,
 	'the target holds the namespace row, records, history and op_id ledger exactly');
 is(leftovers($shards[0]), '0', 'the source holds nothing of it');
@@ -151,7 +176,7 @@ is(entry(), '1 t - -', 'moving it where it is changes nothing');
 like($err, qr/namespace "nowhere" does not exist on shard/, 'a namespace that does not exist is not moved');
 ($ret, $out, $err) = $proxy->psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 2)});
 like($err, qr/shard 2 does not exist/, '... nor to a shard that does not exist');
-app_ok(q{SELECT assoc.remove('mv', 'bulk' || i) FROM generate_series(1, 2500) i});
+app_ok(q{SELECT assoc.remove('mv', k || i) FROM generate_series(1, 2500) i, unnest(ARRAY['bulk', 'big']) k});
 
 # --- under load -------------------------------------------------------------
 
@@ -213,7 +238,7 @@ my $mover = IPC::Run::start(
 ok($shards[0]->poll_query_until('postgres',
 		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%move_fence%'}),
 	'the move waits to fence the source');
-is(entry(), '0 t 1 -', 'the directory records the move');
+is(entry(), '0 t 1 -', 'the move is recorded');
 is($shards[1]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'mv'}), 't',
 	'the target holds a fenced copy');
 $shards[0]->stop('immediate');
@@ -243,13 +268,15 @@ ok($proxy->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activ
 $mover = IPC::Run::start(
 	[ 'psql', '-X', '-d', $proxy->connstr('postgres'), '-c', q{CALL assoc_proxy.move_namespace('mv', 0)} ],
 	'<', '/dev/null', '>', "$dir/mover2.out", '2>', "$dir/mover2.err");
-ok($proxy->poll_query_until('postgres', q{SELECT shard = 0 AND left_on = 1 FROM assoc_proxy.directory WHERE ns = 'mv'}),
+ok($proxy->poll_query_until('postgres', q{SELECT d.shard = 0 AND m.switched_at IS NOT NULL FROM assoc_proxy.directory d JOIN assoc_proxy.moves m USING (ns) WHERE ns = 'mv'}),
 	'the move switches, then waits for the older transaction');
 is(app_ok(q{SELECT assoc.set('mv', 'r2', NULL, '[2]')}), '3', 'calls go to the new shard meanwhile');
 $proxy->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'CALL assoc_proxy.move_namespace%'});
 $mover->finish;
 like(slurp_file("$dir/mover2.err"), qr/canceling statement due to user request/, 'the move is cancelled');
-is(entry(), '0 t - 1', 'the directory still has the old copy to remove');
+is(entry(), '0 t 0 switched', 'the move is still recorded, its old copy to remove');
+($ret, $out, $err) = $proxy->psql('postgres', q{SELECT assoc_proxy.abort_move('mv')});
+like($err, qr/the move of namespace "mv" has switched: it can only be completed/, 'a switched move cannot be undone');
 is($shards[1]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'mv'}), 't',
 	'... which is fenced');
 $proxy->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(601)%' AND pid <> pg_backend_pid()});
@@ -258,6 +285,62 @@ $proxy->safe_psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 0)});
 is(entry(), '0 t - -', 'running the move again finishes it');
 is(leftovers($shards[1]), '0', 'the old copy is gone');
 is(app_ok(q{SELECT assoc.get('mv', 'r2')}), '[2]', 'the namespace serves from shard 0');
+
+# --- a namespace dropped while it is being moved ------------------------------
+
+app_ok(q{SELECT assoc.create_namespace('short'); SELECT assoc.set('short', 'r', NULL, '{}');});
+my $from = $proxy->safe_psql('postgres', q{SELECT assoc_proxy.route('short')});
+my $to = 1 - $from;
+$proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_begin('short', $to)});
+$proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_copy('short', false)});
+is($shards[$to]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'short'}), 't',
+	'a move has copied a namespace');
+app_ok(q{SELECT assoc.drop_namespace('short')});
+($ret, $out, $err) = $proxy->psql('postgres', qq{CALL assoc_proxy.move_namespace('short', $to)});
+like($err, qr/namespace "short" was dropped while it was being moved: the move ends/,
+	'its owner drops it: calling the move again ends it');
+is($shards[$to]->safe_psql('postgres', q{SELECT count(*) FROM assoc.namespaces WHERE ns = 'short'}), '0',
+	'... and removes the partial copy');
+is(entry('short'), "$from t - -", '... and forgets the move; the pin stays');
+
+# --- undoing a move ---------------------------------------------------------
+
+# Before its switch a move is undone: after its final copy (the source
+# fenced, the copy open) ...
+app_ok(q{SELECT assoc.create_namespace('undo'); SELECT assoc.set('undo', 'r', NULL, '{"n": 1}');});
+$from = $proxy->safe_psql('postgres', q{SELECT assoc_proxy.route('undo')});
+$to = 1 - $from;
+$proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_begin('undo', $to)});
+$proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_copy('undo', false)});
+$proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_copy('undo', true)});
+is($shards[$from]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'undo'}) . ' '
+	. $shards[$to]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'undo'}),
+	't f', 'the final copy fenced the source and opened the copy');
+($out, $err) = app(q{SELECT assoc.set('undo', 'r', 'n', '2')});
+like($err, qr/40001: .*namespace "undo" is being moved to another server/, 'changes fail with 40001 meanwhile');
+$proxy->safe_psql('postgres', q{SELECT assoc_proxy.abort_move('undo')});
+is(entry('undo'), "$from t - -", 'abort_move forgets the move');
+is($shards[$to]->safe_psql('postgres', q{SELECT count(*) FROM assoc.namespaces WHERE ns = 'undo'}), '0',
+	'... removes the copy');
+is(app_ok(q{SELECT assoc.set('undo', 'r', 'n', '2')}), '2', '... and the source takes changes again');
+($ret, $out, $err) = $proxy->psql('postgres', q{SELECT assoc_proxy.abort_move('undo')});
+like($err, qr/no move of namespace "undo" is recorded/, 'there is nothing more to undo');
+
+# ... and when a role has created a namespace of the same name on the
+# target directly, which the move never takes for its copy.
+$proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_begin('undo', $to)});
+$shards[$to]->safe_psql('postgres', q{SET ROLE app; SELECT assoc.create_namespace('undo'); SELECT assoc.set('undo', 'mine', NULL, '{}')});
+($ret, $out, $err) = $proxy->psql('postgres', qq{CALL assoc_proxy.move_namespace('undo', $to)});
+like($err, qr/shard $to already holds a namespace "undo"|shard $to holds another namespace "undo", created there during the move/,
+	'a namespace created on the target meanwhile stops the move');
+is($shards[$from]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'undo'}), 'f',
+	'... before the source is fenced');
+$proxy->safe_psql('postgres', q{SELECT assoc_proxy.abort_move('undo')});
+is(entry('undo'), "$from t - -", 'abort_move forgets it');
+is($shards[$to]->safe_psql('postgres', q{SELECT string_agg(id, ',') FROM assoc.records WHERE ns = 'undo'}), 'mine',
+	'... and leaves the other namespace alone');
+is(app_ok(q{SELECT assoc.get('undo', 'r')}), '{"n": 2}', 'calls still reach the source');
+$shards[$to]->safe_psql('postgres', q{SET ROLE app; SELECT assoc.drop_namespace('undo')});
 is($proxy->safe_psql('postgres', q{SELECT assoc_proxy.sync_directory()}), '0', 'the directory agrees with the shards');
 
 done_testing();
