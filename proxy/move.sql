@@ -10,7 +10,8 @@
 --   begin   the move is recorded; calls still go to the source;
 --   copy    a fenced copy on the target is made equal to the source, table
 --           by table, while the source serves (twice: the second pass
---           takes what changed during the first);
+--           sends what changed during the first, told by the stamps of
+--           the source's row versions that assoc_proxy.copied keeps);
 --   final   the source is fenced (its running writers finish first, later
 --           ones get 40001), the copy made equal once more, and opened;
 --   switch  the directory names the target;
@@ -41,22 +42,29 @@ CREATE FUNCTION assoc_proxy.state_on(want text, shard integer)
     LANGUAGE plproxy
     AS $$ CLUSTER 'assoc_shards'; RUN ON shard;
           SELECT n.fenced, n.incarnation
-            FROM (SELECT 1) AS one LEFT JOIN assoc.namespaces AS n ON n.ns = want; $$;
+            FROM (SELECT 1) AS one LEFT JOIN assoc.namespaces AS n ON n.ns OPERATOR(pg_catalog.=) want; $$;
 COMMENT ON FUNCTION assoc_proxy.state_on(text, integer) IS
     'a shard''s copy of a namespace: whether it is fenced (by a move) and its incarnation; NULLs when the shard has none';
-CREATE FUNCTION assoc_proxy.fence_on(want text, fenced boolean, shard integer)
+CREATE FUNCTION assoc_proxy.fence_on(want text, fenced boolean, incarnation bigint, shard integer)
     RETURNS boolean
     LANGUAGE plproxy
-    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT true FROM assoc.move_fence(want, fenced); $$;
-COMMENT ON FUNCTION assoc_proxy.fence_on(text, boolean, integer) IS
-    'assoc.move_fence on one shard: fences a namespace there (true) or opens it (false)';
+    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT true FROM assoc.move_fence(want, fenced, incarnation); $$;
+COMMENT ON FUNCTION assoc_proxy.fence_on(text, boolean, bigint, integer) IS
+    'assoc.move_fence on one shard: fences a namespace of that incarnation there (true) or opens it (false)';
 
-CREATE FUNCTION assoc_proxy.drop_fenced_on(want text, shard integer)
+CREATE FUNCTION assoc_proxy.quiesce_on(want text, incarnation bigint, shard integer)
     RETURNS boolean
     LANGUAGE plproxy
-    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT true FROM assoc.move_drop(want); $$;
-COMMENT ON FUNCTION assoc_proxy.drop_fenced_on(text, integer) IS
-    'assoc.move_drop on one shard: removes the fenced copy of a namespace there';
+    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT true FROM assoc.move_quiesce(want, incarnation); $$;
+COMMENT ON FUNCTION assoc_proxy.quiesce_on(text, bigint, integer) IS
+    'assoc.move_quiesce on one shard: waits for the writes a fence found running there';
+
+CREATE FUNCTION assoc_proxy.drop_fenced_on(want text, incarnation bigint, shard integer)
+    RETURNS boolean
+    LANGUAGE plproxy
+    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT true FROM assoc.move_drop(want, incarnation); $$;
+COMMENT ON FUNCTION assoc_proxy.drop_fenced_on(text, bigint, integer) IS
+    'assoc.move_drop on one shard: removes the fenced copy of a namespace of that incarnation there';
 
 CREATE FUNCTION assoc_proxy.namespace_row_on(want text, shard integer)
     RETURNS text
@@ -72,25 +80,31 @@ CREATE FUNCTION assoc_proxy.receive_on(want text, source_row text, shard integer
 COMMENT ON FUNCTION assoc_proxy.receive_on(text, text, integer) IS
     'assoc.move_receive on one shard: makes or updates the fenced copy of a namespace there; returns its incarnation';
 
-CREATE TYPE assoc_proxy.row_digest AS (key text, version bigint, digest text, size integer);
-COMMENT ON TYPE assoc_proxy.row_digest IS
-    'a row of a namespace as assoc.move_digests describes it: its key, digest and size';
+CREATE TYPE assoc_proxy.row_stamp AS (key text, version bigint, stamp text);
+COMMENT ON TYPE assoc_proxy.row_stamp IS
+    'a row of a namespace on its source shard as assoc.move_stamps describes it: its key and the stamp of its row version';
 
-CREATE FUNCTION assoc_proxy.digests_on(want text, tbl text, after_key text, after_version bigint,
-                                       upto_key text, upto_version bigint, lim integer, shard integer)
-    RETURNS SETOF assoc_proxy.row_digest
+CREATE FUNCTION assoc_proxy.stamps_on(want text, tbl text, after_key text, after_version bigint, lim integer,
+                                      shard integer)
+    RETURNS SETOF assoc_proxy.row_stamp
     LANGUAGE plproxy
     AS $$ CLUSTER 'assoc_shards'; RUN ON shard;
-          SELECT * FROM assoc.move_digests(want, tbl, after_key, after_version, upto_key, upto_version, lim); $$;
-COMMENT ON FUNCTION assoc_proxy.digests_on(text, text, text, bigint, text, bigint, integer, integer) IS
-    'assoc.move_digests on one shard: keys, digests and sizes of a namespace''s rows in key order';
+          SELECT * FROM assoc.move_stamps(want, tbl, after_key, after_version, lim); $$;
+COMMENT ON FUNCTION assoc_proxy.stamps_on(text, text, text, bigint, integer, integer) IS
+    'assoc.move_stamps on one shard: keys of a namespace''s rows in key order, with the stamps of their row versions';
 
-CREATE FUNCTION assoc_proxy.rows_on(want text, tbl text, keys text[], versions bigint[], shard integer)
-    RETURNS SETOF text
+CREATE TYPE assoc_proxy.row_text AS (key text, version bigint, stamp text, source_row text);
+COMMENT ON TYPE assoc_proxy.row_text IS
+    'a row of a namespace as assoc.move_rows sends it: its key, stamp and text (NULLs: gone)';
+
+CREATE FUNCTION assoc_proxy.rows_on(want text, tbl text, keys text[], versions bigint[], max_bytes bigint,
+                                    shard integer)
+    RETURNS SETOF assoc_proxy.row_text
     LANGUAGE plproxy
-    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT * FROM assoc.move_rows(want, tbl, keys, versions); $$;
-COMMENT ON FUNCTION assoc_proxy.rows_on(text, text, text[], bigint[], integer) IS
-    'assoc.move_rows on one shard: a namespace''s rows named by their keys, as text';
+    AS $$ CLUSTER 'assoc_shards'; RUN ON shard;
+          SELECT * FROM assoc.move_rows(want, tbl, keys, versions, max_bytes); $$;
+COMMENT ON FUNCTION assoc_proxy.rows_on(text, text, text[], bigint[], bigint, integer) IS
+    'assoc.move_rows on one shard: a namespace''s rows named by their keys, in that order, with stamps and text, up to max_bytes';
 
 CREATE FUNCTION assoc_proxy.apply_on(want text, tbl text, source_rows text[], gone_keys text[],
                                      gone_versions bigint[], shard integer)
@@ -108,63 +122,87 @@ CREATE FUNCTION assoc_proxy.copy_table(ns text, tbl text, source integer, target
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    -- The batches are joined by hashing, whatever the planner guesses of
+    -- an array's length.
+    SET enable_nestloop = off
     AS $$
 DECLARE
     batch CONSTANT integer := 1000;          -- keys compared per round
     chunk_bytes CONSTANT bigint := 8388608;  -- row text sent per call, about
     after_key text := '';                    -- keys are never empty
     after_version bigint := -1;
-    have assoc_proxy.row_digest[];
-    there assoc_proxy.row_digest[];
-    upto assoc_proxy.row_digest;
+    have assoc_proxy.row_stamp[];
+    upto assoc_proxy.row_stamp;
+    want_keys text[];
+    want_versions bigint[];
     gone_keys text[];
     gone_versions bigint[];
-    chunk record;
-    copied bigint := 0;
+    got assoc_proxy.row_text[];
+    sent bigint := 0;
 BEGIN
-    -- Makes the target's rows of one table equal to the source's, one key
-    -- range at a time: the source's next batch of keys and digests, the
-    -- target's over the same range; rows missing or different on the
-    -- target are sent, rows only there are deleted.  Returns the number of
-    -- rows sent.
+    -- Makes the copy's rows of one table equal to the source's, one key
+    -- range at a time: the source's next batch of keys with the stamps of
+    -- their row versions, against assoc_proxy.copied, the stamps of the
+    -- row versions the copy holds.  Rows new or changed are sent, rows
+    -- gone are deleted, and copied follows (in this transaction: a step
+    -- cut short forgets what it sent, which is sent again).  Returns the
+    -- number of rows sent.
     LOOP
-        -- In the order the source sent them (its key order).
-        have := ARRAY(SELECT (d.key, d.version, d.digest, d.size)::assoc_proxy.row_digest
-                        FROM assoc_proxy.digests_on(ns, tbl, after_key, after_version, NULL, NULL, batch, source)
-                             WITH ORDINALITY AS d(key, version, digest, size, n)
+        have := ARRAY(SELECT (d.key, d.version, d.stamp)::assoc_proxy.row_stamp
+                        FROM assoc_proxy.stamps_on(ns, tbl, after_key, after_version, batch, source)
+                             WITH ORDINALITY AS d(key, version, stamp, n)
                        ORDER BY d.n);
         upto := CASE WHEN cardinality(have) = batch THEN have[batch] END;
-        there := ARRAY(SELECT d FROM assoc_proxy.digests_on(ns, tbl, after_key, after_version,
-                                                            upto.key, upto.version, NULL, target) AS d);
-        SELECT coalesce(array_agg(t.key), '{}'), coalesce(array_agg(t.version), '{}')
+        SELECT coalesce(array_agg(c.key), '{}'), coalesce(array_agg(c.version), '{}')
           INTO gone_keys, gone_versions
-          FROM unnest(there) AS t
-         WHERE NOT EXISTS (SELECT 1 FROM unnest(have) AS h WHERE h.key = t.key AND h.version = t.version);
-        FOR chunk IN
-            SELECT array_agg(c.key ORDER BY c.n) AS keys, array_agg(c.version ORDER BY c.n) AS versions
-              FROM (SELECT h.key, h.version, h.n,
-                           sum(h.size) OVER (ORDER BY h.n) - h.size AS before
-                      FROM unnest(have) WITH ORDINALITY AS h(key, version, digest, size, n)
-                     WHERE NOT EXISTS (SELECT 1 FROM unnest(there) AS t
-                                        WHERE t.key = h.key AND t.version = h.version AND t.digest = h.digest)) AS c
-             GROUP BY c.before / chunk_bytes
-             ORDER BY c.before / chunk_bytes
-        LOOP
+          FROM assoc_proxy.copied AS c
+          LEFT JOIN unnest(have) AS h ON h.key = c.key AND h.version = c.version
+         WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl
+           AND (c.key, c.version) > (after_key, after_version)
+           AND (upto IS NULL OR (c.key, c.version) <= (upto.key, upto.version))
+           AND h.key IS NULL;
+        SELECT coalesce(array_agg(h.key ORDER BY h.n), '{}'), coalesce(array_agg(h.version ORDER BY h.n), '{}')
+          INTO want_keys, want_versions
+          FROM unnest(have) WITH ORDINALITY AS h(key, version, stamp, n)
+          LEFT JOIN assoc_proxy.copied AS c
+                 ON c.ns = copy_table.ns AND c.tbl = copy_table.tbl
+                AND c.key = h.key AND c.version = h.version AND c.stamp = h.stamp
+         WHERE c.key IS NULL;
+        DELETE FROM assoc_proxy.copied AS c USING unnest(gone_keys, gone_versions) AS g(key, version)
+         WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl AND c.key = g.key AND c.version = g.version;
+        WHILE cardinality(want_keys) > 0 OR cardinality(gone_keys) > 0 LOOP
+            -- The next rows, up to about chunk_bytes of text (at least one);
+            -- a row gone since its stamp was read comes back empty.
+            got := CASE WHEN cardinality(want_keys) > 0 THEN
+                       ARRAY(SELECT (r.key, r.version, r.stamp, r.source_row)::assoc_proxy.row_text
+                               FROM assoc_proxy.rows_on(ns, tbl, want_keys, want_versions, chunk_bytes, source)
+                                    WITH ORDINALITY AS r(key, version, stamp, source_row, n)
+                              ORDER BY r.n)
+                   ELSE '{}' END;
+            IF cardinality(got) = 0 AND cardinality(want_keys) > 0 THEN
+                RAISE EXCEPTION 'shard % sent none of the rows asked for', source;
+            END IF;
             PERFORM assoc_proxy.apply_on(ns, tbl,
-                ARRAY(SELECT assoc_proxy.rows_on(ns, tbl, chunk.keys, chunk.versions, source)),
-                gone_keys, gone_versions, target);
-            copied := copied + cardinality(chunk.keys);
+                ARRAY(SELECT g.source_row FROM unnest(got) AS g WHERE g.source_row IS NOT NULL),
+                gone_keys || ARRAY(SELECT g.key FROM unnest(got) AS g WHERE g.source_row IS NULL),
+                gone_versions || ARRAY(SELECT g.version FROM unnest(got) AS g WHERE g.source_row IS NULL),
+                target);
+            DELETE FROM assoc_proxy.copied AS c USING unnest(got) AS g
+             WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl AND c.key = g.key AND c.version = g.version;
+            INSERT INTO assoc_proxy.copied (ns, tbl, key, version, stamp)
+                 SELECT copy_table.ns, copy_table.tbl, g.key, g.version, g.stamp
+                   FROM unnest(got) AS g WHERE g.source_row IS NOT NULL;
+            sent := sent + cardinality(got);
+            want_keys := want_keys[cardinality(got) + 1:];
+            want_versions := want_versions[cardinality(got) + 1:];
             gone_keys := '{}';
             gone_versions := '{}';
         END LOOP;
-        IF cardinality(gone_keys) > 0 THEN
-            PERFORM assoc_proxy.apply_on(ns, tbl, '{}', gone_keys, gone_versions, target);
-        END IF;
         EXIT WHEN upto IS NULL;
         after_key := upto.key;
         after_version := upto.version;
     END LOOP;
-    RETURN copied;
+    RETURN sent;
 END
 $$;
 COMMENT ON FUNCTION assoc_proxy.copy_table(text, text, integer, integer) IS
@@ -198,31 +236,39 @@ CREATE FUNCTION assoc_proxy.move_end(move assoc_proxy.moves)
     AS $$
 DECLARE
     there assoc_proxy.copy_state := assoc_proxy.state_on(move.ns, move.target);
-    here assoc_proxy.copy_state;
+    here assoc_proxy.copy_state := assoc_proxy.state_on(move.ns, move.source);
 BEGIN
-    -- Undo a move that has not switched: remove its copy (fenced first if
-    -- it was opened: never two open copies), open the source again if it
-    -- is still the namespace the move began with, forget the move.  A
-    -- copy is the move's if it has the incarnation recorded, or is fenced
-    -- (only the extension owner makes fenced copies) while none is.
-    IF there.incarnation = move.copy_incarnation OR (there.fenced AND move.copy_incarnation IS NULL) THEN
+    -- Undo a move that has not switched.  Its copy is a fenced one on the
+    -- target (move_begin found none there, and only the extension owner
+    -- makes them) or the open one it recorded; it goes, fenced first, but
+    -- never while the source no longer holds the namespace (the copy would
+    -- be the only one).  The source is opened again if it is the
+    -- namespace the move began with; opening takes its lock exclusively,
+    -- so it comes after a fence of this move still running there.
+    IF there.fenced OR there.incarnation = move.copy_incarnation THEN
         IF NOT there.fenced THEN
-            PERFORM assoc_proxy.fence_on(move.ns, true, move.target);
+            IF here.incarnation IS DISTINCT FROM move.source_incarnation THEN
+                RAISE EXCEPTION 'the copy of namespace "%" on shard % is the only one', move.ns, move.target
+                    USING ERRCODE = '55000',
+                          HINT = format('Complete the move: CALL assoc_proxy.move_namespace(%L, %s).',
+                                        move.ns, move.target);
+            END IF;
+            PERFORM assoc_proxy.fence_on(move.ns, true, there.incarnation, move.target);
         END IF;
-        PERFORM assoc_proxy.drop_fenced_on(move.ns, move.target);
+        PERFORM assoc_proxy.drop_fenced_on(move.ns, there.incarnation, move.target);
     END IF;
-    here := assoc_proxy.state_on(move.ns, move.source);
-    IF here.fenced AND here.incarnation = move.source_incarnation THEN
-        PERFORM assoc_proxy.fence_on(move.ns, false, move.source);
+    IF here.incarnation = move.source_incarnation THEN
+        PERFORM assoc_proxy.fence_on(move.ns, false, move.source_incarnation, move.source);
     END IF;
     DELETE FROM assoc_proxy.moves AS m WHERE m.ns = move.ns;
+    DELETE FROM assoc_proxy.copied AS c WHERE c.ns = move.ns;
 END
 $$;
 COMMENT ON FUNCTION assoc_proxy.move_end(assoc_proxy.moves) IS
     'undoes a move that has not switched: removes its copy, opens the source again, forgets the move';
 
 CREATE FUNCTION assoc_proxy.move_begin(ns text, to_shard integer)
-    RETURNS boolean
+    RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -244,7 +290,7 @@ BEGIN
         RAISE EXCEPTION 'the last move of namespace "%" has not removed its old copy yet', ns
             USING ERRCODE = '55000', HINT = 'Call the move again.';
     ELSIF move.target = to_shard THEN
-        RETURN true;   -- a move cut short: go on with it
+        RETURN move.started_at;   -- a move cut short: go on with it
     ELSIF move.target IS NOT NULL THEN
         RAISE EXCEPTION 'namespace "%" is being moved to shard %', ns, move.target
             USING ERRCODE = '55000',
@@ -261,7 +307,7 @@ BEGIN
                   HINT = 'Open it there with assoc.move_fence(ns, false).';
     END IF;
     IF source = to_shard THEN
-        RETURN false;  -- already there
+        RETURN NULL;  -- already there
     END IF;
     there := assoc_proxy.state_on(ns, to_shard);
     IF NOT there.fenced THEN
@@ -273,27 +319,31 @@ BEGIN
     END IF;
     INSERT INTO assoc_proxy.moves (ns, source, target, source_incarnation)
     VALUES (ns, source, to_shard, here.incarnation);
+    DELETE FROM assoc_proxy.copied AS c WHERE c.ns = move_begin.ns;
     -- The entry keeps calls on the source until the switch, whatever the
     -- number of shards becomes meanwhile.
     INSERT INTO assoc_proxy.directory AS d (ns, shard, pinned) VALUES (ns, source, true)
         ON CONFLICT ON CONSTRAINT directory_pkey DO UPDATE SET pinned = true;
-    RETURN true;
+    RETURN now();
 END
 $$;
 COMMENT ON FUNCTION assoc_proxy.move_begin(text, integer) IS
-    'step 1 of a move: records it; false when the namespace is already on that shard';
+    'step 1 of a move: records it and returns when it began (NULL when the namespace is already on that shard)';
 
-CREATE FUNCTION assoc_proxy.move_copy(ns text, final boolean)
+CREATE FUNCTION assoc_proxy.move_copy(ns text, started timestamptz, final boolean)
     RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     move assoc_proxy.moves := assoc_proxy.move_entry(ns);
+    here assoc_proxy.copy_state;
     there assoc_proxy.copy_state;
     source_row text;
+    made bigint;
 BEGIN
-    IF move.target IS NULL OR move.switched_at IS NOT NULL THEN
+    -- Only the move that began at started, until its switch.
+    IF move.started_at IS DISTINCT FROM started OR move.switched_at IS NOT NULL THEN
         RETURN;
     END IF;
     there := assoc_proxy.state_on(ns, move.target);
@@ -305,30 +355,42 @@ BEGIN
             USING ERRCODE = '55000',
                   HINT = format('Undo the move with assoc_proxy.abort_move(%L).', ns);
     END IF;
-    IF (assoc_proxy.state_on(ns, move.source)).incarnation IS DISTINCT FROM move.source_incarnation THEN
+    here := assoc_proxy.state_on(ns, move.source);
+    IF here.incarnation IS NOT DISTINCT FROM move.source_incarnation THEN
+        IF here.fenced AND NOT final THEN
+            RETURN;    -- fenced already: only the final pass is worth making
+        END IF;
+        IF final THEN
+            PERFORM assoc_proxy.fence_on(ns, true, move.source_incarnation, move.source);
+            PERFORM assoc_proxy.quiesce_on(ns, move.source_incarnation, move.source);
+        END IF;
+        source_row := assoc_proxy.namespace_row_on(ns, move.source);
+    END IF;
+    IF source_row IS NULL THEN
         -- Dropped through the proxy before the fence (a drop is refused
         -- after it), perhaps created again: this move ends.
         PERFORM assoc_proxy.move_end(move);
         RAISE NOTICE 'namespace "%" was dropped while it was being moved: the move ends', ns;
         RETURN;
     END IF;
-    IF final THEN
-        PERFORM assoc_proxy.fence_on(ns, true, move.source);
+    made := assoc_proxy.receive_on(ns, source_row, move.target);
+    IF made IS DISTINCT FROM move.copy_incarnation THEN
+        -- A new copy: it holds none of the rows sent to another, and it is
+        -- opened only by a later step, once its incarnation is recorded.
+        DELETE FROM assoc_proxy.copied AS c WHERE c.ns = move.ns;
+        UPDATE assoc_proxy.moves AS m SET copy_incarnation = made WHERE m.ns = move.ns;
     END IF;
-    source_row := assoc_proxy.namespace_row_on(ns, move.source);
-    move.copy_incarnation := assoc_proxy.receive_on(ns, source_row, move.target);
-    UPDATE assoc_proxy.moves AS m SET copy_incarnation = move.copy_incarnation WHERE m.ns = move.ns;
     PERFORM assoc_proxy.copy_table(ns, t, move.source, move.target)
        FROM unnest(ARRAY['records', 'history', 'ops']) AS t;
-    IF final THEN
-        PERFORM assoc_proxy.fence_on(ns, false, move.target);
+    IF final AND made = move.copy_incarnation THEN
+        PERFORM assoc_proxy.fence_on(ns, false, made, move.target);
     END IF;
 END
 $$;
-COMMENT ON FUNCTION assoc_proxy.move_copy(text, boolean) IS
-    'steps 2 and 3 of a move: copies the namespace to its target; final: fences the source first and opens the copy after';
+COMMENT ON FUNCTION assoc_proxy.move_copy(text, timestamptz, boolean) IS
+    'steps 2 and 3 of the move that began at started: copies the namespace to its target; final: fences the source first and opens the copy after';
 
-CREATE FUNCTION assoc_proxy.move_switch(ns text)
+CREATE FUNCTION assoc_proxy.move_switch(ns text, started timestamptz)
     RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -337,7 +399,10 @@ DECLARE
     move assoc_proxy.moves := assoc_proxy.move_entry(ns);
     there assoc_proxy.copy_state;
 BEGIN
-    IF move.target IS NULL OR move.switched_at IS NOT NULL THEN
+    IF move.started_at IS DISTINCT FROM started THEN
+        RAISE EXCEPTION 'the move of namespace "%" ended before its switch', ns
+            USING ERRCODE = '55000', HINT = 'It was undone, or the namespace was dropped meanwhile.';
+    ELSIF move.switched_at IS NOT NULL THEN
         RETURN move.switched_at;
     END IF;
     there := assoc_proxy.state_on(ns, move.target);
@@ -345,14 +410,15 @@ BEGIN
         RAISE EXCEPTION 'the copy of namespace "%" on shard % is not complete and open', ns, move.target
             USING ERRCODE = '55000', HINT = 'Call the move again.';
     END IF;
-    UPDATE assoc_proxy.directory AS d SET shard = move.target, pinned = true, placed_at = now()
-     WHERE d.ns = move_switch.ns;
+    INSERT INTO assoc_proxy.directory AS d (ns, shard, pinned) VALUES (ns, move.target, true)
+        ON CONFLICT ON CONSTRAINT directory_pkey
+        DO UPDATE SET shard = excluded.shard, pinned = true, placed_at = now();
     UPDATE assoc_proxy.moves AS m SET switched_at = now() WHERE m.ns = move_switch.ns;
     RETURN now();
 END
 $$;
-COMMENT ON FUNCTION assoc_proxy.move_switch(text) IS
-    'step 4 of a move: the directory names the target; returns when the move switched (NULL: no move)';
+COMMENT ON FUNCTION assoc_proxy.move_switch(text, timestamptz) IS
+    'step 4 of the move that began at started: the directory names the target; returns when the move switched';
 
 CREATE FUNCTION assoc_proxy.move_switched(ns text)
     RETURNS timestamptz
@@ -370,17 +436,19 @@ CREATE FUNCTION assoc_proxy.move_wait()
 DECLARE
     older text[];
 BEGIN
-    -- Every transaction of this database's clients running now (each
-    -- holds a lock on its virtual transaction id), but other moves'
-    -- waits, which would wait for this one: wait until each has ended,
-    -- as CREATE INDEX CONCURRENTLY waits for older transactions.
-    PERFORM pg_advisory_xact_lock_shared(1634954615, 0);
+    -- Every transaction of this database running now (each holds a lock
+    -- on its virtual transaction id): wait until each has ended, as CREATE
+    -- INDEX CONCURRENTLY waits for older transactions.  Not the steps of
+    -- moves, which route nothing and may be waiting themselves: they, and
+    -- only they (the table is the owner's), hold a lock on
+    -- assoc_proxy.moves.
+    LOCK TABLE assoc_proxy.moves IN ACCESS SHARE MODE;
     older := ARRAY(SELECT l.virtualxid FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
                     WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_backend_pid()
-                      AND a.datname = current_database() AND a.backend_type = 'client backend'
-                      AND NOT EXISTS (SELECT 1 FROM pg_locks AS w
-                                       WHERE w.pid = l.pid AND w.locktype = 'advisory' AND w.classid = 1634954615
-                                         AND w.objid = 0 AND w.objsubid = 2));
+                      AND a.datname = current_database() AND a.backend_type <> 'autovacuum worker'
+                      AND NOT EXISTS (SELECT 1 FROM pg_locks AS m
+                                       WHERE m.pid = l.pid AND m.locktype = 'relation'
+                                         AND m.relation = 'assoc_proxy.moves'::regclass));
     WHILE EXISTS (SELECT 1 FROM pg_locks AS l
                    WHERE l.locktype = 'virtualxid' AND l.granted AND l.virtualxid = ANY (older)) LOOP
         PERFORM pg_sleep(0.01);
@@ -401,19 +469,25 @@ DECLARE
 BEGIN
     -- Only the move whose switch was waited for: another call may have
     -- finished it and switched a new one meanwhile.
-    IF move.switched_at IS DISTINCT FROM switched OR switched IS NULL THEN
+    IF switched IS NULL OR move.switched_at IS DISTINCT FROM switched THEN
         RETURN false;
     END IF;
     here := assoc_proxy.state_on(ns, move.source);
-    IF here.fenced AND here.incarnation = move.source_incarnation THEN
-        PERFORM assoc_proxy.drop_fenced_on(ns, move.source);
+    IF here.incarnation = move.source_incarnation THEN
+        IF NOT here.fenced THEN
+            RAISE EXCEPTION 'namespace "%" was opened again on shard %, which its move left', ns, move.source
+                USING ERRCODE = '55000',
+                      HINT = 'Two copies are open: keep the one the directory names, fence the other with assoc.move_fence(ns, true), and call the move again.';
+        END IF;
+        PERFORM assoc_proxy.drop_fenced_on(ns, move.source_incarnation, move.source);
     END IF;
     DELETE FROM assoc_proxy.moves AS m WHERE m.ns = move_finish.ns;
+    DELETE FROM assoc_proxy.copied AS c WHERE c.ns = move_finish.ns;
     RETURN true;
 END
 $$;
 COMMENT ON FUNCTION assoc_proxy.move_finish(text, timestamptz) IS
-    'step 6 of a move that switched at switched: removes the fenced copy on the source and forgets the move';
+    'step 6 of the move that switched at switched: removes the fenced copy on the source and forgets the move';
 
 CREATE FUNCTION assoc_proxy.abort_move(ns text)
     RETURNS void
@@ -442,7 +516,8 @@ CREATE PROCEDURE assoc_proxy.move_namespace(ns text, to_shard integer)
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    switched timestamptz := assoc_proxy.move_switched(ns);
+    switched pg_catalog.timestamptz := assoc_proxy.move_switched(ns);
+    started pg_catalog.timestamptz;
 BEGIN
     -- A move that switched and was cut short: its old copy first.
     IF switched IS NOT NULL THEN
@@ -452,36 +527,36 @@ BEGIN
         PERFORM assoc_proxy.move_finish(ns, switched);
         COMMIT;
     END IF;
-    IF assoc_proxy.move_begin(ns, to_shard) THEN
+    started := assoc_proxy.move_begin(ns, to_shard);
+    IF started IS NOT NULL THEN
         COMMIT;
-        PERFORM assoc_proxy.move_copy(ns, false);
+        PERFORM assoc_proxy.move_copy(ns, started, false);
         COMMIT;
-        PERFORM assoc_proxy.move_copy(ns, false);
+        PERFORM assoc_proxy.move_copy(ns, started, false);
         COMMIT;
-        PERFORM assoc_proxy.move_copy(ns, true);
+        PERFORM assoc_proxy.move_copy(ns, started, true);
         COMMIT;
-        switched := assoc_proxy.move_switch(ns);
+        switched := assoc_proxy.move_switch(ns, started);
         COMMIT;
-        IF switched IS NOT NULL THEN
-            PERFORM assoc_proxy.move_wait();
-            COMMIT;
-            PERFORM assoc_proxy.move_finish(ns, switched);
-        END IF;
+        PERFORM assoc_proxy.move_wait();
+        COMMIT;
+        PERFORM assoc_proxy.move_finish(ns, switched);
     END IF;
 END
 $$;
 COMMENT ON PROCEDURE assoc_proxy.move_namespace(text, integer) IS
     'moves a namespace with its records, history, op_id ledger and channel secret to another shard (owner only; CALL it again to complete a move cut short)';
 
-REVOKE ALL ON FUNCTION assoc_proxy.state_on(text, integer), assoc_proxy.fence_on(text, boolean, integer),
-    assoc_proxy.drop_fenced_on(text, integer), assoc_proxy.namespace_row_on(text, integer),
-    assoc_proxy.receive_on(text, text, integer),
-    assoc_proxy.digests_on(text, text, text, bigint, text, bigint, integer, integer),
-    assoc_proxy.rows_on(text, text, text[], bigint[], integer),
+REVOKE ALL ON FUNCTION assoc_proxy.state_on(text, integer), assoc_proxy.fence_on(text, boolean, bigint, integer),
+    assoc_proxy.quiesce_on(text, bigint, integer), assoc_proxy.drop_fenced_on(text, bigint, integer),
+    assoc_proxy.namespace_row_on(text, integer), assoc_proxy.receive_on(text, text, integer),
+    assoc_proxy.stamps_on(text, text, text, bigint, integer, integer),
+    assoc_proxy.rows_on(text, text, text[], bigint[], bigint, integer),
     assoc_proxy.apply_on(text, text, text[], text[], bigint[], integer),
     assoc_proxy.copy_table(text, text, integer, integer), assoc_proxy.move_entry(text),
     assoc_proxy.move_end(assoc_proxy.moves), assoc_proxy.move_begin(text, integer),
-    assoc_proxy.move_copy(text, boolean), assoc_proxy.move_switch(text), assoc_proxy.move_switched(text),
-    assoc_proxy.move_wait(), assoc_proxy.move_finish(text, timestamptz), assoc_proxy.abort_move(text)
+    assoc_proxy.move_copy(text, timestamptz, boolean), assoc_proxy.move_switch(text, timestamptz),
+    assoc_proxy.move_switched(text), assoc_proxy.move_wait(), assoc_proxy.move_finish(text, timestamptz),
+    assoc_proxy.abort_move(text)
     FROM PUBLIC;
 REVOKE ALL ON PROCEDURE assoc_proxy.move_namespace(text, integer) FROM PUBLIC;

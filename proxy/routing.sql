@@ -70,6 +70,22 @@ COMMENT ON COLUMN assoc_proxy.moves.copy_incarnation IS
 COMMENT ON COLUMN assoc_proxy.moves.switched_at IS
     'when the directory was switched to the target (NULL: calls still go to the source)';
 REVOKE ALL ON assoc_proxy.moves FROM PUBLIC;
+
+-- What a move's copy holds: for each row it was sent, the stamp of the
+-- source's row version it came from (assoc.move_stamps), so that a later
+-- pass sends only rows whose stamp has changed.  Not dumped: without it
+-- a pass sends every row again.
+CREATE TABLE assoc_proxy.copied (
+    ns      text COLLATE "C" NOT NULL,
+    tbl     text NOT NULL,
+    key     text COLLATE "C" NOT NULL,
+    version bigint NOT NULL,
+    stamp   text NOT NULL,
+    PRIMARY KEY (ns, tbl, key, version)
+);
+COMMENT ON TABLE assoc_proxy.copied IS
+    'for each row a move has sent to its copy, the stamp of the source row version it came from';
+REVOKE ALL ON assoc_proxy.copied FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('assoc_proxy.shards', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc_proxy.directory', '');
 SELECT pg_catalog.pg_extension_config_dump('assoc_proxy.moves', '');
@@ -132,7 +148,7 @@ CREATE FUNCTION assoc_proxy.holds(want text, shard integer)
     RETURNS boolean
     LANGUAGE plproxy
     AS $$ CLUSTER 'assoc_shards'; RUN ON shard;
-          SELECT EXISTS (SELECT 1 FROM assoc.namespaces AS n WHERE n.ns = want AND NOT n.fenced); $$;
+          SELECT EXISTS (SELECT 1 FROM assoc.namespaces AS n WHERE n.ns OPERATOR(pg_catalog.=) want AND NOT n.fenced); $$;
 COMMENT ON FUNCTION assoc_proxy.holds(text, integer) IS
     'whether a shard serves a namespace (holds it, not fenced by a move), as the calling role sees it (the owner: all)';
 REVOKE ALL ON FUNCTION assoc_proxy.holds(text, integer) FROM PUBLIC;

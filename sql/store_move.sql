@@ -9,23 +9,35 @@ SELECT assoc.set('mv_app', 'r1', 'b', '[true, null]');
 SELECT assoc.set('mv_app', 'r2', NULL, '[]', NULL, 'op-2');
 SELECT assoc.link('mv_app', 'r2', '{room:GENERAL}');
 
--- Keys in order, with bounds and a limit; records and ops have version 0.
-SELECT key, version, digest ~ '^[0-9a-f]{64}$' AS digest, size > 0 AS size
-  FROM assoc.move_digests('mv_app', 'records', '', -1, NULL, NULL, NULL);
-SELECT key, version FROM assoc.move_digests('mv_app', 'history', '', -1, NULL, NULL, NULL);
-SELECT key, version FROM assoc.move_digests('mv_app', 'history', 'r1', 1, NULL, NULL, 2);
-SELECT key, version FROM assoc.move_digests('mv_app', 'history', 'r1', 1, 'r2', 1, NULL);
-SELECT key, version FROM assoc.move_digests('mv_app', 'ops', '', -1, NULL, NULL, NULL);
-SELECT key FROM assoc.move_digests('mv_app', 'feed', '', -1, NULL, NULL, NULL);
-SELECT assoc.move_rows('mv_app', 'records', '{r2,nope}', '{0,0}') ~ '^\(mv_app,r2,\{room:GENERAL\},\[\],2,' AS row_text;
+-- Keys in order, after a bound, at most max; records and ops have
+-- version 0.  Each row version has a stamp: a change gives another.
+SELECT key, version, stamp ~ '^[0-9]+/\([0-9]+,[0-9]+\)$' AS stamp
+  FROM assoc.move_stamps('mv_app', 'records', '', -1, 10);
+SELECT key, version FROM assoc.move_stamps('mv_app', 'history', '', -1, 10);
+SELECT key, version FROM assoc.move_stamps('mv_app', 'history', 'r1', 1, 2);
+SELECT key, version FROM assoc.move_stamps('mv_app', 'ops', 'op-1', 0, 10);
+SELECT key FROM assoc.move_stamps('mv_app', 'feed', '', -1, 10);
+CREATE TEMPORARY TABLE s AS SELECT * FROM assoc.move_stamps('mv_app', 'records', '', -1, 10);
+SELECT assoc.set('mv_app', 'r2', '0', '1');
+SELECT key, s.stamp = n.stamp AS same_stamp FROM s JOIN assoc.move_stamps('mv_app', 'records', '', -1, 10) AS n USING (key, version);
 
--- The text, and so the digest, does not depend on the session's settings.
-CREATE TEMPORARY TABLE d AS SELECT * FROM assoc.move_digests('mv_app', 'history', '', -1, NULL, NULL, NULL);
+-- Rows as text, in the order asked, with their stamps; NULLs for a row
+-- that is gone; cut after the row that reaches max_bytes.
+SELECT m.key, m.version, m.source_row ~ '^\(mv_app,r[12],' AS row_text,
+       m.stamp = (SELECT n.stamp FROM assoc.move_stamps('mv_app', 'records', '', -1, 10) AS n WHERE n.key = m.key) AS stamp
+  FROM assoc.move_rows('mv_app', 'records', '{r2,nope,r1}', '{0,0,0}', 1000000) AS m;
+SELECT key FROM assoc.move_rows('mv_app', 'records', '{r2,nope,r1}', '{0,0,0}', 1);
+SELECT key, version FROM assoc.move_rows('mv_app', 'history', '{r1,r2}', '{2,1}', 1000000);
+
+-- The text does not depend on the session's settings.
+CREATE TEMPORARY TABLE t AS SELECT * FROM assoc.move_rows('mv_app', 'history', '{r1,r1,r2,r2}', '{1,2,1,2}', 1000000);
 SET TimeZone = 'Asia/Kolkata';
 SET DateStyle = 'SQL, DMY';
 SET bytea_output = 'escape';
-SELECT count(*) AS same FROM assoc.move_digests('mv_app', 'history', '', -1, NULL, NULL, NULL) x
-  JOIN d USING (key, version, digest);
+SELECT count(*) AS same FROM assoc.move_rows('mv_app', 'history', '{r1,r1,r2,r2}', '{1,2,1,2}', 1000000) AS x
+  JOIN t USING (key, version, source_row);
+SELECT count(*) AS same FROM assoc.move_rows('mv_app', 'ops', '{op-1,op-2}', '{0,0}', 1000000) AS x
+  WHERE source_row ~ ',"\\\\x[0-9a-f]+",';
 RESET TimeZone;
 RESET DateStyle;
 RESET bytea_output;
@@ -34,9 +46,18 @@ RESET bytea_output;
 SELECT assoc.move_apply('mv_app', 'records', '{}', '{r1}', '{0}');
 SELECT assoc.move_receive('mv_app', assoc.move_namespace_row('mv_app'));
 SELECT assoc.move_drop('mv_app');
+SELECT assoc.move_quiesce('mv_app');
 
--- Fenced: every change fails with 40001, reads go on.
-SELECT assoc.move_fence('mv_app', true);
+-- Only the namespace of the incarnation a move expects.
+\set VERBOSITY terse
+SELECT assoc.move_fence('mv_app', true, 0);
+\set VERBOSITY default
+SELECT fenced FROM assoc.namespaces WHERE ns = 'mv_app';
+
+-- Fenced: every change fails with 40001, reads go on; quiescing waits for
+-- the writes that found it open (none here).
+SELECT assoc.move_fence('mv_app', true, incarnation) FROM assoc.namespaces WHERE ns = 'mv_app';
+SELECT assoc.move_quiesce('mv_app', incarnation) FROM assoc.namespaces WHERE ns = 'mv_app';
 SELECT fenced FROM assoc.namespaces WHERE ns = 'mv_app';
 SELECT assoc.set('mv_app', 'r1', 'c', '1');
 SELECT assoc.set('mv_app', 'r1', NULL, '{"a": 1}', NULL, 'op-1');
@@ -54,13 +75,17 @@ SELECT assoc.move_fence('mv_app', true);
 
 -- Rows given as text replace those of the same key; gone keys are deleted.
 SELECT assoc.move_apply('mv_app', 'records',
-    ARRAY[replace(assoc.move_rows('mv_app', 'records', '{r1}', '{0}')::text, ': 1,', ': 2,')], '{}', '{}');
+    ARRAY(SELECT replace(source_row, ': 1,', ': 2,') FROM assoc.move_rows('mv_app', 'records', '{r1}', '{0}', 1000000)),
+    '{}', '{}');
 SELECT assoc.get('mv_app', 'r1');
 SELECT assoc.move_apply('mv_app', 'history', '{}', '{r1}', '{1}');
 SELECT version FROM assoc.history('mv_app', 'r1');
-SELECT assoc.move_apply('mv_app', 'ops', ARRAY(SELECT assoc.move_rows('mv_app', 'ops', '{op-2}', '{0}')), '{op-1}', '{0}');
+SELECT assoc.move_apply('mv_app', 'ops', ARRAY(SELECT source_row FROM assoc.move_rows('mv_app', 'ops', '{op-2}', '{0}', 1000000)),
+    '{op-1}', '{0}');
 SELECT op_id FROM assoc.ops WHERE ns = 'mv_app';
-SELECT assoc.move_apply('mv_app', 'records', ARRAY[replace(assoc.move_rows('mv_app', 'records', '{r1}', '{0}')::text, '(mv_app,', '(other,')], '{}', '{}');
+SELECT assoc.move_apply('mv_app', 'records',
+    ARRAY(SELECT replace(source_row, '(mv_app,', '(other,') FROM assoc.move_rows('mv_app', 'records', '{r1}', '{0}', 1000000)),
+    '{}', '{}');
 SELECT assoc.move_apply('mv_app', 'records',
     ARRAY['(mv_app,r9,{},"{""__proto__"": 1}",1,"2026-01-01 00:00:00+00","2026-01-01 00:00:00+00")'], '{}', '{}');
 SELECT assoc.move_apply('mv_app', 'records', '{"not a row"}', '{}', '{}');
@@ -95,14 +120,17 @@ SELECT count(*) FROM assoc.namespaces WHERE ns = 'mv_copy';
 CREATE ROLE regress_assoc_mover;
 SET ROLE regress_assoc_mover;
 SELECT assoc.move_fence('mv_app', false);
-SELECT assoc.move_digests('mv_app', 'records', '', -1, NULL, NULL, NULL);
+SELECT assoc.move_stamps('mv_app', 'records', '', -1, 10);
 RESET ROLE;
-GRANT EXECUTE ON FUNCTION assoc.move_fence(text, boolean), assoc.move_drop(text) TO regress_assoc_mover;
+GRANT EXECUTE ON FUNCTION assoc.move_fence(text, boolean, bigint), assoc.move_quiesce(text, bigint),
+    assoc.move_drop(text, bigint) TO regress_assoc_mover;
 SET ROLE regress_assoc_mover;
 SELECT assoc.move_fence('mv_app', false);
+SELECT assoc.move_quiesce('mv_app');
 SELECT assoc.move_drop('mv_app');
 RESET ROLE;
-REVOKE EXECUTE ON FUNCTION assoc.move_fence(text, boolean), assoc.move_drop(text) FROM regress_assoc_mover;
+REVOKE EXECUTE ON FUNCTION assoc.move_fence(text, boolean, bigint), assoc.move_quiesce(text, bigint),
+    assoc.move_drop(text, bigint) FROM regress_assoc_mover;
 DROP ROLE regress_assoc_mover;
 SELECT assoc.move_fence(NULL, false);
 SELECT assoc.move_fence('mv_app', NULL);
@@ -112,6 +140,9 @@ SELECT assoc.move_fence('nowhere', false);
 SELECT assoc.move_fence('mv_app', false);
 SELECT assoc.set('mv_app', 'r1', 'c', '1');
 SELECT assoc.move_fence('mv_app', true);
+\set VERBOSITY terse
+SELECT assoc.move_drop('mv_app', 0);
+\set VERBOSITY default
 SELECT assoc.move_drop('mv_app');
 SELECT count(*) FROM assoc.namespaces WHERE ns = 'mv_app';
 SELECT count(*) FROM assoc.records WHERE ns = 'mv_app';

@@ -348,10 +348,10 @@ call_enter(AssocCall *call)
  * calling role is a member of its owner, lock it (mode: AccessShareLock for
  * writers, AccessExclusiveLock to keep them out), and switch to the
  * extension owner.  op_id_arg < 0: no op_id.  A fenced namespace (one
- * being moved) is refused with 40001 unless fenced_ok: the lock is taken
- * first, so a fence, which takes it exclusively, waits for the writers
- * that found the namespace open, and every writer after it finds it
- * fenced.  Errors raised from here on
+ * being moved) is refused with 40001 unless fenced_ok, checked before the
+ * lock and again once it is held: a writer that found the namespace open
+ * holds the lock until it ends, which assoc.move_quiesce waits for, and
+ * every writer after the fence finds it.  Errors raised from here on
  * leave the user switch to transaction abort, which restores the caller.
  *
  * The namespace lock is keyed on the namespace's incarnation, unique per
@@ -388,6 +388,9 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 	 */
 	assoc_frame_check_tables();
 	read_namespace(call);
+	/* Fenced already: fail at once rather than queue for the lock. */
+	if (call->fenced && !fenced_ok)
+		error_fenced(call);
 	(void) assoc_rows_table(&call->rows, REL_RECORDS);
 	for (int round = 1;; round++)
 	{

@@ -1,9 +1,9 @@
 /*
  * namespace.c
  *		The namespace SQL functions: create_namespace, drop_namespace,
- *		alter_namespace, check_namespace, prune, and the two steps of a move
- *		to another server that need the namespace's lock (move_fence,
- *		move_drop; the copying is in src/namespace.sql).
+ *		alter_namespace, check_namespace, prune, and the steps of a move to
+ *		another server that need the namespace's lock (move_fence,
+ *		move_quiesce, move_drop; the copying is in src/namespace.sql).
  *
  * Isolation rule (README, "The record store"): a role may read or write a namespace only if
  * it is a member of the namespace's owner role; the call frame (frame.c)
@@ -123,15 +123,40 @@ assoc_drop_namespace(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * Open a namespace for a step of a move (fn: its SQL name), with the lock
+ * in mode, fenced or not; argument argno, when not NULL, is the
+ * incarnation the move expects, so that a namespace dropped and created
+ * again under the same name meanwhile is refused rather than taken for
+ * the move's (55000).
+ */
+static void
+move_open(AssocCall *call, FunctionCallInfo fcinfo, const char *fn, int argno,
+		  LOCKMODE mode)
+{
+	assoc_call_open_locked(call, fcinfo, fn, 0, -1, mode, true);
+	if (!PG_ARGISNULL(argno) && PG_GETARG_INT64(argno) != call->incarnation)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("namespace \"%s\" is not the one the move began with",
+						call->ns_name),
+				 errdetail("Its incarnation is " INT64_FORMAT
+						   ", the move's " INT64_FORMAT ".",
+						   call->incarnation, PG_GETARG_INT64(argno))));
+}
+
 PG_FUNCTION_INFO_V1(assoc_move_fence);
 
 /*
- * assoc.move_fence(ns, fenced): fences a namespace (true), so that every
- * call that would change it fails with 40001, or opens it again (false);
- * for moving it to another server (README, "Scaling out").  Taken with
- * the namespace's lock held exclusively: the writers that found it open
- * have ended when the fence commits, so a copy read after that commit
- * holds every write the namespace will ever acknowledge here.
+ * assoc.move_fence(ns, fenced, incarnation DEFAULT NULL): fences a
+ * namespace (true), so that every call that would change it fails with
+ * 40001, or opens it again (false); a step of moving it to another server
+ * (README, "Moving a namespace").  A fence does not wait for the
+ * namespace's writers, so none queues behind it: a writer reads the
+ * namespace before and after taking the namespace's lock, and fails once
+ * it finds it fenced; assoc.move_quiesce then waits for those that found
+ * it open.  Opening takes the lock exclusively, so that it comes after
+ * any step of a move still waiting for the namespace.
  */
 Datum
 assoc_move_fence(PG_FUNCTION_ARGS)
@@ -141,8 +166,8 @@ assoc_move_fence(PG_FUNCTION_ARGS)
 
 	require_extension_owner("move_fence", "fence a namespace");
 	assoc_check_not_null(fcinfo, 1, "fenced");
-	assoc_call_open_locked(&call, fcinfo, "move_fence", 0, -1,
-						   AccessExclusiveLock, true);
+	move_open(&call, fcinfo, "move_fence", 2,
+			  PG_GETARG_BOOL(1) ? AccessShareLock : AccessExclusiveLock);
 	values[0] = PointerGetDatum(call.ns);
 	values[1] = PG_GETARG_DATUM(1);
 	assoc_stmt_exec(SP_NS_FENCE, values, NULL, false, 0);
@@ -150,13 +175,37 @@ assoc_move_fence(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+PG_FUNCTION_INFO_V1(assoc_move_quiesce);
+
+/*
+ * assoc.move_quiesce(ns, incarnation DEFAULT NULL): waits, by taking the
+ * namespace's lock exclusively, for the writers that found a fenced
+ * namespace still open.  They hold the lock in share mode until they end,
+ * and every writer after them finds the fence: once this returns, a copy
+ * read holds every write the namespace will ever acknowledge here.
+ */
+Datum
+assoc_move_quiesce(PG_FUNCTION_ARGS)
+{
+	AssocCall call;
+
+	require_extension_owner("move_quiesce", "quiesce a namespace");
+	move_open(&call, fcinfo, "move_quiesce", 1, AccessExclusiveLock);
+	if (!call.fenced)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg("namespace \"%s\" is not fenced", call.ns_name),
+						errhint("Fence it first with assoc.move_fence().")));
+	assoc_call_close(&call);
+	PG_RETURN_VOID();
+}
+
 PG_FUNCTION_INFO_V1(assoc_move_drop);
 
 /*
- * assoc.move_drop(ns): removes a fenced namespace, as drop_namespace does
- * an open one: the copy a move left behind, or one it abandoned.  A
- * namespace that is not fenced is refused, so that a move can never remove
- * the copy that serves.
+ * assoc.move_drop(ns, incarnation DEFAULT NULL): removes a fenced
+ * namespace, as drop_namespace does an open one: the copy a move left
+ * behind, or one it abandoned.  A namespace that is not fenced is
+ * refused, so that a move can never remove the copy that serves.
  */
 Datum
 assoc_move_drop(PG_FUNCTION_ARGS)
@@ -164,8 +213,7 @@ assoc_move_drop(PG_FUNCTION_ARGS)
 	AssocCall call;
 
 	require_extension_owner("move_drop", "remove a moved namespace");
-	assoc_call_open_locked(&call, fcinfo, "move_drop", 0, -1,
-						   AccessExclusiveLock, true);
+	move_open(&call, fcinfo, "move_drop", 1, AccessExclusiveLock);
 	if (!call.fenced)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -356,23 +356,30 @@ COMMENT ON COLUMN assoc.namespaces.fenced IS
 -- while the source serves, fence the source, copy what changed, open the
 -- target, remove the source.  Rows travel as the text of their table's
 -- row type, which round-trips every column exactly (a jsonb 'null'
--- included), and are compared by the SHA-256 of that text; the settings
--- that shape it are fixed, so both servers write the same text.  The
+-- included; the settings that shape it are fixed), and the proxy tells a
+-- changed row from the stamp of its row version on the source.  The
 -- proxy lists these as functions of one shard (proxy/generate_api.sql).
 
-CREATE FUNCTION assoc.move_fence(ns text, fenced boolean)
+CREATE FUNCTION assoc.move_fence(ns text, fenced boolean, incarnation bigint DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'assoc_move_fence'
     LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION assoc.move_fence(text, boolean) IS
-    'fences a namespace (its changes fail with 40001 until it is opened again), after waiting for its writers; extension owner only';
+COMMENT ON FUNCTION assoc.move_fence(text, boolean, bigint) IS
+    'fences a namespace (its changes fail with 40001 until it is opened again) or opens it; with an incarnation, only that one; extension owner only';
 
-CREATE FUNCTION assoc.move_drop(ns text)
+CREATE FUNCTION assoc.move_quiesce(ns text, incarnation bigint DEFAULT NULL)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'assoc_move_quiesce'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION assoc.move_quiesce(text, bigint) IS
+    'waits for the writes of a fenced namespace that began before its fence; with an incarnation, only that one; extension owner only';
+
+CREATE FUNCTION assoc.move_drop(ns text, incarnation bigint DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'assoc_move_drop'
     LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION assoc.move_drop(text) IS
-    'removes a fenced namespace (the copy a move leaves behind) with all its rows; extension owner only';
+COMMENT ON FUNCTION assoc.move_drop(text, bigint) IS
+    'removes a fenced namespace (the copy a move leaves behind) with all its rows; with an incarnation, only that one; extension owner only';
 
 CREATE FUNCTION assoc.move_namespace_row(ns text)
     RETURNS text
@@ -444,53 +451,60 @@ $$;
 COMMENT ON FUNCTION assoc.move_key(text) IS
     'the key of a row of a table a move copies, over the alias t, as "key, version" (history: id, version; records: id, 0; ops: op_id, 0); 22023 for another table';
 
-CREATE FUNCTION assoc.move_digests(ns text, tbl text, after_key text, after_version bigint,
-                                   upto_key text, upto_version bigint, max integer)
-    RETURNS TABLE (key text, version bigint, digest text, size integer)
+CREATE FUNCTION assoc.move_stamps(ns text, tbl text, after_key text, after_version bigint, max integer)
+    RETURNS TABLE (key text, version bigint, stamp text)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET bytea_output = 'hex'
     AS $$
 DECLARE
     list text := assoc.move_key(tbl);
-    -- The bounds: the index of records and ops is on the key alone.
-    bound text := CASE WHEN tbl = 'history' THEN '(' || list || ')' ELSE split_part(list, ',', 1) END;
 BEGIN
     -- The rows of one table of the namespace in key order, after
-    -- (after_key, after_version) and up to (upto_key, upto_version) (NULL:
-    -- to the end), at most max (NULL: all), each with the digest and
-    -- length in bytes of its text.
+    -- (after_key, after_version), at most max, each with the stamp of its
+    -- row version: where it is (ctid) and the transaction that wrote it
+    -- (xmin).  A row changed, or deleted and written again, has another
+    -- stamp; reading stamps reads no document.  The index of records and
+    -- ops is on the key alone, so their bound compares the key alone.
     RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT %1$s, encode(sha256(textsend(x.text)), ''hex''), octet_length(x.text)
-           FROM assoc.%2$I AS t, LATERAL (SELECT t::text) AS x(text)
-          WHERE t.ns = $1 AND %3$s > %4$s AND ($4 IS NULL OR %3$s <= %5$s)
-          ORDER BY %1$s LIMIT $6',
-        list, tbl, bound,
-        CASE WHEN tbl = 'history' THEN '($2, $3)' ELSE '$2' END,
-        CASE WHEN tbl = 'history' THEN '($4, $5)' ELSE '$4' END)
-    USING ns, after_key, after_version, upto_key, upto_version, max;
+        'SELECT %1$s, t.xmin::text || ''/'' || t.ctid::text
+           FROM assoc.%2$I AS t
+          WHERE t.ns = $1 AND %3$s
+          ORDER BY %1$s LIMIT $4',
+        list, tbl,
+        CASE WHEN tbl = 'history' THEN '(t.id, t.version) > ($2, $3)' ELSE split_part(list, ',', 1) || ' > $2' END)
+    USING ns, after_key, after_version, max;
 END
 $$;
-COMMENT ON FUNCTION assoc.move_digests(text, text, text, bigint, text, bigint, integer) IS
-    'keys, digests and sizes of a namespace''s rows in records, history or ops, in key order, for a move; extension owner only';
+COMMENT ON FUNCTION assoc.move_stamps(text, text, text, bigint, integer) IS
+    'keys of a namespace''s rows in records, history or ops, in key order, each with the stamp of its row version, for a move; extension owner only';
 
-CREATE FUNCTION assoc.move_rows(ns text, tbl text, keys text[], versions bigint[])
-    RETURNS SETOF text
+CREATE FUNCTION assoc.move_rows(ns text, tbl text, keys text[], versions bigint[], max_bytes bigint)
+    RETURNS TABLE (key text, version bigint, stamp text, source_row text)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET bytea_output = 'hex'
     AS $$
 BEGIN
-    -- The text of the rows named by keys and versions (parallel arrays).
+    -- The rows named by keys and versions (parallel arrays), in that
+    -- order, with their stamps and their text (NULLs for a row that is
+    -- gone), up to the row that reaches max_bytes of text: the caller asks
+    -- again for the rest.
     RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT t::text FROM unnest($2, $3) AS w(key, version), assoc.%1$I AS t
-          WHERE t.ns = $1 AND %2$s = (w.key, w.version)',
+        'SELECT w.key, w.version, w.stamp, w.text
+           FROM (SELECT w.key, w.version, w.n, x.stamp, x.text,
+                        sum(coalesce(octet_length(x.text), 0)) OVER (ORDER BY w.n)
+                          - coalesce(octet_length(x.text), 0) AS before
+                   FROM unnest($2, $3) WITH ORDINALITY AS w(key, version, n)
+                   LEFT JOIN LATERAL (SELECT t.xmin::text || ''/'' || t.ctid::text, t::text FROM assoc.%1$I AS t
+                                       WHERE t.ns = $1 AND %2$s = (w.key, w.version)) AS x(stamp, text) ON true) AS w
+          WHERE w.before < $4
+          ORDER BY w.n',
         tbl, '(' || assoc.move_key(tbl) || ')')
-    USING ns, keys, versions;
+    USING ns, keys, versions, max_bytes;
 END
 $$;
-COMMENT ON FUNCTION assoc.move_rows(text, text, text[], bigint[]) IS
-    'the rows of a namespace named by their keys, as text, for assoc.move_apply on another server; extension owner only';
+COMMENT ON FUNCTION assoc.move_rows(text, text, text[], bigint[], bigint) IS
+    'the rows of a namespace named by their keys, in that order, with their stamps and their text, up to max_bytes, for assoc.move_apply on another server; extension owner only';
 
 CREATE FUNCTION assoc.move_apply(ns text, tbl text, source_rows text[], gone_keys text[], gone_versions bigint[])
     RETURNS void
@@ -529,7 +543,9 @@ $$;
 COMMENT ON FUNCTION assoc.move_apply(text, text, text[], text[], bigint[]) IS
     'writes rows of another server''s namespace (as text) into its fenced copy here, deleting the gone keys; extension owner only';
 
-REVOKE ALL ON FUNCTION assoc.move_fence(text, boolean), assoc.move_drop(text), assoc.move_namespace_row(text),
-    assoc.move_receive(text, text), assoc.move_digests(text, text, text, bigint, text, bigint, integer),
-    assoc.move_key(text), assoc.move_rows(text, text, text[], bigint[]), assoc.move_apply(text, text, text[], text[], bigint[])
+REVOKE ALL ON FUNCTION assoc.move_fence(text, boolean, bigint), assoc.move_quiesce(text, bigint),
+    assoc.move_drop(text, bigint), assoc.move_namespace_row(text),
+    assoc.move_receive(text, text), assoc.move_stamps(text, text, text, bigint, integer),
+    assoc.move_key(text), assoc.move_rows(text, text, text[], bigint[], bigint),
+    assoc.move_apply(text, text, text[], text[], bigint[])
     FROM PUBLIC;

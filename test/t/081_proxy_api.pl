@@ -54,7 +54,7 @@ is_deeply(\@routed, [ sort @expected ],
 	'every function whose first argument is ns is routed');
 my @moves = sort grep { $kind{$_} eq 'move' } keys %kind;
 is_deeply(\@moves,
-	[qw(move_apply move_digests move_drop move_fence move_key move_namespace_row move_receive move_rows)],
+	[qw(move_apply move_drop move_fence move_key move_namespace_row move_quiesce move_receive move_rows move_stamps)],
 	'the steps of a move are these');
 my $move_sql = slurp_file("$top/proxy/move.sql");
 is_deeply([ grep { $move_sql !~ /\bassoc\.$_\(/ } @moves ], ['move_key'],

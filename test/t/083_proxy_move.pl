@@ -10,9 +10,10 @@
 #   * under load (8 pgbench clients, 2000 writes each, every write a
 #     set_multi with an op_id, retried on 40001), no acknowledged write is
 #     lost or applied twice, and versions stay contiguous;
-#   * the source shard killed while the move waits to fence it: calls keep
-#     going to the source once it is back, and running the move again
-#     completes it;
+#   * the source shard killed while the move, having fenced it, waits for
+#     a writer that found it open: writes fail at once meanwhile, the
+#     source refuses them once back, and running the move again completes
+#     it;
 #   * a move cut short after its switch (cancelled while it waits for the
 #     proxy's older transactions) is finished by running it again;
 #   * a namespace its owner drops during a move: the move ends, its partial
@@ -140,9 +141,9 @@ like($err, qr/permission denied for function move_fence/, '... nor fence one on 
 # The first pass, then changes the next passes must carry: rows gone in
 # several key ranges, new history across them, changed records, and
 # documents whose text needs more than one call.
-$proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_begin('mv', 1)});
+my $started = $proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_begin('mv', 1)});
 is(entry(), '0 t 1 -', 'the move is recorded; calls still go to the source');
-$proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_copy('mv', false)});
+$proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_copy('mv', '$started', false)});
 is($shards[1]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'mv'}), 't',
 	'the target holds a fenced copy');
 $shards[0]->safe_psql('postgres', q{
@@ -222,8 +223,8 @@ SELECT count(*) FROM (SELECT h.id, max(h.version) - min(h.version) + 1 = count(*
 
 # --- the source killed in the middle of a move --------------------------------
 
-# A writer on the source holds the namespace, so the move waits to fence it
-# after its first copy; the source is killed then.
+# A writer on the source holds the namespace, so the move, having fenced
+# the source, waits for it; the source is killed then.
 my $blocker = IPC::Run::start(
 	[
 		'psql', '-X', '-d', $shards[0]->connstr('postgres'), '-c',
@@ -236,9 +237,12 @@ my $mover = IPC::Run::start(
 	[ 'psql', '-X', '-d', $proxy->connstr('postgres'), '-c', q{CALL assoc_proxy.move_namespace('mv', 1)} ],
 	'<', '/dev/null', '>', "$dir/mover.out", '2>', "$dir/mover.err");
 ok($shards[0]->poll_query_until('postgres',
-		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%move_fence%'}),
-	'the move waits to fence the source');
+		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%move_quiesce%'}),
+	'the move has fenced the source and waits for the writer that found it open');
 is(entry(), '0 t 1 -', 'the move is recorded');
+($out, $err) = app(q{SELECT assoc.set('mv', 'late', NULL, '{}', NULL, 'op-late')});
+like($err, qr/40001: .*namespace "mv" is being moved to another server/,
+	'a write meanwhile fails at once with 40001, queueing for nothing');
 is($shards[1]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'mv'}), 't',
 	'the target holds a fenced copy');
 $shards[0]->stop('immediate');
@@ -246,16 +250,20 @@ $mover->finish;
 $blocker->finish;
 like(slurp_file("$dir/mover.err"), qr/ERROR/, 'the move stopped with an error');
 $shards[0]->start;
-is(app_ok(q{SELECT assoc.set('mv', 'after', NULL, '{"x": 1}', NULL, 'op-after')}), '1',
-	'calls still go to the source, which is open');
+($out, $err) = app(q{SELECT assoc.set('mv', 'late', NULL, '{}', NULL, 'op-late')});
+like($err, qr/40001: .*namespace "mv" is being moved to another server/,
+	'the source, back, still refuses changes: the fence committed before the crash');
+is(app_ok(q{SELECT assoc.version('mv', 'r1')}), '3', '... and serves reads');
 ($ret, $out, $err) = $proxy->psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 0)});
 like($err, qr/namespace "mv" is being moved to shard 1/, 'another move waits for this one to complete');
 $before = rows_on($shards[0]);
 $proxy->safe_psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 1)});
 is(entry(), '1 t - -', 'running the move again completes it');
-is(rows_on($shards[1]), $before, 'the target holds everything, the write after the crash too');
+is(rows_on($shards[1]), $before, 'the target holds everything');
 is(leftovers($shards[0]), '0', 'the source holds nothing');
 is(app_ok(q{SELECT assoc.version('mv', 'blocker')}), '0', 'the write that never committed is not there');
+is(app_ok(q{SELECT assoc.set('mv', 'late', NULL, '{}', NULL, 'op-late')}), '1',
+	'the write refused during the move succeeds when retried');
 
 # --- a move cut short after its switch ----------------------------------------------
 
@@ -291,8 +299,8 @@ is(app_ok(q{SELECT assoc.get('mv', 'r2')}), '[2]', 'the namespace serves from sh
 app_ok(q{SELECT assoc.create_namespace('short'); SELECT assoc.set('short', 'r', NULL, '{}');});
 my $from = $proxy->safe_psql('postgres', q{SELECT assoc_proxy.route('short')});
 my $to = 1 - $from;
-$proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_begin('short', $to)});
-$proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_copy('short', false)});
+$started = $proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_begin('short', $to)});
+$proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_copy('short', '$started', false)});
 is($shards[$to]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'short'}), 't',
 	'a move has copied a namespace');
 app_ok(q{SELECT assoc.drop_namespace('short')});
@@ -310,9 +318,9 @@ is(entry('short'), "$from t - -", '... and forgets the move; the pin stays');
 app_ok(q{SELECT assoc.create_namespace('undo'); SELECT assoc.set('undo', 'r', NULL, '{"n": 1}');});
 $from = $proxy->safe_psql('postgres', q{SELECT assoc_proxy.route('undo')});
 $to = 1 - $from;
-$proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_begin('undo', $to)});
-$proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_copy('undo', false)});
-$proxy->safe_psql('postgres', q{SELECT assoc_proxy.move_copy('undo', true)});
+$started = $proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_begin('undo', $to)});
+$proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_copy('undo', '$started', false)});
+$proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_copy('undo', '$started', true)});
 is($shards[$from]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'undo'}) . ' '
 	. $shards[$to]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'undo'}),
 	't f', 'the final copy fenced the source and opened the copy');

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Benchmark: moving a namespace between shards under write load (README,
+# "Moving a namespace").
+#
+#   bash test/bench/move_bench.sh          (as root; about 10 minutes)
+#
+# Environment: DURATION (seconds per pgbench run, default 90), ROUNDS
+# (default 3), CLIENTS (default 4).
+#
+# One cluster holds the two shard databases, postgres and shard1, and the
+# proxy database.  Namespace 'bench' holds 100k records of about 1 KB
+# (store_load.sql).  Each round runs, side by side, CLIENTS pgbench
+# clients writing through the proxy (store_x_op.sql: set_multi with an
+# op_id, retried on 40001) for DURATION seconds
+#   without   no move;
+#   with      the namespace moved to the other shard 5 seconds in, step by
+#             step as assoc_proxy.move_namespace runs them, each timed;
+# and prints the steps' times, the writers' TPS with and without the move,
+# the writes retried (they met the fence) and the longest write.  On this
+# two-core machine the move's copying competes with the writers for the
+# cores: what matters is how long changes are refused (the final step)
+# and that no write fails.
+set -u
+. "$(dirname "$0")/lib.sh"
+DURATION=${DURATION:-90}
+ROUNDS=${ROUNDS:-3}
+CLIENTS=${CLIENTS:-4}
+START=$(date +%s)
+
+PACKAGES="$PACKAGES postgresql-15-plproxy"
+bench_setup
+store_data_setup "DURATION=${DURATION}s ROUNDS=$ROUNDS CLIENTS=$CLIENTS"
+
+echo "== shard1 and the proxy"
+sql 'CREATE DATABASE shard1' >/dev/null
+sql 'CREATE DATABASE proxy' >/dev/null
+as_user psql -X -q -d shard1 -c 'CREATE EXTENSION pg_assoc' >/dev/null
+for db in postgres shard1; do
+	sql "ALTER DATABASE $db SET assoc.notify = off" >/dev/null
+done
+as_user psql -X -q -v ON_ERROR_STOP=1 -d proxy >/dev/null <<EOF || die "proxy set-up failed"
+CREATE EXTENSION plproxy;
+CREATE EXTENSION pg_assoc_proxy;
+SELECT assoc_proxy.configure(ARRAY['host=$RUN_DIR port=$PGPORT dbname=postgres',
+                                   'host=$RUN_DIR port=$PGPORT dbname=shard1']);
+SELECT assoc_proxy.place('bench', 0);
+EOF
+
+# writers LOG: CLIENTS pgbench clients on the proxy for DURATION seconds,
+# each transaction logged (LOG.*); prints "tps retried max_latency_ms".
+writers() {
+	local log=$1
+	sql 'CHECKPOINT' >/dev/null
+	if ! as_user "$PG_BIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 -T "$DURATION" \
+		--max-tries 1000000 -l --log-prefix="$log" -f "$BDIR/store_x_op.sql" proxy >"$log.out" 2>&1; then
+		cat "$log.out" >&2
+		die "pgbench $(basename "$log") failed"
+	fi
+	grep -q '^number of failed transactions: 0 ' "$log.out" || die "writes failed: $(cat "$log.out")"
+	printf '%s %s %s\n' "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log.out")" \
+		"$(sed -n 's/^number of transactions retried: \([0-9]*\).*/\1/p' "$log.out")" \
+		"$(cat "$log".* | awk '$3 > m {m = $3} END {printf "%.0f", m / 1000}')"
+}
+
+# move TO: the steps of a move of 'bench' to shard TO, each in its own
+# transaction as the procedure runs them; prints each step's milliseconds.
+move() {
+	as_user psql -X -q -At -v ON_ERROR_STOP=1 -d proxy <<EOF | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | paste -sd' '
+\timing on
+SELECT assoc_proxy.move_begin('bench', $1) \g /dev/null
+SELECT assoc_proxy.move_copy('bench', false) \g /dev/null
+SELECT assoc_proxy.move_copy('bench', false) \g /dev/null
+SELECT assoc_proxy.move_copy('bench', true) \g /dev/null
+SELECT assoc_proxy.move_switch('bench') AS switched \gset
+SELECT assoc_proxy.move_wait() \g /dev/null
+SELECT assoc_proxy.move_finish('bench', :'switched') \g /dev/null
+EOF
+}
+
+declare -A R
+to=1
+for r in $(seq 1 "$ROUNDS"); do
+	read -r tps retried longest <<<"$(writers "$LOGS/without-r$r")"
+	R[without,$r]=$tps
+	printf '   round %s without a move: %10.1f tps, %s retried, longest write %s ms\n' \
+		"$r" "$tps" "$retried" "$longest"
+
+	writers "$LOGS/with-r$r" >"$LOGS/with-r$r.result" &
+	bench=$!
+	sleep 5
+	steps=$(move "$to")
+	wait "$bench" || die "the writers failed during the move"
+	read -r tps retried longest <"$LOGS/with-r$r.result"
+	[ "$(as_user psql -X -At -d proxy -c "SELECT shard FROM assoc_proxy.directory WHERE ns = 'bench'")" = "$to" ] ||
+		die "the move did not switch"
+	[ "$(as_user psql -X -At -d "$([ "$to" = 1 ] && echo postgres || echo shard1)" \
+		-c "SELECT count(*) FROM assoc.records WHERE ns = 'bench'")" = 0 ] || die "the old copy is still there"
+	read -r begin copy1 copy2 final switch waited finish <<<"$steps"
+	R[with,$r]=$tps
+	R[final,$r]=$final
+	R[total,$r]=$(awk -v a="$begin" -v b="$copy1" -v c="$copy2" -v d="$final" -v e="$switch" -v f="$waited" -v g="$finish" \
+		'BEGIN { printf "%.0f", a + b + c + d + e + f + g }')
+	R[row,$r]=$(printf '| %s | %.1f | %.1f | %.1f | **%.0f** | %.0f | %.0f | %.0f | %s | %s | %s ms |' "$r" \
+		"$(awk -v t="${R[total,$r]}" 'BEGIN { print t / 1000 }')" \
+		"$(awk -v t="$copy1" 'BEGIN { print t / 1000 }')" "$(awk -v t="$copy2" 'BEGIN { print t / 1000 }')" \
+		"$final" "${R[without,$r]}" "$tps" "$(awk -v a="$switch" -v b="$waited" -v c="$finish" 'BEGIN { print a + b + c }')" \
+		"$(ratio "$tps" "${R[without,$r]}")" "$retried" "$longest")
+	printf '   round %s with a move to shard %s: %10.1f tps, %s retried, longest write %s ms; steps (ms) %s\n' \
+		"$r" "$to" "$tps" "$retried" "$longest" "$steps"
+	to=$((1 - to))
+done
+
+echo
+echo "== results: $ROUNDS rounds of ${DURATION}s, $CLIENTS writers through the proxy, 100k records of 1 KB moved"
+echo
+echo "| round | move (s) | copy 1 (s) | copy 2 (s) | final: changes refused (ms) | TPS without | TPS with | switch, wait, finish (ms) | with / without | writes retried | longest write |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for r in $(seq 1 "$ROUNDS"); do echo "${R[row,$r]}"; done
+# shellcheck disable=SC2046
+printf '| median | %.1f | | | **%.0f** | %.0f | %.0f | | %s | | |\n' \
+	"$(awk -v t="$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[total,$r]}"; done))" 'BEGIN { print t / 1000 }')" \
+	"$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[final,$r]}"; done))" \
+	"$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[without,$r]}"; done))" \
+	"$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[with,$r]}"; done))" \
+	"$(ratio "$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[with,$r]}"; done))" \
+		"$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[without,$r]}"; done))")"
+echo
+echo "== took $(($(date +%s) - START)) s"
