@@ -12,8 +12,9 @@
 --           by table, while the source serves (twice: the second pass
 --           sends what changed during the first, told by the stamps of
 --           the source's row versions that assoc_proxy.copied keeps);
---   final   the source is fenced (its running writers finish first, later
---           ones get 40001), the copy made equal once more, and opened;
+--   final   the source is fenced (changes fail with 40001 from then on,
+--           at once) and quiesced (the writes that found it open end), the
+--           copy made equal once more, and opened;
 --   switch  the directory names the target;
 --   wait    for every transaction of the proxy that began before the
 --           switch: a call routed by the old entry may still be running;
@@ -23,12 +24,14 @@
 -- is fenced and copied, and a fenced copy refuses every change.  A call
 -- routed to the source before the switch fails with 40001 there if it
 -- changes something, and it has ended before the source copy is removed.
--- Each step reads the move again under the move's lock and does nothing
--- when its work is done, so a move cut short anywhere (a server killed, a
--- cancel) is completed by calling it again, or undone before its switch
--- by assoc_proxy.abort_move.  The incarnations recorded tell the
--- namespace and its copy from any other of the same name a shard gets
--- meanwhile (dropped and created again, or created on a shard directly).
+-- Each step reads the move again under the move's lock, acts only on the
+-- move its call began (started_at), and does nothing when its work is
+-- done, so a move cut short anywhere (a server killed, a cancel) is
+-- completed by calling it again, or undone before its switch by
+-- assoc_proxy.abort_move.  The incarnations recorded, and passed to the
+-- shards' fence and removal, tell the namespace and its copy from any
+-- other of the same name a shard gets meanwhile (dropped and created
+-- again, or created on a shard directly).
 -- ---------------------------------------------------------------------
 
 -- --- what a move asks of the shards, as the owner -------------------------
@@ -122,9 +125,10 @@ CREATE FUNCTION assoc_proxy.copy_table(ns text, tbl text, source integer, target
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
-    -- The batches are joined by hashing, whatever the planner guesses of
-    -- an array's length.
-    SET enable_nestloop = off
+    -- Each statement planned for its arrays as they are (their lengths):
+    -- a generic plan guesses 10 elements, and would compare two batches
+    -- element by element.
+    SET plan_cache_mode = force_custom_plan
     AS $$
 DECLARE
     batch CONSTANT integer := 1000;          -- keys compared per round
@@ -132,6 +136,7 @@ DECLARE
     after_key text := '';                    -- keys are never empty
     after_version bigint := -1;
     have assoc_proxy.row_stamp[];
+    known assoc_proxy.row_stamp[];
     upto assoc_proxy.row_stamp;
     want_keys text[];
     want_versions bigint[];
@@ -139,6 +144,8 @@ DECLARE
     gone_versions bigint[];
     got assoc_proxy.row_text[];
     sent bigint := 0;
+    last_key text;
+    last_version bigint;
 BEGIN
     -- Makes the copy's rows of one table equal to the source's, one key
     -- range at a time: the source's next batch of keys with the stamps of
@@ -146,28 +153,33 @@ BEGIN
     -- row versions the copy holds.  Rows new or changed are sent, rows
     -- gone are deleted, and copied follows (in this transaction: a step
     -- cut short forgets what it sent, which is sent again).  Returns the
-    -- number of rows sent.
+    -- number of rows sent.  The last row copied bounds the last range.
+    SELECT c.key, c.version INTO last_key, last_version FROM assoc_proxy.copied AS c
+     WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl
+     ORDER BY c.key DESC, c.version DESC LIMIT 1;
     LOOP
         have := ARRAY(SELECT (d.key, d.version, d.stamp)::assoc_proxy.row_stamp
                         FROM assoc_proxy.stamps_on(ns, tbl, after_key, after_version, batch, source)
                              WITH ORDINALITY AS d(key, version, stamp, n)
                        ORDER BY d.n);
         upto := CASE WHEN cardinality(have) = batch THEN have[batch] END;
-        SELECT coalesce(array_agg(c.key), '{}'), coalesce(array_agg(c.version), '{}')
+        -- What the copy holds of the range: after the last key done, up to
+        -- the last of a full batch, else to the last row copied.
+        known := ARRAY(SELECT (c.key, c.version, c.stamp)::assoc_proxy.row_stamp
+                         FROM assoc_proxy.copied AS c
+                        WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl
+                          AND (c.key, c.version) > (after_key, after_version)
+                          AND (c.key, c.version) <= (coalesce(upto.key, last_key),
+                                                     coalesce(upto.version, last_version)));
+        SELECT coalesce(array_agg(k.key), '{}'), coalesce(array_agg(k.version), '{}')
           INTO gone_keys, gone_versions
-          FROM assoc_proxy.copied AS c
-          LEFT JOIN unnest(have) AS h ON h.key = c.key AND h.version = c.version
-         WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl
-           AND (c.key, c.version) > (after_key, after_version)
-           AND (upto IS NULL OR (c.key, c.version) <= (upto.key, upto.version))
-           AND h.key IS NULL;
+          FROM unnest(known) AS k LEFT JOIN unnest(have) AS h ON h.key = k.key AND h.version = k.version
+         WHERE h.key IS NULL;
         SELECT coalesce(array_agg(h.key ORDER BY h.n), '{}'), coalesce(array_agg(h.version ORDER BY h.n), '{}')
           INTO want_keys, want_versions
           FROM unnest(have) WITH ORDINALITY AS h(key, version, stamp, n)
-          LEFT JOIN assoc_proxy.copied AS c
-                 ON c.ns = copy_table.ns AND c.tbl = copy_table.tbl
-                AND c.key = h.key AND c.version = h.version AND c.stamp = h.stamp
-         WHERE c.key IS NULL;
+          LEFT JOIN unnest(known) AS k ON k.key = h.key AND k.version = h.version AND k.stamp = h.stamp
+         WHERE k.key IS NULL;
         DELETE FROM assoc_proxy.copied AS c USING unnest(gone_keys, gone_versions) AS g(key, version)
          WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl AND c.key = g.key AND c.version = g.version;
         WHILE cardinality(want_keys) > 0 OR cardinality(gone_keys) > 0 LOOP

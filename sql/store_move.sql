@@ -10,8 +10,9 @@ SELECT assoc.set('mv_app', 'r2', NULL, '[]', NULL, 'op-2');
 SELECT assoc.link('mv_app', 'r2', '{room:GENERAL}');
 
 -- Keys in order, after a bound, at most max; records and ops have
--- version 0.  Each row version has a stamp: a change gives another.
-SELECT key, version, stamp ~ '^[0-9]+/\([0-9]+,[0-9]+\)$' AS stamp
+-- version 0.  Each row version has a stamp (xmin/ctid/time): a change
+-- gives another.
+SELECT key, version, stamp ~ '^[0-9]+/\([0-9]+,[0-9]+\)/\d{4}-\d\d-\d\d \d\d:\d\d:[0-9.]+\+00$' AS stamp
   FROM assoc.move_stamps('mv_app', 'records', '', -1, 10);
 SELECT key, version FROM assoc.move_stamps('mv_app', 'history', '', -1, 10);
 SELECT key, version FROM assoc.move_stamps('mv_app', 'history', 'r1', 1, 2);

@@ -152,27 +152,41 @@ $$;
 COMMENT ON FUNCTION assoc.move_key(text) IS
     'the key of a row of a table a move copies, over the alias t, as "key, version" (history: id, version; records: id, 0; ops: op_id, 0); 22023 for another table';
 
+CREATE FUNCTION assoc.move_stamp(tbl text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    -- Where the row version is (ctid), the transaction that wrote it (xmin;
+    -- a frozen one reads 2) and when (the row's own time): a row changed,
+    -- or deleted and written again, has another stamp, also after a
+    -- VACUUM FREEZE put a new row where an old one was.
+    AS $$ SELECT 't.xmin::text || ''/'' || t.ctid::text || ''/'' || '
+                 || CASE tbl WHEN 'records' THEN 't.updated_at' ELSE 't.at' END || '::text' $$;
+COMMENT ON FUNCTION assoc.move_stamp(text) IS
+    'the stamp of a row version of a table a move copies, as an expression over the alias t: its xmin, ctid and time';
+
 CREATE FUNCTION assoc.move_stamps(ns text, tbl text, after_key text, after_version bigint, max integer)
     RETURNS TABLE (key text, version bigint, stamp text)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD'
     AS $$
 DECLARE
     list text := assoc.move_key(tbl);
 BEGIN
     -- The rows of one table of the namespace in key order, after
     -- (after_key, after_version), at most max, each with the stamp of its
-    -- row version: where it is (ctid) and the transaction that wrote it
-    -- (xmin).  A row changed, or deleted and written again, has another
-    -- stamp; reading stamps reads no document.  The index of records and
-    -- ops is on the key alone, so their bound compares the key alone.
+    -- row version (assoc.move_stamp).  Reading stamps reads no document.
+    -- The index of records and ops is on the key alone, so their bound
+    -- compares the key alone.
     RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT %1$s, t.xmin::text || ''/'' || t.ctid::text
+        'SELECT %1$s, %4$s
            FROM assoc.%2$I AS t
           WHERE t.ns = $1 AND %3$s
           ORDER BY %1$s LIMIT $4',
         list, tbl,
-        CASE WHEN tbl = 'history' THEN '(t.id, t.version) > ($2, $3)' ELSE split_part(list, ',', 1) || ' > $2' END)
+        CASE WHEN tbl = 'history' THEN '(t.id, t.version) > ($2, $3)' ELSE split_part(list, ',', 1) || ' > $2' END,
+        assoc.move_stamp(tbl))
     USING ns, after_key, after_version, max;
 END
 $$;
@@ -196,11 +210,11 @@ BEGIN
                         sum(coalesce(octet_length(x.text), 0)) OVER (ORDER BY w.n)
                           - coalesce(octet_length(x.text), 0) AS before
                    FROM unnest($2, $3) WITH ORDINALITY AS w(key, version, n)
-                   LEFT JOIN LATERAL (SELECT t.xmin::text || ''/'' || t.ctid::text, t::text FROM assoc.%1$I AS t
+                   LEFT JOIN LATERAL (SELECT %3$s, t::text FROM assoc.%1$I AS t
                                        WHERE t.ns = $1 AND %2$s = (w.key, w.version)) AS x(stamp, text) ON true) AS w
           WHERE w.before < $4
           ORDER BY w.n',
-        tbl, '(' || assoc.move_key(tbl) || ')')
+        tbl, '(' || assoc.move_key(tbl) || ')', assoc.move_stamp(tbl))
     USING ns, keys, versions, max_bytes;
 END
 $$;
@@ -247,6 +261,6 @@ COMMENT ON FUNCTION assoc.move_apply(text, text, text[], text[], bigint[]) IS
 REVOKE ALL ON FUNCTION assoc.move_fence(text, boolean, bigint), assoc.move_quiesce(text, bigint),
     assoc.move_drop(text, bigint), assoc.move_namespace_row(text),
     assoc.move_receive(text, text), assoc.move_stamps(text, text, text, bigint, integer),
-    assoc.move_key(text), assoc.move_rows(text, text, text[], bigint[], bigint),
+    assoc.move_key(text), assoc.move_stamp(text), assoc.move_rows(text, text, text[], bigint[], bigint),
     assoc.move_apply(text, text, text[], text[], bigint[])
     FROM PUBLIC;

@@ -4,7 +4,7 @@
 #
 #   bash test/bench/move_bench.sh          (as root; about 10 minutes)
 #
-# Environment: DURATION (seconds per pgbench run, default 90), ROUNDS
+# Environment: DURATION (seconds per pgbench run, default 60), ROUNDS
 # (default 3), CLIENTS (default 4).
 #
 # One cluster holds the two shard databases, postgres and shard1, and the
@@ -14,7 +14,9 @@
 # op_id, retried on 40001) for DURATION seconds
 #   without   no move;
 #   with      the namespace moved to the other shard 5 seconds in, step by
-#             step as assoc_proxy.move_namespace runs them, each timed;
+#             step as assoc_proxy.move_namespace runs them, each timed; its
+#             op_id ledger emptied first, so that it carries what the
+#             writers add during the run;
 # and prints the steps' times, the writers' TPS with and without the move,
 # the writes retried (they met the fence) and the longest write.  On this
 # two-core machine the move's copying competes with the writers for the
@@ -22,7 +24,7 @@
 # and that no write fails.
 set -u
 . "$(dirname "$0")/lib.sh"
-DURATION=${DURATION:-90}
+DURATION=${DURATION:-60}
 ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-4}
 START=$(date +%s)
@@ -59,7 +61,7 @@ writers() {
 	grep -q '^number of failed transactions: 0 ' "$log.out" || die "writes failed: $(cat "$log.out")"
 	printf '%s %s %s\n' "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log.out")" \
 		"$(sed -n 's/^number of transactions retried: \([0-9]*\).*/\1/p' "$log.out")" \
-		"$(cat "$log".* | awk '$3 > m {m = $3} END {printf "%.0f", m / 1000}')"
+		"$(cat "$log".[0-9]* | awk '$3 + 0 > m {m = $3 + 0} END {printf "%.0f", m / 1000}')"
 }
 
 # move TO: the steps of a move of 'bench' to shard TO, each in its own
@@ -67,11 +69,11 @@ writers() {
 move() {
 	as_user psql -X -q -At -v ON_ERROR_STOP=1 -d proxy <<EOF | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | paste -sd' '
 \timing on
-SELECT assoc_proxy.move_begin('bench', $1) \g /dev/null
-SELECT assoc_proxy.move_copy('bench', false) \g /dev/null
-SELECT assoc_proxy.move_copy('bench', false) \g /dev/null
-SELECT assoc_proxy.move_copy('bench', true) \g /dev/null
-SELECT assoc_proxy.move_switch('bench') AS switched \gset
+SELECT assoc_proxy.move_begin('bench', $1) AS started \gset
+SELECT assoc_proxy.move_copy('bench', :'started', false) \g /dev/null
+SELECT assoc_proxy.move_copy('bench', :'started', false) \g /dev/null
+SELECT assoc_proxy.move_copy('bench', :'started', true) \g /dev/null
+SELECT assoc_proxy.move_switch('bench', :'started') AS switched \gset
 SELECT assoc_proxy.move_wait() \g /dev/null
 SELECT assoc_proxy.move_finish('bench', :'switched') \g /dev/null
 EOF
@@ -85,10 +87,18 @@ for r in $(seq 1 "$ROUNDS"); do
 	printf '   round %s without a move: %10.1f tps, %s retried, longest write %s ms\n' \
 		"$r" "$tps" "$retried" "$longest"
 
+	# The ledger the move carries: what the writers add from now on (a
+	# week of op_ids, assoc.op_retention, would be far more).
+	for db in postgres shard1; do
+		as_user psql -X -q -d "$db" -c "DELETE FROM assoc.ops WHERE ns = 'bench'" >/dev/null
+	done
 	writers "$LOGS/with-r$r" >"$LOGS/with-r$r.result" &
 	bench=$!
 	sleep 5
 	steps=$(move "$to")
+	# What the move carried (a moment after it, the writers' next rows too).
+	R[rows,$r]=$(as_user psql -X -At -d "$([ "$to" = 1 ] && echo shard1 || echo postgres)" -c \
+		"SELECT (SELECT count(*) FROM assoc.records WHERE ns = 'bench') || ' + ' || (SELECT count(*) FROM assoc.ops WHERE ns = 'bench')")
 	wait "$bench" || die "the writers failed during the move"
 	read -r tps retried longest <"$LOGS/with-r$r.result"
 	[ "$(as_user psql -X -At -d proxy -c "SELECT shard FROM assoc_proxy.directory WHERE ns = 'bench'")" = "$to" ] ||
@@ -100,7 +110,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	R[final,$r]=$final
 	R[total,$r]=$(awk -v a="$begin" -v b="$copy1" -v c="$copy2" -v d="$final" -v e="$switch" -v f="$waited" -v g="$finish" \
 		'BEGIN { printf "%.0f", a + b + c + d + e + f + g }')
-	R[row,$r]=$(printf '| %s | %.1f | %.1f | %.1f | **%.0f** | %.0f | %.0f | %.0f | %s | %s | %s ms |' "$r" \
+	R[row,$r]=$(printf '| %s | %s | %.1f | %.1f | %.1f | **%.0f** | %.0f | %.0f | %.0f | %s | %s | %s ms |' "$r" "${R[rows,$r]}" \
 		"$(awk -v t="${R[total,$r]}" 'BEGIN { print t / 1000 }')" \
 		"$(awk -v t="$copy1" 'BEGIN { print t / 1000 }')" "$(awk -v t="$copy2" 'BEGIN { print t / 1000 }')" \
 		"$final" "${R[without,$r]}" "$tps" "$(awk -v a="$switch" -v b="$waited" -v c="$finish" 'BEGIN { print a + b + c }')" \
@@ -113,11 +123,11 @@ done
 echo
 echo "== results: $ROUNDS rounds of ${DURATION}s, $CLIENTS writers through the proxy, 100k records of 1 KB moved"
 echo
-echo "| round | move (s) | copy 1 (s) | copy 2 (s) | final: changes refused (ms) | TPS without | TPS with | switch, wait, finish (ms) | with / without | writes retried | longest write |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| round | rows moved (records + ledger) | move (s) | copy 1 (s) | copy 2 (s) | final: changes refused (ms) | TPS without | TPS with | switch, wait, finish (ms) | with / without | writes retried | longest write |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for r in $(seq 1 "$ROUNDS"); do echo "${R[row,$r]}"; done
 # shellcheck disable=SC2046
-printf '| median | %.1f | | | **%.0f** | %.0f | %.0f | | %s | | |\n' \
+printf '| median | | %.1f | | | **%.0f** | %.0f | %.0f | | %s | | |\n' \
 	"$(awk -v t="$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[total,$r]}"; done))" 'BEGIN { print t / 1000 }')" \
 	"$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[final,$r]}"; done))" \
 	"$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[without,$r]}"; done))" \

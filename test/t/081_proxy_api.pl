@@ -54,11 +54,11 @@ is_deeply(\@routed, [ sort @expected ],
 	'every function whose first argument is ns is routed');
 my @moves = sort grep { $kind{$_} eq 'move' } keys %kind;
 is_deeply(\@moves,
-	[qw(move_apply move_drop move_fence move_key move_namespace_row move_quiesce move_receive move_rows move_stamps)],
+	[qw(move_apply move_drop move_fence move_key move_namespace_row move_quiesce move_receive move_rows move_stamp move_stamps)],
 	'the steps of a move are these');
 my $move_sql = slurp_file("$top/proxy/move.sql");
-is_deeply([ grep { $move_sql !~ /\bassoc\.$_\(/ } @moves ], ['move_key'],
-	'proxy/move.sql calls each on a shard (move_key is their own helper)');
+is_deeply([ grep { $move_sql !~ /\bassoc\.$_\(/ } @moves ], [qw(move_key move_stamp)],
+	'proxy/move.sql calls each on a shard (move_key and move_stamp are their own helpers)');
 my @shard_only = sort grep { $kind{$_} eq 'other' && !$local{$_} } keys %kind;
 is_deeply(\@shard_only,
 	[qw(prune search_key search_key_cmp search_key_eq search_key_ge search_key_gt search_key_in
