@@ -9,9 +9,10 @@
 --
 --   begin   the move is recorded; calls still go to the source;
 --   copy    a fenced copy on the target is made equal to the source, table
---           by table, while the source serves (twice: the second pass
---           sends what changed during the first, told by the stamps of
---           the source's row versions that assoc_proxy.copied keeps);
+--           by table, while the source serves, in passes until one sends
+--           fewer than 1,000 rows (at most 8): each sends what changed
+--           since the last, told by the stamps of the source's row
+--           versions that assoc_proxy.copied keeps;
 --   final   the source is fenced (changes fail with 40001 from then on,
 --           at once) and quiesced (the writes that found it open end), the
 --           copy made equal once more, and opened;
@@ -109,14 +110,14 @@ CREATE FUNCTION assoc_proxy.rows_on(want text, tbl text, keys text[], versions b
 COMMENT ON FUNCTION assoc_proxy.rows_on(text, text, text[], bigint[], bigint, integer) IS
     'assoc.move_rows on one shard: a namespace''s rows named by their keys, in that order, with stamps and text, up to max_bytes';
 
-CREATE FUNCTION assoc_proxy.apply_on(want text, tbl text, source_rows text[], gone_keys text[],
-                                     gone_versions bigint[], shard integer)
+CREATE FUNCTION assoc_proxy.apply_on(want text, tbl text, source_rows text[], delete_keys text[],
+                                     delete_versions bigint[], shard integer)
     RETURNS boolean
     LANGUAGE plproxy
     AS $$ CLUSTER 'assoc_shards'; RUN ON shard;
-          SELECT true FROM assoc.move_apply(want, tbl, source_rows, gone_keys, gone_versions); $$;
+          SELECT true FROM assoc.move_apply(want, tbl, source_rows, delete_keys, delete_versions); $$;
 COMMENT ON FUNCTION assoc_proxy.apply_on(text, text, text[], text[], bigint[], integer) IS
-    'assoc.move_apply on one shard: writes rows into the fenced copy of a namespace there';
+    'assoc.move_apply on one shard: deletes rows of the fenced copy of a namespace there by key, and writes rows into it';
 
 
 -- --- copying ---------------------------------------------------------------
@@ -194,10 +195,12 @@ BEGIN
             IF cardinality(got) = 0 AND cardinality(want_keys) > 0 THEN
                 RAISE EXCEPTION 'shard % sent none of the rows asked for', source;
             END IF;
+            -- The copy's rows of these keys go, and the rows sent take
+            -- their place (none for a key whose row is gone).
             PERFORM assoc_proxy.apply_on(ns, tbl,
                 ARRAY(SELECT g.source_row FROM unnest(got) AS g WHERE g.source_row IS NOT NULL),
-                gone_keys || ARRAY(SELECT g.key FROM unnest(got) AS g WHERE g.source_row IS NULL),
-                gone_versions || ARRAY(SELECT g.version FROM unnest(got) AS g WHERE g.source_row IS NULL),
+                gone_keys || ARRAY(SELECT g.key FROM unnest(got) AS g),
+                gone_versions || ARRAY(SELECT g.version FROM unnest(got) AS g),
                 target);
             DELETE FROM assoc_proxy.copied AS c USING unnest(got) AS g
              WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl AND c.key = g.key AND c.version = g.version;
@@ -343,7 +346,7 @@ COMMENT ON FUNCTION assoc_proxy.move_begin(text, integer) IS
     'step 1 of a move: records it and returns when it began (NULL when the namespace is already on that shard)';
 
 CREATE FUNCTION assoc_proxy.move_copy(ns text, started timestamptz, final boolean)
-    RETURNS void
+    RETURNS bigint
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -353,15 +356,16 @@ DECLARE
     there assoc_proxy.copy_state;
     source_row text;
     made bigint;
+    sent bigint;
 BEGIN
     -- Only the move that began at started, until its switch.
     IF move.started_at IS DISTINCT FROM started OR move.switched_at IS NOT NULL THEN
-        RETURN;
+        RETURN NULL;
     END IF;
     there := assoc_proxy.state_on(ns, move.target);
     IF NOT there.fenced THEN
         IF there.incarnation = move.copy_incarnation THEN
-            RETURN;    -- the copy is complete and open
+            RETURN NULL;    -- the copy is complete and open
         END IF;
         RAISE EXCEPTION 'shard % holds another namespace "%", created there during the move', move.target, ns
             USING ERRCODE = '55000',
@@ -370,7 +374,7 @@ BEGIN
     here := assoc_proxy.state_on(ns, move.source);
     IF here.incarnation IS NOT DISTINCT FROM move.source_incarnation THEN
         IF here.fenced AND NOT final THEN
-            RETURN;    -- fenced already: only the final pass is worth making
+            RETURN NULL;    -- fenced already: only the final pass is worth making
         END IF;
         IF final THEN
             PERFORM assoc_proxy.fence_on(ns, true, move.source_incarnation, move.source);
@@ -383,7 +387,7 @@ BEGIN
         -- after it), perhaps created again: this move ends.
         PERFORM assoc_proxy.move_end(move);
         RAISE NOTICE 'namespace "%" was dropped while it was being moved: the move ends', ns;
-        RETURN;
+        RETURN NULL;
     END IF;
     made := assoc_proxy.receive_on(ns, source_row, move.target);
     IF made IS DISTINCT FROM move.copy_incarnation THEN
@@ -392,15 +396,16 @@ BEGIN
         DELETE FROM assoc_proxy.copied AS c WHERE c.ns = move.ns;
         UPDATE assoc_proxy.moves AS m SET copy_incarnation = made WHERE m.ns = move.ns;
     END IF;
-    PERFORM assoc_proxy.copy_table(ns, t, move.source, move.target)
-       FROM unnest(ARRAY['records', 'history', 'ops']) AS t;
+    SELECT sum(assoc_proxy.copy_table(ns, t, move.source, move.target)) INTO sent
+      FROM unnest(ARRAY['records', 'history', 'ops']) AS t;
     IF final AND made = move.copy_incarnation THEN
         PERFORM assoc_proxy.fence_on(ns, false, made, move.target);
     END IF;
+    RETURN sent;
 END
 $$;
 COMMENT ON FUNCTION assoc_proxy.move_copy(text, timestamptz, boolean) IS
-    'steps 2 and 3 of the move that began at started: copies the namespace to its target; final: fences the source first and opens the copy after';
+    'steps 2 and 3 of the move that began at started: copies the namespace to its target, returning the rows sent (NULL: nothing to do); final: fences the source first and opens the copy after';
 
 CREATE FUNCTION assoc_proxy.move_switch(ns text, started timestamptz)
     RETURNS timestamptz
@@ -522,6 +527,21 @@ $$;
 COMMENT ON FUNCTION assoc_proxy.abort_move(text) IS
     'undoes a move that has not switched (owner only; needs both shards): its copy is removed, the source opened again';
 
+CREATE FUNCTION assoc_proxy.move_report(ns text, step text, sent bigint, since timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    -- A step of a move done: what it sent and how long it took, for the
+    -- one who runs the move.
+    RAISE NOTICE 'moving "%": % (% rows sent, % ms)', ns, step, coalesce(sent, 0),
+        round(extract(epoch FROM clock_timestamp() - since) * 1000);
+END
+$$;
+COMMENT ON FUNCTION assoc_proxy.move_report(text, text, bigint, timestamptz) IS
+    'reports a step of a move as a NOTICE: the rows it sent and its milliseconds';
+
 -- A procedure, so that each step commits; hence no SET clause (a procedure
 -- with one cannot commit): every name in it is schema-qualified.
 CREATE PROCEDURE assoc_proxy.move_namespace(ns text, to_shard integer)
@@ -530,6 +550,8 @@ CREATE PROCEDURE assoc_proxy.move_namespace(ns text, to_shard integer)
 DECLARE
     switched pg_catalog.timestamptz := assoc_proxy.move_switched(ns);
     started pg_catalog.timestamptz;
+    sent pg_catalog.int8;
+    since pg_catalog.timestamptz;
 BEGIN
     -- A move that switched and was cut short: its old copy first.
     IF switched IS NOT NULL THEN
@@ -542,17 +564,27 @@ BEGIN
     started := assoc_proxy.move_begin(ns, to_shard);
     IF started IS NOT NULL THEN
         COMMIT;
-        PERFORM assoc_proxy.move_copy(ns, started, false);
+        -- Passes while the source serves, until one has little left to
+        -- send: what the final pass sends, changes wait for.
+        FOR pass IN 1 .. 8 LOOP
+            since := pg_catalog.clock_timestamp();
+            sent := assoc_proxy.move_copy(ns, started, false);
+            COMMIT;
+            PERFORM assoc_proxy.move_report(ns, pg_catalog.concat('copy pass ', pass), sent, since);
+            EXIT WHEN sent IS NULL OR sent < 1000;
+        END LOOP;
+        since := pg_catalog.clock_timestamp();
+        sent := assoc_proxy.move_copy(ns, started, true);
         COMMIT;
-        PERFORM assoc_proxy.move_copy(ns, started, false);
-        COMMIT;
-        PERFORM assoc_proxy.move_copy(ns, started, true);
-        COMMIT;
+        PERFORM assoc_proxy.move_report(ns, 'final pass, changes refused meanwhile', sent, since);
+        since := pg_catalog.clock_timestamp();
         switched := assoc_proxy.move_switch(ns, started);
         COMMIT;
         PERFORM assoc_proxy.move_wait();
         COMMIT;
         PERFORM assoc_proxy.move_finish(ns, switched);
+        COMMIT;
+        PERFORM assoc_proxy.move_report(ns, 'switched, older transactions waited for, old copy removed', NULL, since);
     END IF;
 END
 $$;
@@ -569,6 +601,6 @@ REVOKE ALL ON FUNCTION assoc_proxy.state_on(text, integer), assoc_proxy.fence_on
     assoc_proxy.move_end(assoc_proxy.moves), assoc_proxy.move_begin(text, integer),
     assoc_proxy.move_copy(text, timestamptz, boolean), assoc_proxy.move_switch(text, timestamptz),
     assoc_proxy.move_switched(text), assoc_proxy.move_wait(), assoc_proxy.move_finish(text, timestamptz),
-    assoc_proxy.abort_move(text)
+    assoc_proxy.abort_move(text), assoc_proxy.move_report(text, text, bigint, timestamptz)
     FROM PUBLIC;
 REVOKE ALL ON PROCEDURE assoc_proxy.move_namespace(text, integer) FROM PUBLIC;

@@ -74,15 +74,18 @@ SELECT id FROM assoc.read_by('mv_app', '{room:GENERAL}');
 SELECT count(*) FROM assoc.changes('mv_app');
 SELECT assoc.move_fence('mv_app', true);
 
--- Rows given as text replace those of the same key; gone keys are deleted.
+-- The keys given are deleted, then the rows given (as text) inserted.
 SELECT assoc.move_apply('mv_app', 'records',
     ARRAY(SELECT replace(source_row, ': 1,', ': 2,') FROM assoc.move_rows('mv_app', 'records', '{r1}', '{0}', 1000000)),
-    '{}', '{}');
+    '{r1}', '{0}');
 SELECT assoc.get('mv_app', 'r1');
 SELECT assoc.move_apply('mv_app', 'history', '{}', '{r1}', '{1}');
 SELECT version FROM assoc.history('mv_app', 'r1');
 SELECT assoc.move_apply('mv_app', 'ops', ARRAY(SELECT source_row FROM assoc.move_rows('mv_app', 'ops', '{op-2}', '{0}', 1000000)),
-    '{op-1}', '{0}');
+    '{op-1,op-2}', '{0,0}');
+-- A row whose key is not deleted first replaces nothing.
+SELECT assoc.move_apply('mv_app', 'ops', ARRAY(SELECT source_row FROM assoc.move_rows('mv_app', 'ops', '{op-2}', '{0}', 1000000)),
+    '{}', '{}');
 SELECT op_id FROM assoc.ops WHERE ns = 'mv_app';
 SELECT assoc.move_apply('mv_app', 'records',
     ARRAY(SELECT replace(source_row, '(mv_app,', '(other,') FROM assoc.move_rows('mv_app', 'records', '{r1}', '{0}', 1000000)),

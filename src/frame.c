@@ -33,6 +33,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -40,6 +41,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/wait_event.h"
 
 #include "compat.h"
 #include "frame.h"
@@ -297,13 +299,25 @@ read_namespace(AssocCall *call)
 
 /*
  * The error of a call that would change a fenced namespace: one being
- * moved to another server (README, "Scaling out").  40001, so that clients
- * and drivers retry it as they retry a serialization failure: once the
- * move has switched, the retry reaches the namespace's new server.
+ * moved to another server (README, "Moving a namespace").  40001, so that
+ * clients and drivers retry it as they retry a serialization failure:
+ * once the move has switched, the retry reaches the namespace's new
+ * server.  The error comes after a pause (ASSOC_FENCE_PAUSE_MS; holding
+ * no lock when pause is true), so that clients retrying at once do not
+ * spin, each retry through PL/Proxy costing a new connection to the shard
+ * and the move the cores it needs.
  */
 static void
-error_fenced(const AssocCall *call)
+error_fenced(const AssocCall *call, bool pause)
 {
+	if (pause)
+	{
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 ASSOC_FENCE_PAUSE_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 			 errmsg("namespace \"%s\" is being moved to another server",
@@ -388,9 +402,9 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 	 */
 	assoc_frame_check_tables();
 	read_namespace(call);
-	/* Fenced already: fail at once rather than queue for the lock. */
+	/* Fenced already: fail rather than queue for the lock. */
 	if (call->fenced && !fenced_ok)
-		error_fenced(call);
+		error_fenced(call, true);
 	(void) assoc_rows_table(&call->rows, REL_RECORDS);
 	for (int round = 1;; round++)
 	{
@@ -405,7 +419,7 @@ assoc_call_open_locked(AssocCall *call, FunctionCallInfo fcinfo,
 			assoc_error_rounds(call->fn, call->ns_name, "lock the namespace");
 	}
 	if (call->fenced && !fenced_ok)
-		error_fenced(call);
+		error_fenced(call, false);
 }
 
 /*

@@ -221,42 +221,40 @@ $$;
 COMMENT ON FUNCTION assoc.move_rows(text, text, text[], bigint[], bigint) IS
     'the rows of a namespace named by their keys, in that order, with their stamps and their text, up to max_bytes, for assoc.move_apply on another server; extension owner only';
 
-CREATE FUNCTION assoc.move_apply(ns text, tbl text, source_rows text[], gone_keys text[], gone_versions bigint[])
+CREATE FUNCTION assoc.move_apply(ns text, tbl text, source_rows text[], delete_keys text[], delete_versions bigint[])
     RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET bytea_output = 'hex'
     AS $$
 DECLARE
-    list text := assoc.move_key(tbl);
-    foreign_rows boolean;
+    foreign_rows bigint;
 BEGIN
     IF NOT coalesce((SELECT n.fenced FROM assoc.namespaces AS n WHERE n.ns = move_apply.ns FOR SHARE), false) THEN
         RAISE EXCEPTION 'namespace "%" has no fenced copy on this server', ns
             USING ERRCODE = '55000',
                   DETAIL = 'A move writes only into a fenced copy (assoc.move_receive makes one).';
     END IF;
-    -- The rows given (the text of the table's row type) replace those of
-    -- the same keys; the gone keys (parallel arrays of keys and versions)
-    -- are deleted.
+    -- The keys given (parallel arrays of keys and versions: the rows gone
+    -- and those replaced) are deleted, then the rows given (the text of
+    -- the table's row type, read once) inserted: a row whose key was not
+    -- deleted first fails on the primary key rather than replace anything.
     EXECUTE pg_catalog.format(
-        'SELECT EXISTS (SELECT 1 FROM unnest($1::assoc.%1$I[]) AS t WHERE t.ns IS DISTINCT FROM $2)', tbl)
+        'DELETE FROM assoc.%1$I AS t USING unnest($2, $3) AS w(key, version)
+          WHERE t.ns = $1 AND (%2$s) = (w.key, w.version)',
+        tbl, assoc.move_key(tbl))
+    USING ns, delete_keys, delete_versions;
+    EXECUTE pg_catalog.format(
+        'WITH i AS (INSERT INTO assoc.%1$I SELECT * FROM unnest($1::assoc.%1$I[]) RETURNING ns)
+         SELECT count(*) FROM i WHERE i.ns IS DISTINCT FROM $2', tbl)
     INTO foreign_rows USING source_rows, ns;
-    IF foreign_rows THEN
+    IF foreign_rows > 0 THEN
         RAISE EXCEPTION 'a row given is not namespace "%"''s', ns USING ERRCODE = '22023';
     END IF;
-    EXECUTE pg_catalog.format(
-        'DELETE FROM assoc.%1$I AS t USING (SELECT * FROM unnest($2, $3)
-                                          UNION SELECT %2$s FROM unnest($4::assoc.%1$I[]) AS t) AS w(key, version)
-          WHERE t.ns = $1 AND %3$s = (w.key, w.version)',
-        tbl, list, '(' || list || ')')
-    USING ns, gone_keys, gone_versions, source_rows;
-    EXECUTE pg_catalog.format('INSERT INTO assoc.%1$I SELECT * FROM unnest($1::assoc.%1$I[])', tbl)
-    USING source_rows;
 END
 $$;
 COMMENT ON FUNCTION assoc.move_apply(text, text, text[], text[], bigint[]) IS
-    'writes rows of another server''s namespace (as text) into its fenced copy here, deleting the gone keys; extension owner only';
+    'deletes rows of a namespace''s fenced copy by key, then writes rows of another server''s copy (as text) into it; extension owner only';
 
 REVOKE ALL ON FUNCTION assoc.move_fence(text, boolean, bigint), assoc.move_quiesce(text, bigint),
     assoc.move_drop(text, bigint), assoc.move_namespace_row(text),

@@ -13,9 +13,9 @@
 # clients writing through the proxy (store_x_op.sql: set_multi with an
 # op_id, retried on 40001) for DURATION seconds
 #   without   no move;
-#   with      the namespace moved to the other shard 5 seconds in, step by
-#             step as assoc_proxy.move_namespace runs them, each timed; its
-#             op_id ledger emptied first, so that it carries what the
+#   with      the namespace moved to the other shard 5 seconds in (CALL
+#             assoc_proxy.move_namespace, whose reports time each step),
+#             its op_id ledger emptied first, so that it carries what the
 #             writers add during the run;
 # and prints the steps' times, the writers' TPS with and without the move,
 # the writes retried (they met the fence) and the longest write.  On this
@@ -64,20 +64,15 @@ writers() {
 		"$(cat "$log".[0-9]* | awk '$3 + 0 > m {m = $3 + 0} END {printf "%.0f", m / 1000}')"
 }
 
-# move TO: the steps of a move of 'bench' to shard TO, each in its own
-# transaction as the procedure runs them; prints each step's milliseconds.
+# move TO: CALL assoc_proxy.move_namespace('bench', TO); prints its
+# reports, one "step|rows|ms" line each.
 move() {
-	as_user psql -X -q -At -v ON_ERROR_STOP=1 -d proxy <<EOF | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | paste -sd' '
-\timing on
-SELECT assoc_proxy.move_begin('bench', $1) AS started \gset
-SELECT assoc_proxy.move_copy('bench', :'started', false) \g /dev/null
-SELECT assoc_proxy.move_copy('bench', :'started', false) \g /dev/null
-SELECT assoc_proxy.move_copy('bench', :'started', true) \g /dev/null
-SELECT assoc_proxy.move_switch('bench', :'started') AS switched \gset
-SELECT assoc_proxy.move_wait() \g /dev/null
-SELECT assoc_proxy.move_finish('bench', :'switched') \g /dev/null
-EOF
+	as_user psql -X -q -v ON_ERROR_STOP=1 -d proxy -c "CALL assoc_proxy.move_namespace('bench', $1)" 2>&1 >/dev/null |
+		sed -n 's/^NOTICE:  moving "bench": \(.*\) (\([0-9]*\) rows sent, \([0-9]*\) ms)$/\1|\2|\3/p'
 }
+
+# ms STEPS PATTERN: the milliseconds of the reports whose step matches, summed.
+ms() { printf '%s\n' "$1" | awk -F'|' -v p="$2" '$1 ~ p { t += $3 } END { printf "%.0f", t }'; }
 
 declare -A R
 to=1
@@ -96,38 +91,37 @@ for r in $(seq 1 "$ROUNDS"); do
 	bench=$!
 	sleep 5
 	steps=$(move "$to")
-	# What the move carried (a moment after it, the writers' next rows too).
-	R[rows,$r]=$(as_user psql -X -At -d "$([ "$to" = 1 ] && echo shard1 || echo postgres)" -c \
-		"SELECT (SELECT count(*) FROM assoc.records WHERE ns = 'bench') || ' + ' || (SELECT count(*) FROM assoc.ops WHERE ns = 'bench')")
 	wait "$bench" || die "the writers failed during the move"
 	read -r tps retried longest <"$LOGS/with-r$r.result"
+	[ -n "$steps" ] || die "the move reported nothing"
 	[ "$(as_user psql -X -At -d proxy -c "SELECT shard FROM assoc_proxy.directory WHERE ns = 'bench'")" = "$to" ] ||
 		die "the move did not switch"
 	[ "$(as_user psql -X -At -d "$([ "$to" = 1 ] && echo postgres || echo shard1)" \
 		-c "SELECT count(*) FROM assoc.records WHERE ns = 'bench'")" = 0 ] || die "the old copy is still there"
-	read -r begin copy1 copy2 final switch waited finish <<<"$steps"
 	R[with,$r]=$tps
-	R[final,$r]=$final
-	R[total,$r]=$(awk -v a="$begin" -v b="$copy1" -v c="$copy2" -v d="$final" -v e="$switch" -v f="$waited" -v g="$finish" \
-		'BEGIN { printf "%.0f", a + b + c + d + e + f + g }')
-	R[row,$r]=$(printf '| %s | %s | %.1f | %.1f | %.1f | **%.0f** | %.0f | %.0f | %.0f | %s | %s | %s ms |' "$r" "${R[rows,$r]}" \
-		"$(awk -v t="${R[total,$r]}" 'BEGIN { print t / 1000 }')" \
-		"$(awk -v t="$copy1" 'BEGIN { print t / 1000 }')" "$(awk -v t="$copy2" 'BEGIN { print t / 1000 }')" \
-		"$final" "${R[without,$r]}" "$tps" "$(awk -v a="$switch" -v b="$waited" -v c="$finish" 'BEGIN { print a + b + c }')" \
+	R[final,$r]=$(ms "$steps" '^final')
+	R[total,$r]=$(ms "$steps" '.')
+	passes=$(printf '%s\n' "$steps" | grep -c '^copy pass')
+	R[row,$r]=$(printf '| %s | %s | %.1f | %s: %s | **%s** (%s rows) | %s | %.0f | %.0f | %s | %s | %s ms |' "$r" \
+		"$(printf '%s\n' "$steps" | awk -F'|' '$1 ~ /^copy pass 1$/ { print $2 }')" \
+		"$(awk -v t="${R[total,$r]}" 'BEGIN { print t / 1000 }')" "$passes" \
+		"$(printf '%s\n' "$steps" | awk -F'|' '$1 ~ /^copy pass/ { printf "%s%.1f s", s, $3 / 1000; s = ", " }')" \
+		"${R[final,$r]}" "$(printf '%s\n' "$steps" | awk -F'|' '$1 ~ /^final/ { print $2 }')" \
+		"$(ms "$steps" '^switched')" "${R[without,$r]}" "$tps" \
 		"$(ratio "$tps" "${R[without,$r]}")" "$retried" "$longest")
-	printf '   round %s with a move to shard %s: %10.1f tps, %s retried, longest write %s ms; steps (ms) %s\n' \
-		"$r" "$to" "$tps" "$retried" "$longest" "$steps"
+	printf '   round %s with a move to shard %s: %10.1f tps, %s retried, longest write %s ms; steps: %s\n' \
+		"$r" "$to" "$tps" "$retried" "$longest" "$(printf '%s\n' "$steps" | paste -sd';')"
 	to=$((1 - to))
 done
 
 echo
-echo "== results: $ROUNDS rounds of ${DURATION}s, $CLIENTS writers through the proxy, 100k records of 1 KB moved"
+echo "== results: $ROUNDS rounds of ${DURATION}s, $CLIENTS writers through the proxy, 100k records of 1 KB moved with the ledger of the run"
 echo
-echo "| round | rows moved (records + ledger) | move (s) | copy 1 (s) | copy 2 (s) | final: changes refused (ms) | TPS without | TPS with | switch, wait, finish (ms) | with / without | writes retried | longest write |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| round | rows of the first pass | move (s) | passes while serving | final pass: changes refused (ms) | switch, wait, finish (ms) | TPS without | TPS with | with / without | writes retried | longest write |"
+echo "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 for r in $(seq 1 "$ROUNDS"); do echo "${R[row,$r]}"; done
 # shellcheck disable=SC2046
-printf '| median | | %.1f | | | **%.0f** | %.0f | %.0f | | %s | | |\n' \
+printf '| median | | %.1f | | **%s** | | %.0f | %.0f | %s | | |\n' \
 	"$(awk -v t="$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[total,$r]}"; done))" 'BEGIN { print t / 1000 }')" \
 	"$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[final,$r]}"; done))" \
 	"$(median $(for r in $(seq 1 "$ROUNDS"); do echo "${R[without,$r]}"; done))" \

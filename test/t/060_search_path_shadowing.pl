@@ -1432,7 +1432,8 @@ SELECT assoc.move_apply('mv_shadow', t,
            ARRAY(SELECT r.source_row FROM assoc.move_rows('mv_shadow', t,
                      ARRAY(SELECT d.key FROM assoc.move_stamps('mv_shadow', t, '', -1, 100) AS d),
                      ARRAY(SELECT d.version FROM assoc.move_stamps('mv_shadow', t, '', -1, 100) AS d), 1000000) AS r),
-           '{}', '{}')
+           ARRAY(SELECT d.key FROM assoc.move_stamps('mv_shadow', t, '', -1, 100) AS d),
+           ARRAY(SELECT d.version FROM assoc.move_stamps('mv_shadow', t, '', -1, 100) AS d))
   FROM pg_catalog.unnest(ARRAY['records', 'history', 'ops']) AS t;
 SELECT assoc.move_receive('mv_shadow', assoc.move_namespace_row('mv_shadow'));
 SELECT assoc.move_receive('mv_shadow2', pg_catalog.replace(assoc.move_namespace_row('mv_shadow'), '(mv_shadow,', '(mv_shadow2,'));
