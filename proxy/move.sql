@@ -10,9 +10,10 @@
 --   begin   the move is recorded; calls still go to the source;
 --   copy    a fenced copy on the target is made equal to the source, table
 --           by table, while the source serves, in passes until one sends
---           fewer than 1,000 rows (at most 8): each sends what changed
---           since the last, told by the stamps of the source's row
---           versions that assoc_proxy.copied keeps;
+--           fewer than 1,000 rows or no fewer than the one before (at
+--           most 8): each sends what changed since the last, told by the
+--           stamps of the source's row versions that assoc_proxy.copied
+--           keeps;
 --   final   the source is fenced (changes fail with 40001 from then on,
 --           at once) and quiesced (the writes that found it open end), the
 --           copy made equal once more, and opened;
@@ -551,6 +552,7 @@ DECLARE
     switched pg_catalog.timestamptz := assoc_proxy.move_switched(ns);
     started pg_catalog.timestamptz;
     sent pg_catalog.int8;
+    last pg_catalog.int8;
     since pg_catalog.timestamptz;
 BEGIN
     -- A move that switched and was cut short: its old copy first.
@@ -565,13 +567,16 @@ BEGIN
     IF started IS NOT NULL THEN
         COMMIT;
         -- Passes while the source serves, until one has little left to
-        -- send: what the final pass sends, changes wait for.
+        -- send (what the final pass sends, changes wait for), or sends no
+        -- less than the one before (the writers outpace the copy: more
+        -- passes would not shorten the wait), at most 8.
         FOR pass IN 1 .. 8 LOOP
             since := pg_catalog.clock_timestamp();
+            last := sent;
             sent := assoc_proxy.move_copy(ns, started, false);
             COMMIT;
             PERFORM assoc_proxy.move_report(ns, pg_catalog.concat('copy pass ', pass), sent, since);
-            EXIT WHEN sent IS NULL OR sent < 1000;
+            EXIT WHEN sent IS NULL OR sent < 1000 OR sent >= last;
         END LOOP;
         since := pg_catalog.clock_timestamp();
         sent := assoc_proxy.move_copy(ns, started, true);
