@@ -25,7 +25,7 @@
  * How long a call that meets a namespace's fence for a move waits before
  * it fails with 40001 (README, "Moving a namespace").
  */
-#define ASSOC_FENCE_PAUSE_MS 50
+#define ASSOC_FENCE_PAUSE_MS 200
 
 extern text *assoc_ns_arg(FunctionCallInfo fcinfo, int argno);
 extern void  assoc_check_id(text *id);

@@ -242,7 +242,7 @@ ok($shards[0]->poll_query_until('postgres',
 is(entry(), '0 t 1 -', 'the move is recorded');
 ($out, $err) = app(q{SELECT assoc.set('mv', 'late', NULL, '{}', NULL, 'op-late')});
 like($err, qr/40001: .*namespace "mv" is being moved to another server/,
-	'a write meanwhile fails at once with 40001, queueing for nothing');
+	'a write meanwhile fails with 40001 (after a pause), queueing for no lock');
 is($shards[1]->safe_psql('postgres', q{SELECT fenced FROM assoc.namespaces WHERE ns = 'mv'}), 't',
 	'the target holds a fenced copy');
 $shards[0]->stop('immediate');
