@@ -123,6 +123,62 @@ COMMENT ON FUNCTION assoc_proxy.apply_on(text, text, text[], text[], bigint[], i
 
 -- --- copying ---------------------------------------------------------------
 
+CREATE FUNCTION assoc_proxy.copy_rows(ns text, tbl text, source integer, target integer,
+                                      want_keys text[], want_versions bigint[],
+                                      gone_keys text[], gone_versions bigint[])
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_custom_plan
+    AS $$
+DECLARE
+    chunk_bytes CONSTANT bigint := 8388608;  -- row text sent per call, about
+    got assoc_proxy.row_text[];
+    sent bigint := 0;
+BEGIN
+    -- Sends the rows of the wanted keys from the source to the copy, in
+    -- calls of about chunk_bytes of text, the gone keys deleted with the
+    -- first; assoc_proxy.copied follows (in the caller's transaction: a
+    -- step cut short forgets what it sent, which is sent again).  Returns
+    -- the number of rows sent.
+    DELETE FROM assoc_proxy.copied AS c USING unnest(gone_keys, gone_versions) AS g(key, version)
+     WHERE c.ns = copy_rows.ns AND c.tbl = copy_rows.tbl AND c.key = g.key AND c.version = g.version;
+    WHILE cardinality(want_keys) > 0 OR cardinality(gone_keys) > 0 LOOP
+        -- The next rows, up to about chunk_bytes of text (at least one); a
+        -- row gone since its stamp was read comes back empty.
+        got := CASE WHEN cardinality(want_keys) > 0 THEN
+                   ARRAY(SELECT (r.key, r.version, r.stamp, r.source_row)::assoc_proxy.row_text
+                           FROM assoc_proxy.rows_on(ns, tbl, want_keys, want_versions, chunk_bytes, source)
+                                WITH ORDINALITY AS r(key, version, stamp, source_row, n)
+                          ORDER BY r.n)
+               ELSE '{}' END;
+        IF cardinality(got) = 0 AND cardinality(want_keys) > 0 THEN
+            RAISE EXCEPTION 'shard % sent none of the rows asked for', source;
+        END IF;
+        -- The copy's rows of these keys go, and the rows sent take their
+        -- place (none for a key whose row is gone).
+        PERFORM assoc_proxy.apply_on(ns, tbl,
+            ARRAY(SELECT g.source_row FROM unnest(got) AS g WHERE g.source_row IS NOT NULL),
+            gone_keys || ARRAY(SELECT g.key FROM unnest(got) AS g),
+            gone_versions || ARRAY(SELECT g.version FROM unnest(got) AS g),
+            target);
+        DELETE FROM assoc_proxy.copied AS c USING unnest(got) AS g
+         WHERE c.ns = copy_rows.ns AND c.tbl = copy_rows.tbl AND c.key = g.key AND c.version = g.version;
+        INSERT INTO assoc_proxy.copied (ns, tbl, key, version, stamp)
+             SELECT copy_rows.ns, copy_rows.tbl, g.key, g.version, g.stamp
+               FROM unnest(got) AS g WHERE g.source_row IS NOT NULL;
+        sent := sent + cardinality(got);
+        want_keys := want_keys[cardinality(got) + 1:];
+        want_versions := want_versions[cardinality(got) + 1:];
+        gone_keys := '{}';
+        gone_versions := '{}';
+    END LOOP;
+    RETURN sent;
+END
+$$;
+COMMENT ON FUNCTION assoc_proxy.copy_rows(text, text, integer, integer, text[], bigint[], text[], bigint[]) IS
+    'sends rows of a namespace by key from the source shard to its copy, deleting the gone keys there; returns the rows sent';
+
 CREATE FUNCTION assoc_proxy.copy_table(ns text, tbl text, source integer, target integer)
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE
@@ -133,29 +189,33 @@ CREATE FUNCTION assoc_proxy.copy_table(ns text, tbl text, source integer, target
     SET plan_cache_mode = force_custom_plan
     AS $$
 DECLARE
-    batch CONSTANT integer := 1000;          -- keys compared per round
-    chunk_bytes CONSTANT bigint := 8388608;  -- row text sent per call, about
+    -- Keys compared per round, and gathered before sending: the setting
+    -- assoc_proxy.move_batch of the session that moves, else 5000.
+    batch CONSTANT integer := coalesce(nullif(current_setting('assoc_proxy.move_batch', true), '')::integer, 5000);
     after_key text := '';                    -- keys are never empty
     after_version bigint := -1;
+    last_key text;
+    last_version bigint;
     have assoc_proxy.row_stamp[];
     known assoc_proxy.row_stamp[];
     upto assoc_proxy.row_stamp;
-    want_keys text[];
-    want_versions bigint[];
-    gone_keys text[];
-    gone_versions bigint[];
-    got assoc_proxy.row_text[];
+    want_keys text[] := '{}';
+    want_versions bigint[] := '{}';
+    gone_keys text[] := '{}';
+    gone_versions bigint[] := '{}';
     sent bigint := 0;
-    last_key text;
-    last_version bigint;
 BEGIN
+    IF batch < 1 THEN
+        RAISE EXCEPTION 'assoc_proxy.move_batch must be at least 1, not %', batch USING ERRCODE = '22023';
+    END IF;
     -- Makes the copy's rows of one table equal to the source's, one key
     -- range at a time: the source's next batch of keys with the stamps of
     -- their row versions, against assoc_proxy.copied, the stamps of the
-    -- row versions the copy holds.  Rows new or changed are sent, rows
-    -- gone are deleted, and copied follows (in this transaction: a step
-    -- cut short forgets what it sent, which is sent again).  Returns the
-    -- number of rows sent.  The last row copied bounds the last range.
+    -- row versions the copy holds.  Rows new or changed are wanted, rows
+    -- only in the copy are gone; both are gathered over ranges and sent
+    -- together (assoc_proxy.copy_rows), so that changes scattered over the
+    -- keys cost few calls.  Returns the number of rows sent.  The last row
+    -- copied bounds the last range.
     SELECT c.key, c.version INTO last_key, last_version FROM assoc_proxy.copied AS c
      WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl
      ORDER BY c.key DESC, c.version DESC LIMIT 1;
@@ -173,47 +233,24 @@ BEGIN
                           AND (c.key, c.version) > (after_key, after_version)
                           AND (c.key, c.version) <= (coalesce(upto.key, last_key),
                                                      coalesce(upto.version, last_version)));
-        SELECT coalesce(array_agg(k.key), '{}'), coalesce(array_agg(k.version), '{}')
+        SELECT gone_keys || coalesce(array_agg(k.key), '{}'), gone_versions || coalesce(array_agg(k.version), '{}')
           INTO gone_keys, gone_versions
           FROM unnest(known) AS k LEFT JOIN unnest(have) AS h ON h.key = k.key AND h.version = k.version
          WHERE h.key IS NULL;
-        SELECT coalesce(array_agg(h.key ORDER BY h.n), '{}'), coalesce(array_agg(h.version ORDER BY h.n), '{}')
+        SELECT want_keys || coalesce(array_agg(h.key ORDER BY h.n), '{}'),
+               want_versions || coalesce(array_agg(h.version ORDER BY h.n), '{}')
           INTO want_keys, want_versions
           FROM unnest(have) WITH ORDINALITY AS h(key, version, stamp, n)
           LEFT JOIN unnest(known) AS k ON k.key = h.key AND k.version = h.version AND k.stamp = h.stamp
          WHERE k.key IS NULL;
-        DELETE FROM assoc_proxy.copied AS c USING unnest(gone_keys, gone_versions) AS g(key, version)
-         WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl AND c.key = g.key AND c.version = g.version;
-        WHILE cardinality(want_keys) > 0 OR cardinality(gone_keys) > 0 LOOP
-            -- The next rows, up to about chunk_bytes of text (at least one);
-            -- a row gone since its stamp was read comes back empty.
-            got := CASE WHEN cardinality(want_keys) > 0 THEN
-                       ARRAY(SELECT (r.key, r.version, r.stamp, r.source_row)::assoc_proxy.row_text
-                               FROM assoc_proxy.rows_on(ns, tbl, want_keys, want_versions, chunk_bytes, source)
-                                    WITH ORDINALITY AS r(key, version, stamp, source_row, n)
-                              ORDER BY r.n)
-                   ELSE '{}' END;
-            IF cardinality(got) = 0 AND cardinality(want_keys) > 0 THEN
-                RAISE EXCEPTION 'shard % sent none of the rows asked for', source;
-            END IF;
-            -- The copy's rows of these keys go, and the rows sent take
-            -- their place (none for a key whose row is gone).
-            PERFORM assoc_proxy.apply_on(ns, tbl,
-                ARRAY(SELECT g.source_row FROM unnest(got) AS g WHERE g.source_row IS NOT NULL),
-                gone_keys || ARRAY(SELECT g.key FROM unnest(got) AS g),
-                gone_versions || ARRAY(SELECT g.version FROM unnest(got) AS g),
-                target);
-            DELETE FROM assoc_proxy.copied AS c USING unnest(got) AS g
-             WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl AND c.key = g.key AND c.version = g.version;
-            INSERT INTO assoc_proxy.copied (ns, tbl, key, version, stamp)
-                 SELECT copy_table.ns, copy_table.tbl, g.key, g.version, g.stamp
-                   FROM unnest(got) AS g WHERE g.source_row IS NOT NULL;
-            sent := sent + cardinality(got);
-            want_keys := want_keys[cardinality(got) + 1:];
-            want_versions := want_versions[cardinality(got) + 1:];
+        IF upto IS NULL OR cardinality(want_keys) + cardinality(gone_keys) >= batch THEN
+            sent := sent + assoc_proxy.copy_rows(ns, tbl, source, target,
+                                                 want_keys, want_versions, gone_keys, gone_versions);
+            want_keys := '{}';
+            want_versions := '{}';
             gone_keys := '{}';
             gone_versions := '{}';
-        END LOOP;
+        END IF;
         EXIT WHEN upto IS NULL;
         after_key := upto.key;
         after_version := upto.version;
@@ -602,6 +639,7 @@ REVOKE ALL ON FUNCTION assoc_proxy.state_on(text, integer), assoc_proxy.fence_on
     assoc_proxy.stamps_on(text, text, text, bigint, integer, integer),
     assoc_proxy.rows_on(text, text, text[], bigint[], bigint, integer),
     assoc_proxy.apply_on(text, text, text[], text[], bigint[], integer),
+    assoc_proxy.copy_rows(text, text, integer, integer, text[], bigint[], text[], bigint[]),
     assoc_proxy.copy_table(text, text, integer, integer), assoc_proxy.move_entry(text),
     assoc_proxy.move_end(assoc_proxy.moves), assoc_proxy.move_begin(text, integer),
     assoc_proxy.move_copy(text, timestamptz, boolean), assoc_proxy.move_switch(text, timestamptz),

@@ -56,6 +56,8 @@ CREATE EXTENSION plproxy;
 CREATE EXTENSION pg_assoc_proxy;
 SELECT assoc_proxy.configure(ARRAY['$connstrs[0]', '$connstrs[1]']);
 SELECT assoc_proxy.place('mv', 0);
+-- Small rounds, so that the copy crosses their bounds in every table.
+ALTER DATABASE postgres SET assoc_proxy.move_batch = 700;
 });
 my $as_app = $proxy->connstr('postgres') . ' user=app';
 
