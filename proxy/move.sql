@@ -50,6 +50,13 @@ CREATE FUNCTION assoc_proxy.state_on(want text, shard integer)
             FROM (SELECT 1) AS one LEFT JOIN assoc.namespaces AS n ON n.ns OPERATOR(pg_catalog.=) want; $$;
 COMMENT ON FUNCTION assoc_proxy.state_on(text, integer) IS
     'a shard''s copy of a namespace: whether it is fenced (by a move) and its incarnation; NULLs when the shard has none';
+CREATE FUNCTION assoc_proxy.encoding_on(shard integer)
+    RETURNS text
+    LANGUAGE plproxy
+    AS $$ CLUSTER 'assoc_shards'; RUN ON shard; SELECT pg_catalog.getdatabaseencoding()::text; $$;
+COMMENT ON FUNCTION assoc_proxy.encoding_on(integer) IS
+    'the encoding of a shard database (a move compares keys in their bytes: both shards must share it)';
+
 CREATE FUNCTION assoc_proxy.fence_on(want text, fenced boolean, incarnation bigint, shard integer)
     RETURNS boolean
     LANGUAGE plproxy
@@ -89,14 +96,14 @@ CREATE TYPE assoc_proxy.row_stamp AS (key text, version bigint, stamp text);
 COMMENT ON TYPE assoc_proxy.row_stamp IS
     'a row of a namespace on its source shard as assoc.move_stamps describes it: its key and the stamp of its row version';
 
-CREATE FUNCTION assoc_proxy.stamps_on(want text, tbl text, after_key text, after_version bigint, lim integer,
-                                      shard integer)
+CREATE FUNCTION assoc_proxy.stamps_on(want text, tbl text, after_key text, after_version bigint,
+                                      upto_key text, upto_version bigint, lim integer, shard integer)
     RETURNS SETOF assoc_proxy.row_stamp
     LANGUAGE plproxy
     AS $$ CLUSTER 'assoc_shards'; RUN ON shard;
-          SELECT * FROM assoc.move_stamps(want, tbl, after_key, after_version, lim); $$;
-COMMENT ON FUNCTION assoc_proxy.stamps_on(text, text, text, bigint, integer, integer) IS
-    'assoc.move_stamps on one shard: keys of a namespace''s rows in key order, with the stamps of their row versions';
+          SELECT * FROM assoc.move_stamps(want, tbl, after_key, after_version, upto_key, upto_version, lim); $$;
+COMMENT ON FUNCTION assoc_proxy.stamps_on(text, text, text, bigint, text, bigint, integer, integer) IS
+    'assoc.move_stamps on one shard: keys of a namespace''s rows in key order within bounds, with the stamps of their row versions';
 
 CREATE TYPE assoc_proxy.row_text AS (key text, version bigint, stamp text, source_row text);
 COMMENT ON TYPE assoc_proxy.row_text IS
@@ -194,8 +201,6 @@ DECLARE
     batch CONSTANT integer := coalesce(nullif(current_setting('assoc_proxy.move_batch', true), '')::integer, 5000);
     after_key text := '';                    -- keys are never empty
     after_version bigint := -1;
-    last_key text;
-    last_version bigint;
     have assoc_proxy.row_stamp[];
     known assoc_proxy.row_stamp[];
     upto assoc_proxy.row_stamp;
@@ -210,29 +215,39 @@ BEGIN
     END IF;
     -- Makes the copy's rows of one table equal to the source's, one key
     -- range at a time: the source's next batch of keys with the stamps of
-    -- their row versions, against assoc_proxy.copied, the stamps of the
-    -- row versions the copy holds.  Rows new or changed are wanted, rows
-    -- only in the copy are gone; both are gathered over ranges and sent
-    -- together (assoc_proxy.copy_rows), so that changes scattered over the
-    -- keys cost few calls.  Returns the number of rows sent.  The last row
-    -- copied bounds the last range.
-    SELECT c.key, c.version INTO last_key, last_version FROM assoc_proxy.copied AS c
-     WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl
-     ORDER BY c.key DESC, c.version DESC LIMIT 1;
+    -- their row versions, against the copy's keys in the same range, each
+    -- with the stamp of the source row it was sent from (assoc_proxy.
+    -- copied).  The copy's keys are read from the target, not taken from
+    -- copied, which a step cut short leaves behind what the target holds.
+    -- Rows new, changed or of unknown stamp are wanted, rows only in the
+    -- copy are gone; both are gathered over ranges and sent together
+    -- (assoc_proxy.copy_rows), so that changes scattered over the keys
+    -- cost few calls.  Returns the number of rows sent.
     LOOP
         have := ARRAY(SELECT (d.key, d.version, d.stamp)::assoc_proxy.row_stamp
-                        FROM assoc_proxy.stamps_on(ns, tbl, after_key, after_version, batch, source)
+                        FROM assoc_proxy.stamps_on(ns, tbl, after_key, after_version, NULL, NULL, batch, source)
                              WITH ORDINALITY AS d(key, version, stamp, n)
                        ORDER BY d.n);
         upto := CASE WHEN cardinality(have) = batch THEN have[batch] END;
-        -- What the copy holds of the range: after the last key done, up to
-        -- the last of a full batch, else to the last row copied.
-        known := ARRAY(SELECT (c.key, c.version, c.stamp)::assoc_proxy.row_stamp
-                         FROM assoc_proxy.copied AS c
-                        WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl
-                          AND (c.key, c.version) > (after_key, after_version)
-                          AND (c.key, c.version) <= (coalesce(upto.key, last_key),
-                                                     coalesce(upto.version, last_version)));
+        -- The range: after the last key done, up to the last of a full
+        -- batch, else to the end.
+        IF upto IS NULL THEN
+            known := ARRAY(SELECT (t.key, t.version, c.stamp)::assoc_proxy.row_stamp
+                             FROM assoc_proxy.stamps_on(ns, tbl, after_key, after_version, NULL, NULL, NULL, target) AS t
+                             LEFT JOIN (SELECT * FROM assoc_proxy.copied AS c
+                                         WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl
+                                           AND (c.key, c.version) > (after_key, after_version)) AS c
+                                    ON c.key = t.key AND c.version = t.version);
+        ELSE
+            known := ARRAY(SELECT (t.key, t.version, c.stamp)::assoc_proxy.row_stamp
+                             FROM assoc_proxy.stamps_on(ns, tbl, after_key, after_version, upto.key, upto.version,
+                                                        NULL, target) AS t
+                             LEFT JOIN (SELECT * FROM assoc_proxy.copied AS c
+                                         WHERE c.ns = copy_table.ns AND c.tbl = copy_table.tbl
+                                           AND (c.key, c.version) > (after_key, after_version)
+                                           AND (c.key, c.version) <= (upto.key, upto.version)) AS c
+                                    ON c.key = t.key AND c.version = t.version);
+        END IF;
         SELECT gone_keys || coalesce(array_agg(k.key), '{}'), gone_versions || coalesce(array_agg(k.version), '{}')
           INTO gone_keys, gone_versions
           FROM unnest(known) AS k LEFT JOIN unnest(have) AS h ON h.key = k.key AND h.version = k.version
@@ -361,6 +376,11 @@ BEGIN
     END IF;
     IF source = to_shard THEN
         RETURN NULL;  -- already there
+    END IF;
+    IF assoc_proxy.encoding_on(source) IS DISTINCT FROM assoc_proxy.encoding_on(to_shard) THEN
+        RAISE EXCEPTION 'shards % and % have different encodings', source, to_shard
+            USING ERRCODE = '55000',
+                  DETAIL = 'A move compares keys in their bytes, in each shard''s encoding.';
     END IF;
     there := assoc_proxy.state_on(ns, to_shard);
     IF NOT there.fenced THEN
@@ -565,6 +585,29 @@ $$;
 COMMENT ON FUNCTION assoc_proxy.abort_move(text) IS
     'undoes a move that has not switched (owner only; needs both shards): its copy is removed, the source opened again';
 
+CREATE FUNCTION assoc_proxy.move_goes_on(ns text, started timestamptz, sent bigint, last bigint)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    -- Whether the move that began at started is still recorded and worth
+    -- another pass while the source serves: the last pass sent 1000 rows
+    -- or more, and fewer than the one before it (else the writers outpace
+    -- the copy, and more passes would not shorten the final one).
+    AS $$ SELECT EXISTS (SELECT 1 FROM assoc_proxy.moves AS m
+                          WHERE m.ns = move_goes_on.ns AND m.started_at = started)
+                 AND coalesce(sent, 0) >= 1000 AND (last IS NULL OR sent < last) $$;
+COMMENT ON FUNCTION assoc_proxy.move_goes_on(text, timestamptz, bigint, bigint) IS
+    'whether another copy pass of a move is worth making';
+
+CREATE FUNCTION assoc_proxy.move_recorded(ns text, started timestamptz)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT EXISTS (SELECT 1 FROM assoc_proxy.moves AS m
+                          WHERE m.ns = move_recorded.ns AND m.started_at = started) $$;
+COMMENT ON FUNCTION assoc_proxy.move_recorded(text, timestamptz) IS
+    'whether the move of a namespace that began at started is still recorded (not ended nor undone)';
+
 CREATE FUNCTION assoc_proxy.move_report(ns text, step text, sent bigint, since timestamptz)
     RETURNS void
     LANGUAGE plpgsql VOLATILE
@@ -603,18 +646,20 @@ BEGIN
     started := assoc_proxy.move_begin(ns, to_shard);
     IF started IS NOT NULL THEN
         COMMIT;
-        -- Passes while the source serves, until one has little left to
-        -- send (what the final pass sends, changes wait for), or sends no
-        -- less than the one before (the writers outpace the copy: more
-        -- passes would not shorten the wait), at most 8.
+        -- Passes while the source serves, as long as they are worth it
+        -- (move_goes_on), at most 8: what the final pass sends, changes
+        -- wait for.
         FOR pass IN 1 .. 8 LOOP
             since := pg_catalog.clock_timestamp();
             last := sent;
             sent := assoc_proxy.move_copy(ns, started, false);
             COMMIT;
             PERFORM assoc_proxy.move_report(ns, pg_catalog.concat('copy pass ', pass), sent, since);
-            EXIT WHEN sent IS NULL OR sent < 1000 OR sent >= last;
+            EXIT WHEN NOT assoc_proxy.move_goes_on(ns, started, sent, last);
         END LOOP;
+        IF NOT assoc_proxy.move_recorded(ns, started) THEN
+            RETURN;    -- ended meanwhile (the namespace dropped, or the move undone)
+        END IF;
         since := pg_catalog.clock_timestamp();
         sent := assoc_proxy.move_copy(ns, started, true);
         COMMIT;
@@ -636,7 +681,7 @@ COMMENT ON PROCEDURE assoc_proxy.move_namespace(text, integer) IS
 REVOKE ALL ON FUNCTION assoc_proxy.state_on(text, integer), assoc_proxy.fence_on(text, boolean, bigint, integer),
     assoc_proxy.quiesce_on(text, bigint, integer), assoc_proxy.drop_fenced_on(text, bigint, integer),
     assoc_proxy.namespace_row_on(text, integer), assoc_proxy.receive_on(text, text, integer),
-    assoc_proxy.stamps_on(text, text, text, bigint, integer, integer),
+    assoc_proxy.stamps_on(text, text, text, bigint, text, bigint, integer, integer),
     assoc_proxy.rows_on(text, text, text[], bigint[], bigint, integer),
     assoc_proxy.apply_on(text, text, text[], text[], bigint[], integer),
     assoc_proxy.copy_rows(text, text, integer, integer, text[], bigint[], text[], bigint[]),
@@ -644,6 +689,8 @@ REVOKE ALL ON FUNCTION assoc_proxy.state_on(text, integer), assoc_proxy.fence_on
     assoc_proxy.move_end(assoc_proxy.moves), assoc_proxy.move_begin(text, integer),
     assoc_proxy.move_copy(text, timestamptz, boolean), assoc_proxy.move_switch(text, timestamptz),
     assoc_proxy.move_switched(text), assoc_proxy.move_wait(), assoc_proxy.move_finish(text, timestamptz),
-    assoc_proxy.abort_move(text), assoc_proxy.move_report(text, text, bigint, timestamptz)
+    assoc_proxy.abort_move(text), assoc_proxy.move_report(text, text, bigint, timestamptz),
+    assoc_proxy.move_goes_on(text, timestamptz, bigint, bigint), assoc_proxy.move_recorded(text, timestamptz),
+    assoc_proxy.encoding_on(integer)
     FROM PUBLIC;
 REVOKE ALL ON PROCEDURE assoc_proxy.move_namespace(text, integer) FROM PUBLIC;

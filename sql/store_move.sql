@@ -13,19 +13,21 @@ SELECT assoc.link('mv_app', 'r2', '{room:GENERAL}');
 -- version 0.  Each row version has a stamp (xmin/ctid/time): a change
 -- gives another.
 SELECT key, version, stamp ~ '^[0-9]+/\([0-9]+,[0-9]+\)/\d{4}-\d\d-\d\d \d\d:\d\d:[0-9.]+\+00$' AS stamp
-  FROM assoc.move_stamps('mv_app', 'records', '', -1, 10);
-SELECT key, version FROM assoc.move_stamps('mv_app', 'history', '', -1, 10);
-SELECT key, version FROM assoc.move_stamps('mv_app', 'history', 'r1', 1, 2);
-SELECT key, version FROM assoc.move_stamps('mv_app', 'ops', 'op-1', 0, 10);
-SELECT key FROM assoc.move_stamps('mv_app', 'feed', '', -1, 10);
-CREATE TEMPORARY TABLE s AS SELECT * FROM assoc.move_stamps('mv_app', 'records', '', -1, 10);
+  FROM assoc.move_stamps('mv_app', 'records', '', -1, NULL, NULL, 10);
+SELECT key, version FROM assoc.move_stamps('mv_app', 'history', '', -1, NULL, NULL, 10);
+SELECT key, version FROM assoc.move_stamps('mv_app', 'history', 'r1', 1, NULL, NULL, 2);
+SELECT key, version FROM assoc.move_stamps('mv_app', 'history', 'r1', 1, 'r2', 1, NULL);
+SELECT key, version FROM assoc.move_stamps('mv_app', 'records', '', -1, 'r1', 0, NULL);
+SELECT key, version FROM assoc.move_stamps('mv_app', 'ops', 'op-1', 0, NULL, NULL, 10);
+SELECT key FROM assoc.move_stamps('mv_app', 'feed', '', -1, NULL, NULL, 10);
+CREATE TEMPORARY TABLE s AS SELECT * FROM assoc.move_stamps('mv_app', 'records', '', -1, NULL, NULL, 10);
 SELECT assoc.set('mv_app', 'r2', '0', '1');
-SELECT key, s.stamp = n.stamp AS same_stamp FROM s JOIN assoc.move_stamps('mv_app', 'records', '', -1, 10) AS n USING (key, version);
+SELECT key, s.stamp = n.stamp AS same_stamp FROM s JOIN assoc.move_stamps('mv_app', 'records', '', -1, NULL, NULL, 10) AS n USING (key, version);
 
 -- Rows as text, in the order asked, with their stamps; NULLs for a row
 -- that is gone; cut after the row that reaches max_bytes.
 SELECT m.key, m.version, m.source_row ~ '^\(mv_app,r[12],' AS row_text,
-       m.stamp = (SELECT n.stamp FROM assoc.move_stamps('mv_app', 'records', '', -1, 10) AS n WHERE n.key = m.key) AS stamp
+       m.stamp = (SELECT n.stamp FROM assoc.move_stamps('mv_app', 'records', '', -1, NULL, NULL, 10) AS n WHERE n.key = m.key) AS stamp
   FROM assoc.move_rows('mv_app', 'records', '{r2,nope,r1}', '{0,0,0}', 1000000) AS m;
 SELECT key FROM assoc.move_rows('mv_app', 'records', '{r2,nope,r1}', '{0,0,0}', 1);
 SELECT key, version FROM assoc.move_rows('mv_app', 'history', '{r1,r2}', '{2,1}', 1000000);
@@ -124,7 +126,7 @@ SELECT count(*) FROM assoc.namespaces WHERE ns = 'mv_copy';
 CREATE ROLE regress_assoc_mover;
 SET ROLE regress_assoc_mover;
 SELECT assoc.move_fence('mv_app', false);
-SELECT assoc.move_stamps('mv_app', 'records', '', -1, 10);
+SELECT assoc.move_stamps('mv_app', 'records', '', -1, NULL, NULL, 10);
 RESET ROLE;
 GRANT EXECUTE ON FUNCTION assoc.move_fence(text, boolean, bigint), assoc.move_quiesce(text, bigint),
     assoc.move_drop(text, bigint) TO regress_assoc_mover;

@@ -302,10 +302,12 @@ read_namespace(AssocCall *call)
  * moved to another server (README, "Moving a namespace").  40001, so that
  * clients and drivers retry it as they retry a serialization failure:
  * once the move has switched, the retry reaches the namespace's new
- * server.  The error comes after a pause (ASSOC_FENCE_PAUSE_MS; holding
- * no lock when pause is true), so that clients retrying at once do not
- * spin, each retry through PL/Proxy costing a new connection to the shard
- * and the move the cores it needs.
+ * server.  The error comes after a pause (ASSOC_FENCE_PAUSE_MS, when
+ * pause is true: before the namespace's lock is taken, though a
+ * transaction that wrote the namespace earlier holds it meanwhile), so
+ * that clients retrying at once do not spin, each retry through PL/Proxy
+ * costing a new connection to the shard and the move the cores it
+ * needs.
  */
 static void
 error_fenced(const AssocCall *call, bool pause)

@@ -353,8 +353,8 @@ COMMENT ON COLUMN assoc.namespaces.fenced IS
 -- Moving a namespace to another server (README, "Scaling out") ------
 -- pg_assoc_proxy's assoc_proxy.move_namespace drives these on the two
 -- shards, as the extension owner: copy into a fenced copy on the target
--- while the source serves, fence the source, copy what changed, open the
--- target, remove the source.  Rows travel as the text of their table's
+-- while the source serves, fence and quiesce the source, copy what
+-- changed, open the target, remove the source.  Rows travel as the text of their table's
 -- row type, which round-trips every column exactly (a jsonb 'null'
 -- included; the settings that shape it are fixed), and the proxy tells a
 -- changed row from the stamp of its row version on the source.  The
@@ -455,16 +455,17 @@ CREATE FUNCTION assoc.move_stamp(tbl text)
     RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
-    -- Where the row version is (ctid), the transaction that wrote it (xmin;
-    -- a frozen one reads 2) and when (the row's own time): a row changed,
-    -- or deleted and written again, has another stamp, also after a
-    -- VACUUM FREEZE put a new row where an old one was.
+    -- Where the row version is (ctid), the transaction that wrote it (xmin,
+    -- which freezing keeps) and when (the row's own time, which tells a
+    -- transaction id used again after wraparound apart): a row changed, or
+    -- deleted and written again, has another stamp.
     AS $$ SELECT 't.xmin::text || ''/'' || t.ctid::text || ''/'' || '
                  || CASE tbl WHEN 'records' THEN 't.updated_at' ELSE 't.at' END || '::text' $$;
 COMMENT ON FUNCTION assoc.move_stamp(text) IS
     'the stamp of a row version of a table a move copies, as an expression over the alias t: its xmin, ctid and time';
 
-CREATE FUNCTION assoc.move_stamps(ns text, tbl text, after_key text, after_version bigint, max integer)
+CREATE FUNCTION assoc.move_stamps(ns text, tbl text, after_key text, after_version bigint,
+                                  upto_key text, upto_version bigint, max integer)
     RETURNS TABLE (key text, version bigint, stamp text)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -472,25 +473,27 @@ CREATE FUNCTION assoc.move_stamps(ns text, tbl text, after_key text, after_versi
     AS $$
 DECLARE
     list text := assoc.move_key(tbl);
+    k text := CASE WHEN tbl = 'history' THEN '(t.id, t.version)' ELSE split_part(list, ',', 1) END;
 BEGIN
     -- The rows of one table of the namespace in key order, after
-    -- (after_key, after_version), at most max, each with the stamp of its
-    -- row version (assoc.move_stamp).  Reading stamps reads no document.
-    -- The index of records and ops is on the key alone, so their bound
-    -- compares the key alone.
+    -- (after_key, after_version) and up to (upto_key, upto_version) (NULL:
+    -- no bound), at most max (NULL: all), each with the stamp of its row
+    -- version (assoc.move_stamp).  Reading stamps reads no document.  The
+    -- index of records and ops is on the key alone, so their bounds
+    -- compare the key alone.
     RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT %1$s, %4$s
+        'SELECT %1$s, %3$s
            FROM assoc.%2$I AS t
-          WHERE t.ns = $1 AND %3$s
-          ORDER BY %1$s LIMIT $4',
-        list, tbl,
-        CASE WHEN tbl = 'history' THEN '(t.id, t.version) > ($2, $3)' ELSE split_part(list, ',', 1) || ' > $2' END,
-        assoc.move_stamp(tbl))
-    USING ns, after_key, after_version, max;
+          WHERE t.ns = $1 AND %4$s > %5$s AND ($4 IS NULL OR %4$s <= %6$s)
+          ORDER BY %1$s LIMIT $6',
+        list, tbl, assoc.move_stamp(tbl), k,
+        CASE WHEN tbl = 'history' THEN '($2, $3)' ELSE '$2' END,
+        CASE WHEN tbl = 'history' THEN '($4, $5)' ELSE '$4' END)
+    USING ns, after_key, after_version, upto_key, upto_version, max;
 END
 $$;
-COMMENT ON FUNCTION assoc.move_stamps(text, text, text, bigint, integer) IS
-    'keys of a namespace''s rows in records, history or ops, in key order, each with the stamp of its row version, for a move; extension owner only';
+COMMENT ON FUNCTION assoc.move_stamps(text, text, text, bigint, text, bigint, integer) IS
+    'keys of a namespace''s rows in records, history or ops, in key order within bounds, each with the stamp of its row version, for a move; extension owner only';
 
 CREATE FUNCTION assoc.move_rows(ns text, tbl text, keys text[], versions bigint[], max_bytes bigint)
     RETURNS TABLE (key text, version bigint, stamp text, source_row text)
@@ -498,23 +501,39 @@ CREATE FUNCTION assoc.move_rows(ns text, tbl text, keys text[], versions bigint[
     SET search_path = pg_catalog, pg_temp
     SET TimeZone = 'UTC' SET DateStyle = 'ISO, YMD' SET bytea_output = 'hex'
     AS $$
+DECLARE
+    r record;
+    n bigint := 0;
+    bytes bigint := 0;
 BEGIN
     -- The rows named by keys and versions (parallel arrays), in that
     -- order, with their stamps and their text (NULLs for a row that is
     -- gone), up to the row that reaches max_bytes of text: the caller asks
-    -- again for the rest.
-    RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT w.key, w.version, w.stamp, w.text
-           FROM (SELECT w.key, w.version, w.n, x.stamp, x.text,
-                        sum(coalesce(octet_length(x.text), 0)) OVER (ORDER BY w.n)
-                          - coalesce(octet_length(x.text), 0) AS before
-                   FROM unnest($2, $3) WITH ORDINALITY AS w(key, version, n)
-                   LEFT JOIN LATERAL (SELECT %3$s, t::text FROM assoc.%1$I AS t
-                                       WHERE t.ns = $1 AND %2$s = (w.key, w.version)) AS x(stamp, text) ON true) AS w
-          WHERE w.before < $4
-          ORDER BY w.n',
-        tbl, '(' || assoc.move_key(tbl) || ')', assoc.move_stamp(tbl))
-    USING ns, keys, versions, max_bytes;
+    -- again for the rest.  Read through a cursor, one row after another,
+    -- so that no more rows are made text than are sent: the keys in their
+    -- order, each row looked up for its key (the LIMIT keeps the lookup a
+    -- step of the loop over the keys rather than a join that reorders).
+    FOR r IN EXECUTE pg_catalog.format(
+        'SELECT w.n, w.key, w.version, x.stamp, x.text
+           FROM (SELECT * FROM unnest($2, $3) WITH ORDINALITY AS w(key, version, n) ORDER BY n) AS w
+           LEFT JOIN LATERAL (SELECT %3$s, t::text FROM assoc.%1$I AS t
+                               WHERE t.ns = $1 AND (%2$s) = (w.key, w.version)
+                               LIMIT 1) AS x(stamp, text) ON true',
+        tbl, assoc.move_key(tbl), assoc.move_stamp(tbl))
+        USING ns, keys, versions
+    LOOP
+        n := n + 1;
+        IF r.n <> n THEN
+            RAISE EXCEPTION 'rows to move came out of order (% for %)', r.n, n;
+        END IF;
+        key := r.key;
+        version := r.version;
+        stamp := r.stamp;
+        source_row := r.text;
+        RETURN NEXT;
+        bytes := bytes + coalesce(octet_length(r.text), 0);
+        EXIT WHEN bytes >= max_bytes;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION assoc.move_rows(text, text, text[], bigint[], bigint) IS
@@ -557,7 +576,7 @@ COMMENT ON FUNCTION assoc.move_apply(text, text, text[], text[], bigint[]) IS
 
 REVOKE ALL ON FUNCTION assoc.move_fence(text, boolean, bigint), assoc.move_quiesce(text, bigint),
     assoc.move_drop(text, bigint), assoc.move_namespace_row(text),
-    assoc.move_receive(text, text), assoc.move_stamps(text, text, text, bigint, integer),
+    assoc.move_receive(text, text), assoc.move_stamps(text, text, text, bigint, text, bigint, integer),
     assoc.move_key(text), assoc.move_stamp(text), assoc.move_rows(text, text, text[], bigint[], bigint),
     assoc.move_apply(text, text, text[], text[], bigint[])
     FROM PUBLIC;

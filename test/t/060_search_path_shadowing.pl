@@ -1424,16 +1424,16 @@ SELECT assoc.alter_namespace('mv_shadow', 2);
 SELECT assoc.set('mv_shadow', 'r', 'a', '1', NULL, 'mv-op');
 SELECT assoc.set('mv_shadow', 'r', 'a', '2');
 SELECT pg_catalog.count(*) FROM pg_catalog.unnest(ARRAY['records', 'history', 'ops']) AS t,
-                     assoc.move_stamps('mv_shadow', t, '', -1, 100) AS d;
-SELECT pg_catalog.count(*) FROM assoc.move_stamps('mv_shadow', 'history', 'r', 1, 1);
+                     assoc.move_stamps('mv_shadow', t, '', -1, NULL, NULL, 100) AS d;
+SELECT pg_catalog.count(*) FROM assoc.move_stamps('mv_shadow', 'history', 'r', 1, NULL, NULL, 1);
 SELECT assoc.move_fence('mv_shadow', true, n.incarnation) FROM assoc.namespaces AS n WHERE n.ns OPERATOR(pg_catalog.=) 'mv_shadow';
 SELECT assoc.move_quiesce('mv_shadow', n.incarnation) FROM assoc.namespaces AS n WHERE n.ns OPERATOR(pg_catalog.=) 'mv_shadow';
 SELECT assoc.move_apply('mv_shadow', t,
            ARRAY(SELECT r.source_row FROM assoc.move_rows('mv_shadow', t,
-                     ARRAY(SELECT d.key FROM assoc.move_stamps('mv_shadow', t, '', -1, 100) AS d),
-                     ARRAY(SELECT d.version FROM assoc.move_stamps('mv_shadow', t, '', -1, 100) AS d), 1000000) AS r),
-           ARRAY(SELECT d.key FROM assoc.move_stamps('mv_shadow', t, '', -1, 100) AS d),
-           ARRAY(SELECT d.version FROM assoc.move_stamps('mv_shadow', t, '', -1, 100) AS d))
+                     ARRAY(SELECT d.key FROM assoc.move_stamps('mv_shadow', t, '', -1, NULL, NULL, 100) AS d),
+                     ARRAY(SELECT d.version FROM assoc.move_stamps('mv_shadow', t, '', -1, NULL, NULL, 100) AS d), 1000000) AS r),
+           ARRAY(SELECT d.key FROM assoc.move_stamps('mv_shadow', t, '', -1, NULL, NULL, 100) AS d),
+           ARRAY(SELECT d.version FROM assoc.move_stamps('mv_shadow', t, '', -1, NULL, NULL, 100) AS d))
   FROM pg_catalog.unnest(ARRAY['records', 'history', 'ops']) AS t;
 SELECT assoc.move_receive('mv_shadow', assoc.move_namespace_row('mv_shadow'));
 SELECT assoc.move_receive('mv_shadow2', pg_catalog.replace(assoc.move_namespace_row('mv_shadow'), '(mv_shadow,', '(mv_shadow2,'));

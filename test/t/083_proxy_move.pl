@@ -16,6 +16,8 @@
 #     it;
 #   * a move cut short after its switch (cancelled while it waits for the
 #     proxy's older transactions) is finished by running it again;
+#   * the target and the proxy killed between steps: running the move again
+#     completes it;
 #   * a namespace its owner drops during a move: the move ends, its partial
 #     copy goes;
 #   * abort_move undoes a move before its switch, also one stopped by a
@@ -295,6 +297,35 @@ $proxy->safe_psql('postgres', q{CALL assoc_proxy.move_namespace('mv', 0)});
 is(entry(), '0 t - -', 'running the move again finishes it');
 is(leftovers($shards[1]), '0', 'the old copy is gone');
 is(app_ok(q{SELECT assoc.get('mv', 'r2')}), '[2]', 'the namespace serves from shard 0');
+
+# --- the target and the proxy killed between steps --------------------------------
+
+app_ok(q{SELECT assoc.create_namespace('hard'); SELECT assoc.alter_namespace('hard', 2);});
+app_ok(q{SELECT assoc.set('hard', 'r' || i, NULL, jsonb_build_object('i', i), NULL, 'h-' || i) FROM generate_series(1, 30) i});
+my $hfrom = $proxy->safe_psql('postgres', q{SELECT assoc_proxy.route('hard')});
+my $hto = 1 - $hfrom;
+$started = $proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_begin('hard', $hto)});
+$proxy->safe_psql('postgres', qq{SELECT assoc_proxy.move_copy('hard', '$started', false)});
+app_ok(q{SELECT assoc.set('hard', 'r1', 'i', '100', NULL, 'h-changed')});
+# A pass whose proxy transaction was lost after its rows reached the
+# target: the proxy no longer lists what the copy holds.  A record removed
+# on the source meanwhile must not come back with the copy.
+$proxy->safe_psql('postgres', q{DELETE FROM assoc_proxy.copied WHERE ns = 'hard'});
+app_ok(q{SELECT assoc.remove('hard', 'r2')});
+$shards[$hto]->stop('immediate');
+$shards[$hto]->start;
+$proxy->stop('immediate');
+$proxy->start;
+is(entry('hard'), "$hfrom t $hto -", 'after the target and the proxy were killed, the move is still recorded');
+my $hbefore = $shards[$hfrom]->safe_psql('postgres', q{
+SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM assoc.records r WHERE r.ns = 'hard'});
+$proxy->safe_psql('postgres', qq{CALL assoc_proxy.move_namespace('hard', $hto)});
+is(entry('hard'), "$hto t - -", 'running the move again completes it');
+is($shards[$hto]->safe_psql('postgres', q{
+SELECT string_agg(r::text, E'\n' ORDER BY r.id) FROM assoc.records r WHERE r.ns = 'hard'}), $hbefore,
+	'the target holds every record as the source had it: the change after the first pass, not the record removed');
+is(app_ok(q{SELECT assoc.set('hard', 'r1', 'i', '100', NULL, 'h-changed')}), '2',
+	'an op_id of before the move replays its result on the target');
 
 # --- a namespace dropped while it is being moved ------------------------------
 
