@@ -80,3 +80,25 @@ span() {
 	printf '%s\n' ${TPS[$1,$2]} | sort -g | awk 'NR == 1 {lo = $1} {hi = $1}
 		END {printf "%.0f–%.0f", lo, hi}'
 }
+
+# For the scale-out benchmarks (proxy_bench.sh, move_bench.sh): after
+# store_data_setup, a second shard database shard1 with pg_assoc and a
+# proxy database whose shards are postgres (0) and shard1 (1),
+# notifications off on both; then the SQL on standard input runs in the
+# proxy database (placements).
+proxy_setup() {
+	echo "== shard1 and the proxy"
+	sql 'CREATE DATABASE shard1' >/dev/null
+	sql 'CREATE DATABASE proxy' >/dev/null
+	as_user psql -X -q -d shard1 -c 'CREATE EXTENSION pg_assoc' >/dev/null
+	for db in postgres shard1; do
+		sql "ALTER DATABASE $db SET assoc.notify = off" >/dev/null
+	done
+	as_user psql -X -q -v ON_ERROR_STOP=1 -d proxy >/dev/null <<EOF || die "proxy set-up failed"
+CREATE EXTENSION plproxy;
+CREATE EXTENSION pg_assoc_proxy;
+SELECT assoc_proxy.configure(ARRAY['host=$RUN_DIR port=$PGPORT dbname=postgres',
+                                   'host=$RUN_DIR port=$PGPORT dbname=shard1']);
+EOF
+	as_user psql -X -q -v ON_ERROR_STOP=1 -d proxy >/dev/null || die "proxy placements failed"
+}

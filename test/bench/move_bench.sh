@@ -33,20 +33,7 @@ PACKAGES="$PACKAGES postgresql-15-plproxy"
 bench_setup
 store_data_setup "DURATION=${DURATION}s ROUNDS=$ROUNDS CLIENTS=$CLIENTS"
 
-echo "== shard1 and the proxy"
-sql 'CREATE DATABASE shard1' >/dev/null
-sql 'CREATE DATABASE proxy' >/dev/null
-as_user psql -X -q -d shard1 -c 'CREATE EXTENSION pg_assoc' >/dev/null
-for db in postgres shard1; do
-	sql "ALTER DATABASE $db SET assoc.notify = off" >/dev/null
-done
-as_user psql -X -q -v ON_ERROR_STOP=1 -d proxy >/dev/null <<EOF || die "proxy set-up failed"
-CREATE EXTENSION plproxy;
-CREATE EXTENSION pg_assoc_proxy;
-SELECT assoc_proxy.configure(ARRAY['host=$RUN_DIR port=$PGPORT dbname=postgres',
-                                   'host=$RUN_DIR port=$PGPORT dbname=shard1']);
-SELECT assoc_proxy.place('bench', 0);
-EOF
+proxy_setup <<<"SELECT assoc_proxy.place('bench', 0);"
 
 # writers LOG: CLIENTS pgbench clients on the proxy for DURATION seconds,
 # each transaction logged (LOG.*); prints "tps retried max_latency_ms".

@@ -32,23 +32,12 @@ PACKAGES="$PACKAGES postgresql-15-plproxy"
 bench_setup
 store_data_setup "DURATION=${DURATION}s ROUNDS=$ROUNDS CLIENTS=\"$CLIENTS\""
 
-echo "== shard1 and the proxy"
-sql 'CREATE DATABASE shard1' >/dev/null
-sql 'CREATE DATABASE proxy' >/dev/null
-as_user psql -X -q -d shard1 -c 'CREATE EXTENSION pg_assoc' >/dev/null
-sed "s/bench/bench1/g" "$BDIR/store_load.sql" >"$LOGS/store_load1.sql"
-as_user psql -X -q -v ON_ERROR_STOP=1 -d shard1 -f "$LOGS/store_load1.sql" || die "load of shard1 failed"
-for db in postgres shard1; do
-	sql "ALTER DATABASE $db SET assoc.notify = off" >/dev/null
-done
-as_user psql -X -q -v ON_ERROR_STOP=1 -d proxy >/dev/null <<EOF || die "proxy set-up failed"
-CREATE EXTENSION plproxy;
-CREATE EXTENSION pg_assoc_proxy;
-SELECT assoc_proxy.configure(ARRAY['host=$RUN_DIR port=$PGPORT dbname=postgres',
-                                   'host=$RUN_DIR port=$PGPORT dbname=shard1']);
+proxy_setup <<'EOF'
 SELECT assoc_proxy.place('bench', 0);
 SELECT assoc_proxy.place('bench1', 1);
 EOF
+sed "s/bench/bench1/g" "$BDIR/store_load.sql" >"$LOGS/store_load1.sql"
+as_user psql -X -q -v ON_ERROR_STOP=1 -d shard1 -f "$LOGS/store_load1.sql" || die "load of shard1 failed"
 [ "$(as_user psql -X -At -d proxy -c "SELECT assoc.version('bench1', 'user/7')")" = 1 ] ||
 	die "the proxy does not reach shard1"
 
