@@ -585,20 +585,6 @@ $$;
 COMMENT ON FUNCTION assoc_proxy.abort_move(text) IS
     'undoes a move that has not switched (owner only; needs both shards): its copy is removed, the source opened again';
 
-CREATE FUNCTION assoc_proxy.move_goes_on(ns text, started timestamptz, sent bigint, last bigint)
-    RETURNS boolean
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-    -- Whether the move that began at started is still recorded and worth
-    -- another pass while the source serves: the last pass sent 1000 rows
-    -- or more, and fewer than the one before it (else the writers outpace
-    -- the copy, and more passes would not shorten the final one).
-    AS $$ SELECT EXISTS (SELECT 1 FROM assoc_proxy.moves AS m
-                          WHERE m.ns = move_goes_on.ns AND m.started_at = started)
-                 AND coalesce(sent, 0) >= 1000 AND (last IS NULL OR sent < last) $$;
-COMMENT ON FUNCTION assoc_proxy.move_goes_on(text, timestamptz, bigint, bigint) IS
-    'whether another copy pass of a move is worth making';
-
 CREATE FUNCTION assoc_proxy.move_recorded(ns text, started timestamptz)
     RETURNS boolean
     LANGUAGE sql STABLE
@@ -607,6 +593,19 @@ CREATE FUNCTION assoc_proxy.move_recorded(ns text, started timestamptz)
                           WHERE m.ns = move_recorded.ns AND m.started_at = started) $$;
 COMMENT ON FUNCTION assoc_proxy.move_recorded(text, timestamptz) IS
     'whether the move of a namespace that began at started is still recorded (not ended nor undone)';
+
+CREATE FUNCTION assoc_proxy.move_goes_on(ns text, started timestamptz, sent bigint, last bigint)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    -- Whether the move that began at started is still recorded and worth
+    -- another pass while the source serves: the last pass sent 1000 rows
+    -- or more, and fewer than the one before it (else the writers outpace
+    -- the copy, and more passes would not shorten the final one).
+    AS $$ SELECT assoc_proxy.move_recorded(ns, started)
+                 AND coalesce(sent, 0) >= 1000 AND (last IS NULL OR sent < last) $$;
+COMMENT ON FUNCTION assoc_proxy.move_goes_on(text, timestamptz, bigint, bigint) IS
+    'whether another copy pass of a move is worth making';
 
 CREATE FUNCTION assoc_proxy.move_report(ns text, step text, sent bigint, since timestamptz)
     RETURNS void
