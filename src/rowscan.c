@@ -13,8 +13,10 @@
 
 #include "access/genam.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
@@ -24,11 +26,102 @@
 #include "rowaccess.h"
 
 /*
+ * Where the rows of the namespaces read last were: a hint, checked at each
+ * use.  Every call reads its namespace row twice (before and after taking
+ * the namespace's lock, frame.c), and a session mostly uses one or a few
+ * namespaces, so the row is first fetched at the address where it was
+ * found, without the primary key's index.  The row there is taken only if
+ * the snapshot sees it and it has the same name; since the name is the
+ * primary key, a visible row with that name is the namespace's row, with
+ * its current columns.  Anything else falls back to the index, which gives
+ * the row's new address: a changed row (its new version is elsewhere), a
+ * removed one, a table rewritten or truncated, the extension created
+ * anew.
+ */
+#define NS_HINTS 8
+
+typedef struct NamespaceHint
+{
+	Oid             relid;           /* assoc.namespaces when noted */
+	ItemPointerData tid;             /* where its row was */
+	char            ns[NAMEDATALEN]; /* the name (at most 63 bytes) */
+} NamespaceHint;
+
+static NamespaceHint ns_hints[NS_HINTS];
+static int           ns_hints_next;
+
+/* The hint of namespace ns in rel, or NULL. */
+static NamespaceHint *
+hint_find(Relation rel, const char *ns, int len)
+{
+	for (int i = 0; i < NS_HINTS; i++)
+	{
+		NamespaceHint *h = &ns_hints[i];
+
+		if (h->relid == RelationGetRelid(rel) && memcmp(h->ns, ns, len) == 0 &&
+			h->ns[len] == '\0')
+			return h;
+	}
+	return NULL;
+}
+
+/*
+ * Fetch the row of namespace ns at its hinted address into slot, if the
+ * snapshot sees a row of that name there.  False otherwise, also when no
+ * hint is noted or the address is past the table's end (VACUUM truncates
+ * empty pages at the end).
+ */
+static bool
+hint_fetch(Relation rel, Snapshot snapshot, text *ns, TupleTableSlot *slot)
+{
+	int            len = VARSIZE_ANY_EXHDR(ns);
+	NamespaceHint *h;
+	Datum          name;
+	bool           isnull;
+
+	if (len >= NAMEDATALEN || memchr(VARDATA_ANY(ns), '\0', len) != NULL)
+		return false;
+	h = hint_find(rel, VARDATA_ANY(ns), len);
+	if (h == NULL ||
+		ItemPointerGetBlockNumber(&h->tid) >= RelationGetNumberOfBlocks(rel))
+		return false;
+	if (!table_tuple_fetch_row_version(rel, &h->tid, snapshot, slot))
+		return false;
+	name = slot_getattr(slot, NS_NS, &isnull);
+	return !isnull && VARSIZE_ANY_EXHDR(DatumGetPointer(name)) == len &&
+		   memcmp(VARDATA_ANY(DatumGetPointer(name)), VARDATA_ANY(ns), len) ==
+			   0;
+}
+
+/* Note where the row of namespace ns was found (slot's tts_tid). */
+static void
+hint_note(Relation rel, text *ns, TupleTableSlot *slot)
+{
+	int            len = VARSIZE_ANY_EXHDR(ns);
+	NamespaceHint *h;
+
+	if (len >= NAMEDATALEN || memchr(VARDATA_ANY(ns), '\0', len) != NULL)
+		return;
+	h = hint_find(rel, VARDATA_ANY(ns), len);
+	if (h == NULL)
+	{
+		h = &ns_hints[ns_hints_next];
+		ns_hints_next = (ns_hints_next + 1) % NS_HINTS;
+		memcpy(h->ns, VARDATA_ANY(ns), len);
+		h->ns[len] = '\0';
+	}
+	h->relid = RelationGetRelid(rel);
+	h->tid = slot->tts_tid;
+}
+
+/*
  * Read the namespace row of ns into *row (owner, history_depth,
  * incarnation, channel secret).  False when there is none.  Runs as the
  * extension owner: row-level security does not apply.  The row is read as
  * of now, whatever the isolation level, like catalog data: a namespace
- * dropped after a REPEATABLE READ snapshot was taken is gone.
+ * dropped after a REPEATABLE READ snapshot was taken is gone.  It is
+ * fetched at its hinted address when that still holds it, through the
+ * primary key otherwise.
  */
 bool
 assoc_rows_namespace(text *ns, AssocNamespaceRow *row)
@@ -46,8 +139,14 @@ assoc_rows_namespace(text *ns, AssocNamespaceRow *row)
 	slot = table_slot_create(rel, NULL);
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	found = assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel), snapshot,
-									&key, 1, NULL, slot);
+	found = hint_fetch(rel, snapshot, ns, slot);
+	if (!found)
+	{
+		found = assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel),
+										snapshot, &key, 1, NULL, slot);
+		if (found)
+			hint_note(rel, ns, slot);
+	}
 	if (found)
 	{
 		bool isnull;

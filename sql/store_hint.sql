@@ -1,0 +1,58 @@
+-- A call finds its namespace's row at the address where the session found
+-- it last (src/rowscan.c), and takes it only if the row there is visible
+-- and has the namespace's name; otherwise it looks the row up by name.
+-- Each case below changes what is at that address between two calls.
+\set VERBOSITY default
+SET client_min_messages = warning;
+VACUUM FULL assoc.namespaces;
+
+-- A changed row: its new version is elsewhere, the hinted one is dead.
+SELECT assoc.create_namespace('hint_changed');
+SELECT assoc.set('hint_changed', 'r', 'a', '1');
+SELECT assoc.alter_namespace('hint_changed', history_depth => 2);
+SELECT assoc.set('hint_changed', 'r', 'a', '2');
+SELECT version, data FROM assoc.history('hint_changed', 'r');
+
+-- Dropped and created again: a new incarnation, a new channel.
+SELECT assoc.channel('hint_changed') AS old_channel \gset
+SELECT assoc.drop_namespace('hint_changed');
+SELECT assoc.get('hint_changed', 'r');
+SELECT assoc.create_namespace('hint_changed');
+SELECT assoc.channel('hint_changed') <> :'old_channel' AS new_channel;
+SELECT assoc.version('hint_changed', 'r');
+
+-- Another namespace's row at the hinted address: after the row before
+-- them is removed, VACUUM FULL moves each of the others one place back.
+-- hint_b keeps history, hint_a does not: a write to hint_a that took
+-- hint_b's row would keep history.
+SELECT assoc.create_namespace('hint_gap');
+SELECT assoc.create_namespace('hint_a');
+SELECT assoc.create_namespace('hint_b');
+SELECT assoc.alter_namespace('hint_b', history_depth => 3);
+VACUUM FULL assoc.namespaces;
+SELECT assoc.set('hint_a', 'r', 'who', '"a"');
+SELECT assoc.set('hint_b', 'r', 'who', '"b"');
+SELECT ctid AS a_was FROM assoc.namespaces WHERE ns = 'hint_a' \gset
+SELECT assoc.drop_namespace('hint_gap');
+VACUUM FULL assoc.namespaces;
+SELECT ns AS now_at_a_was FROM assoc.namespaces WHERE ctid = :'a_was';
+SELECT assoc.set('hint_a', 'r', 'n', '1');
+SELECT assoc.get('hint_a', 'r'), assoc.get('hint_b', 'r');
+SELECT count(*) AS hint_a_history FROM assoc.history('hint_a', 'r');
+
+-- The hinted address past the table's end: the namespace is read on the
+-- last page once the pages before it are emptied, and VACUUM FULL writes
+-- the table again on fewer pages.
+SELECT count(assoc.create_namespace('hint_fill_' || i)) FROM generate_series(1, 200) AS i;
+SELECT assoc.create_namespace('hint_last');
+SELECT (ctid::text::point)[0] AS last_page FROM assoc.namespaces WHERE ns = 'hint_last' \gset
+SELECT :last_page >= 2 AS several_pages;
+SELECT count(assoc.drop_namespace('hint_fill_' || i)) FROM generate_series(1, 200) AS i;
+SELECT assoc.set('hint_last', 'r', 'a', '1');
+VACUUM FULL assoc.namespaces;
+SELECT pg_relation_size('assoc.namespaces') / current_setting('block_size')::int <= :last_page
+       AS hinted_page_gone;
+SELECT assoc.set('hint_last', 'r', 'a', '2');
+SELECT assoc.get('hint_last', 'r');
+
+SELECT assoc.drop_namespace(ns) FROM unnest(ARRAY['hint_changed', 'hint_a', 'hint_b', 'hint_last']) AS ns;
