@@ -111,7 +111,7 @@ valgrind:
 
 # Formatting with the repository's .clang-format.
 CLANG_FORMAT ?= clang-format
-FORMAT_FILES  = $(wildcard src/*.c src/*.h test/fuzz/*.c)
+FORMAT_FILES  = $(wildcard src/*.c src/*.h test/fuzz/*.c test/bench/*.c)
 .PHONY: format format-check
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_FILES)

@@ -6,8 +6,10 @@
 #
 # Environment: DURATION (seconds per pgbench run, default 10), ROUNDS
 # (default 3), CLIENTS (default "2 8"), LISTENERS (connections of config c,
-# default 50), LAT_N (latency samples per variant, default 2000), PG_MODULE
-# (node-postgres, default test/clients/node_modules/pg of this tree).
+# default 50), LAT_N (latency samples per variant, default 2000), LISTENER
+# (c, default: notify_listen.c with libpq; node: notify_listen.js with
+# node-postgres), PG_MODULE (node-postgres, default
+# test/clients/node_modules/pg of this tree).
 #
 # 100k records of about 1 KB in namespace 'bench' (store_load.sql); the
 # write is store_x.sql, assoc.set_multi with a 3-entry batch on a random
@@ -19,8 +21,8 @@
 #            (records user/1 .. user/LISTENERS)                preloaded
 #   offnp    assoc.notify = off             library NOT preloaded
 #   direct1  notify on, 1 listener: writers NOTIFY themselves, NOT preloaded
-# Listeners are notify_listen.js (node-postgres), consuming and counting
-# every notification; each must receive one per feed entry written.  The
+# Listeners are notify_listen.c (libpq) or notify_listen.js (node-postgres),
+# consuming and counting every notification; each must receive one per feed entry written.  The
 # configs are interleaved per round, each run after a CHECKPOINT; the table
 # shows median TPS.  The server is started twice: with pg_assoc in
 # shared_preload_libraries (notification worker) and without (direct).
@@ -36,6 +38,7 @@ ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-"2 8"}
 LISTENERS=${LISTENERS:-50}
 LAT_N=${LAT_N:-2000}
+LISTENER=${LISTENER:-c}
 export PG_MODULE=${PG_MODULE:-$TOP/test/clients/node_modules/pg}
 PGBENCH=$PG_BIN/pgbench
 START=$(date +%s)
@@ -55,6 +58,9 @@ as_user psql -X -q -v ON_ERROR_STOP=1 -c "INSERT INTO assoc.records (ns, id, dat
   SELECT 'bench', 'lat/' || m, data, 1 FROM assoc.records,
          unnest(ARRAY['worker-idle', 'worker-load', 'direct-idle', 'direct-load']) AS m
    WHERE ns = 'bench' AND id = 'user/1'" || die "load failed"
+# The C listeners, built against the server's libpq.
+cc -O2 -Wall -Wextra -I"$("$PG_CONFIG" --includedir)" "$BDIR/notify_listen.c" \
+	-L"$("$PG_CONFIG" --libdir)" -lpq -o "$RUN_DIR/notify_listen" || die "building notify_listen failed"
 CHAN=$(sql "SELECT assoc.channel('bench')")
 [ -n "$CHAN" ] || die "no channel"
 RCHANS=$(sql "SELECT string_agg(assoc.channel('bench', 'user/' || i), ',' ORDER BY i)
@@ -66,7 +72,11 @@ LPID=""
 # background (LPID), on the namespace channel or on CHANNELS.
 start_listeners() {
 	local k=$1 out=$2 chans=${3:-$CHAN}
-	node "$BDIR/notify_listen.js" "$k" "$chans" >"$out" 2>&1 &
+	case $LISTENER in
+	c) "$RUN_DIR/notify_listen" "$k" "$chans" >"$out" 2>&1 & ;;
+	node) node "$BDIR/notify_listen.js" "$k" "$chans" >"$out" 2>&1 & ;;
+	*) die "LISTENER must be c or node" ;;
+	esac
 	LPID=$!
 	for _ in $(seq 1 300); do
 		grep -q '^ready' "$out" && return 0
@@ -170,10 +180,10 @@ run() {
 		CPU[$cfg,$c]="${CPU[$cfg,$c]:-} $(pct "$wt"),$(pct "$bt"),$(pct "$nt")"
 		if [ "$cfg" = on50r ]; then
 			# Each listener gets its own record's entries: check the sum.
-			RUN_NOTE="delivered $total/$((rf1 - rf0)) entries of the listened records (bad payloads $(awk '{ print $8 }' <<<"$got")); CPU % of a core: worker $(pct "$wt"), listener backends $(pct "$bt"), node $(pct "$nt")"
+			RUN_NOTE="delivered $total/$((rf1 - rf0)) entries of the listened records (bad payloads $(awk '{ print $8 }' <<<"$got")); CPU % of a core: worker $(pct "$wt"), listener backends $(pct "$bt"), $LISTENER listeners $(pct "$nt")"
 			[ "$total" -ge $((rf1 - rf0)) ] || DELIV[$cfg,$c]="${DELIV[$cfg,$c]:-} r$r:$total/$((rf1 - rf0))"
 		else
-			RUN_NOTE="delivered $min/$((f1 - f0)) per listener ($total in all, bad payloads $(awk '{ print $8 }' <<<"$got")); CPU % of a core: worker $(pct "$wt"), listener backends $(pct "$bt"), node $(pct "$nt")"
+			RUN_NOTE="delivered $min/$((f1 - f0)) per listener ($total in all, bad payloads $(awk '{ print $8 }' <<<"$got")); CPU % of a core: worker $(pct "$wt"), listener backends $(pct "$bt"), $LISTENER listeners $(pct "$nt")"
 			[ "$min" -ge $((f1 - f0)) ] || DELIV[$cfg,$c]="${DELIV[$cfg,$c]:-} r$r:$min/$((f1 - f0))"
 		fi
 	fi
@@ -284,7 +294,7 @@ echo
 echo "== CPU of the notification path, median % of one core over each ${DURATION}s run" \
 	"(the machine has $(nproc); listener processes run on it too)"
 echo
-echo "| clients | config | worker | listener backends | node listeners |"
+echo "| clients | config | worker | listener backends | $LISTENER listeners |"
 echo "|---:|---|---:|---:|---:|"
 for c in $CLIENTS; do
 	for cfg in on1 on50 on50r direct1; do
