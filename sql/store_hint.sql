@@ -1,10 +1,24 @@
 -- A call finds its namespace's row at the address where the session found
--- it last (src/rowscan.c), and takes it only if the row there is visible
--- and has the namespace's name; otherwise it looks the row up by name.
--- Each case below changes what is at that address between two calls.
+-- it last, and takes it only if the row there is visible and has the
+-- namespace's name; otherwise it looks the row up by name (README, "How a
+-- write flows").  Each case below changes what is at that address between
+-- two calls.  The cases need VACUUM FULL to drop the rows just deleted, so
+-- they run in a database of their own, where no other session's snapshot
+-- keeps them: no notification worker (assoc.notify off), no autovacuum.
 \set VERBOSITY default
+SELECT current_database() AS regression_db \gset
 SET client_min_messages = warning;
-VACUUM FULL assoc.namespaces;
+DROP DATABASE IF EXISTS pg_assoc_hint;
+CREATE DATABASE pg_assoc_hint;
+ALTER DATABASE pg_assoc_hint SET assoc.notify = off;
+ALTER DATABASE pg_assoc_hint SET client_min_messages = warning;
+\c pg_assoc_hint
+CREATE EXTENSION pg_assoc;
+ALTER TABLE assoc.namespaces SET (autovacuum_enabled = off);
+ALTER TABLE assoc.records SET (autovacuum_enabled = off);
+ALTER TABLE assoc.history SET (autovacuum_enabled = off);
+ALTER TABLE assoc.feed SET (autovacuum_enabled = off);
+ALTER TABLE assoc.ops SET (autovacuum_enabled = off);
 
 -- A changed row: its new version is elsewhere, the hinted one is dead.
 SELECT assoc.create_namespace('hint_changed');
@@ -40,6 +54,12 @@ SELECT assoc.set('hint_a', 'r', 'n', '1');
 SELECT assoc.get('hint_a', 'r'), assoc.get('hint_b', 'r');
 SELECT count(*) AS hint_a_history FROM assoc.history('hint_a', 'r');
 
+-- Under SERIALIZABLE the row is always looked up by name.
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT assoc.set('hint_a', 'r', 'n', '2');
+COMMIT;
+SELECT assoc.get('hint_a', 'r');
+
 -- The hinted address past the table's end: the namespace is read on the
 -- last page once the pages before it are emptied, and VACUUM FULL writes
 -- the table again on fewer pages.
@@ -55,4 +75,13 @@ SELECT pg_relation_size('assoc.namespaces') / current_setting('block_size')::int
 SELECT assoc.set('hint_last', 'r', 'a', '2');
 SELECT assoc.get('hint_last', 'r');
 
-SELECT assoc.drop_namespace(ns) FROM unnest(ARRAY['hint_changed', 'hint_a', 'hint_b', 'hint_last']) AS ns;
+-- The extension created again: a new table, where the hinted addresses
+-- mean nothing.
+DROP EXTENSION pg_assoc;
+CREATE EXTENSION pg_assoc;
+SELECT assoc.create_namespace('hint_last');
+SELECT assoc.set('hint_last', 'r', 'a', '3');
+SELECT assoc.get('hint_last', 'r');
+
+\c :regression_db
+DROP DATABASE pg_assoc_hint WITH (FORCE);

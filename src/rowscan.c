@@ -1,7 +1,8 @@
 /*
  * rowscan.c
- *		Reads through index scans that need no call's write state: the
- *		namespace row every call starts from, and the notification
+ *		Reads that need no call's write state: the namespace row every call
+ *		starts from (at the address where the session found it last, or
+ *		through the primary key), and the notification
  *		worker's reading of the feed (the entries to announce, found by
  *		index scans of feed_notify_idx under the batch's snapshot, each
  *		with its namespace's channel secret).
@@ -50,7 +51,12 @@ typedef struct NamespaceHint
 static NamespaceHint ns_hints[NS_HINTS];
 static int           ns_hints_next;
 
-/* The hint of namespace ns in rel, or NULL. */
+/*
+ * The hint of namespace ns (len bytes, fewer than NAMEDATALEN) in rel, or
+ * NULL.  The relation's OID only skips hints of an earlier assoc.namespaces
+ * (the extension created again); what makes a hint safe to use is
+ * hint_fetch's check of the row it finds.
+ */
 static NamespaceHint *
 hint_find(Relation rel, const char *ns, int len)
 {
@@ -130,20 +136,28 @@ assoc_rows_namespace(text *ns, AssocNamespaceRow *row)
 	TupleTableSlot *slot;
 	Snapshot        snapshot;
 	Datum           key = PointerGetDatum(ns);
+	Oid             pkey;
 	bool            found;
 
 	rel = assoc_rows_open(REL_NAMESPACES, AccessShareLock, false);
 	/* Until ALTER EXTENSION pg_assoc UPDATE, no column fenced: none is. */
 	if (RelationGetDescr(rel)->natts != NS_NATTS - 1)
 		assoc_rows_check_natts(rel, NS_NATTS);
+	/* The hint relies on the name being unique: the key must be there. */
+	pkey = assoc_rows_primary_key(rel);
 	slot = table_slot_create(rel, NULL);
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	found = hint_fetch(rel, snapshot, ns, slot);
+	/*
+	 * Not under SERIALIZABLE: a fetch at an address that now holds another
+	 * namespace's row would take a predicate lock on that row, which the
+	 * index scan does not.
+	 */
+	found = !IsolationIsSerializable() && hint_fetch(rel, snapshot, ns, slot);
 	if (!found)
 	{
-		found = assoc_rows_fetch_by_key(rel, assoc_rows_primary_key(rel),
-										snapshot, &key, 1, NULL, slot);
+		found =
+			assoc_rows_fetch_by_key(rel, pkey, snapshot, &key, 1, NULL, slot);
 		if (found)
 			hint_note(rel, ns, slot);
 	}

@@ -22,9 +22,9 @@
 #   offnp    assoc.notify = off             library NOT preloaded
 #   direct1  notify on, 1 listener: writers NOTIFY themselves, NOT preloaded
 # Listeners are notify_listen.c (libpq) or notify_listen.js (node-postgres),
-# consuming and counting every notification; each must receive one per feed entry written.  The
-# configs are interleaved per round, each run after a CHECKPOINT; the table
-# shows median TPS.  The server is started twice: with pg_assoc in
+# consuming and counting every notification; each must receive one per
+# feed entry written.  The configs are interleaved per round, each run
+# after a CHECKPOINT; the table shows median TPS.  The server is started twice: with pg_assoc in
 # shared_preload_libraries (notification worker) and without (direct).
 #
 # Latency (notify_latency.js): one connection makes LAT_N sequential
@@ -43,7 +43,7 @@ export PG_MODULE=${PG_MODULE:-$TOP/test/clients/node_modules/pg}
 PGBENCH=$PG_BIN/pgbench
 START=$(date +%s)
 
-command -v node >/dev/null || die "node is needed for the listeners"
+command -v node >/dev/null || die "node is needed for the latency clients"
 if [ ! -d "$PG_MODULE" ] && [ "$PG_MODULE" = "$TOP/test/clients/node_modules/pg" ]; then
 	(cd "$TOP/test/clients" && npm install --silent --no-audit --no-fund) ||
 		die "npm install in test/clients failed"
@@ -52,15 +52,17 @@ fi
 [ "$LISTENERS" -le 80 ] || die "LISTENERS must leave room in max_connections (100)"
 
 bench_setup
+# The C listeners, built against the server's libpq (and loading it).
+LIBPQ_DIR=$("$PG_CONFIG" --libdir)
+cc -O2 -Wall -Wextra -I"$("$PG_CONFIG" --includedir)" "$BDIR/notify_listen.c" \
+	-L"$LIBPQ_DIR" -Wl,-rpath,"$LIBPQ_DIR" -lpq -o "$RUN_DIR/notify_listen" ||
+	die "building notify_listen failed"
 store_data_setup "DURATION=${DURATION}s ROUNDS=$ROUNDS CLIENTS=\"$CLIENTS\" LISTENERS=$LISTENERS LAT_N=$LAT_N"
 # One record per latency measurement (notify_latency.js).
 as_user psql -X -q -v ON_ERROR_STOP=1 -c "INSERT INTO assoc.records (ns, id, data, version)
   SELECT 'bench', 'lat/' || m, data, 1 FROM assoc.records,
          unnest(ARRAY['worker-idle', 'worker-load', 'direct-idle', 'direct-load']) AS m
    WHERE ns = 'bench' AND id = 'user/1'" || die "load failed"
-# The C listeners, built against the server's libpq.
-cc -O2 -Wall -Wextra -I"$("$PG_CONFIG" --includedir)" "$BDIR/notify_listen.c" \
-	-L"$("$PG_CONFIG" --libdir)" -lpq -o "$RUN_DIR/notify_listen" || die "building notify_listen failed"
 CHAN=$(sql "SELECT assoc.channel('bench')")
 [ -n "$CHAN" ] || die "no channel"
 RCHANS=$(sql "SELECT string_agg(assoc.channel('bench', 'user/' || i), ',' ORDER BY i)

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #define QUIET_MS      500
 #define DRAIN_MAX_MS  60000
 #define MAX_LISTENERS 1000
+#define MAX_CHANNEL   63 /* NAMEDATALEN - 1: longer names are cut */
 
 static volatile sig_atomic_t stopping = 0;
 
@@ -76,8 +78,36 @@ fail(int i, PGconn *conn, const char *what)
 }
 
 /*
+ * Count the notifications that connection i has received, checking each
+ * payload's shape (see the head of this file).
+ */
+static void
+drain(int i, PGconn *conn, long *count, long *bad, long long *last)
+{
+	PGnotify *n;
+
+	if (!PQconsumeInput(conn))
+		fail(i, conn, "read");
+	while ((n = PQnotifies(conn)) != NULL)
+	{
+		const char *p = n->extra;
+		size_t      len = strlen(p);
+		long        e = occurrences(p, "\"cursor\":");
+
+		*count += e;
+		if (e == 0 || len < 2 ||
+			!((p[0] == '{' && p[len - 1] == '}') ||
+			  (p[0] == '[' && p[len - 1] == ']')) ||
+			occurrences(p, "\"ns\":\"bench\"") != e)
+			(*bad)++;
+		PQfreemem(n);
+		*last = now_ms();
+	}
+}
+
+/*
  * Open k connections, LISTEN on their channels, then count notifications
- * until SIGTERM and a quiet spell; print the counts.
+ * until SIGTERM (or SIGINT) and a quiet spell; print the counts.
  */
 int
 main(int argc, char **argv)
@@ -87,6 +117,7 @@ main(int argc, char **argv)
 	static struct pollfd fds[MAX_LISTENERS];
 	char                *channels[MAX_LISTENERS];
 	int                  nchannels = 0;
+	bool                 invalid = argc != 3;
 	int                  k = argc > 1 ? atoi(argv[1]) : 0;
 	long                 bad = 0;
 	long long            last = now_ms();
@@ -95,25 +126,32 @@ main(int argc, char **argv)
 	long                 min;
 	long                 max = 0;
 
-	if (argc == 3)
-		for (char *c = strtok(argv[2], ",");
-			 c != NULL && nchannels < MAX_LISTENERS; c = strtok(NULL, ","))
-		{
-			if (strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
-				strlen(c))
-				nchannels = -1000;
-			channels[nchannels++] = c;
-		}
-	if (k <= 0 || k > MAX_LISTENERS || (nchannels != 1 && nchannels != k))
+	for (char *c = invalid ? NULL : strtok(argv[2], ","); c != NULL;
+		 c = strtok(NULL, ","))
 	{
-		fprintf(stderr, "usage: notify_listen K CHANNEL|CH1,...,CHK\n");
+		if (nchannels == MAX_LISTENERS || strlen(c) > MAX_CHANNEL ||
+			strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(c))
+		{
+			invalid = true;
+			break;
+		}
+		channels[nchannels++] = c;
+	}
+	if (invalid || k <= 0 || k > MAX_LISTENERS ||
+		(nchannels != 1 && nchannels != k))
+	{
+		fprintf(stderr,
+				"usage: notify_listen K CHANNEL|CH1,...,CHK (K at most %d, "
+				"channels of at most %d characters of [a-z0-9_])\n",
+				MAX_LISTENERS, MAX_CHANNEL);
 		return 2;
 	}
 	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
 
 	for (int i = 0; i < k; i++)
 	{
-		char      sql[200];
+		char      sql[MAX_CHANNEL + 8];
 		PGresult *res;
 
 		conns[i] = PQconnectdb("application_name=notify_listen");
@@ -129,6 +167,8 @@ main(int argc, char **argv)
 			fail(i, conns[i], "non-blocking mode");
 		fds[i].fd = PQsocket(conns[i]);
 		fds[i].events = POLLIN;
+		/* What arrived with the LISTEN's reply, before any poll. */
+		drain(i, conns[i], &counts[i], &bad, &last);
 	}
 	printf("ready\n");
 	fflush(stdout);
@@ -149,29 +189,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 		for (int i = 0; rc > 0 && i < k; i++)
-		{
-			PGnotify *n;
-
-			if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP)))
-				continue;
-			if (!PQconsumeInput(conns[i]))
-				fail(i, conns[i], "read");
-			while ((n = PQnotifies(conns[i])) != NULL)
-			{
-				const char *p = n->extra;
-				size_t      len = strlen(p);
-				long        e = occurrences(p, "\"cursor\":");
-
-				counts[i] += e;
-				if (e == 0 || len < 2 ||
-					!((p[0] == '{' && p[len - 1] == '}') ||
-					  (p[0] == '[' && p[len - 1] == ']')) ||
-					occurrences(p, "\"ns\":\"bench\"") != e)
-					bad++;
-				PQfreemem(n);
-				last = now_ms();
-			}
-		}
+			if (fds[i].revents & (POLLIN | POLLERR | POLLHUP))
+				drain(i, conns[i], &counts[i], &bad, &last);
 	}
 
 	min = counts[0];
