@@ -3,16 +3,19 @@
 -- namespace's name; otherwise it looks the row up by name (README, "How a
 -- write flows").  Each case below changes what is at that address between
 -- two calls.  The cases need VACUUM FULL to drop the rows just deleted, so
--- they run in a database of their own, where no other session's snapshot
--- keeps them: no notification worker (assoc.notify off), no autovacuum.
+-- they run in a database of their own, without the notification worker
+-- (assoc.notify off) and autovacuum on the extension's tables, and wait
+-- (wait_for_snapshots) until no other session there (autovacuum's ANALYZE
+-- of a catalog, say) holds a snapshot that could still see those rows.
 \set VERBOSITY default
 SELECT current_database() AS regression_db \gset
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS pg_assoc_hint;
-CREATE DATABASE pg_assoc_hint;
+CREATE DATABASE pg_assoc_hint TEMPLATE template0;
 ALTER DATABASE pg_assoc_hint SET assoc.notify = off;
 ALTER DATABASE pg_assoc_hint SET client_min_messages = warning;
 \c pg_assoc_hint
+\set wait_for_snapshots 'DO $$ BEGIN FOR i IN 1..600 LOOP PERFORM pg_stat_clear_snapshot(); EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL); PERFORM pg_sleep(0.1); END LOOP; END $$'
 CREATE EXTENSION pg_assoc;
 ALTER TABLE assoc.namespaces SET (autovacuum_enabled = off);
 ALTER TABLE assoc.records SET (autovacuum_enabled = off);
@@ -43,11 +46,13 @@ SELECT assoc.create_namespace('hint_gap');
 SELECT assoc.create_namespace('hint_a');
 SELECT assoc.create_namespace('hint_b');
 SELECT assoc.alter_namespace('hint_b', history_depth => 3);
+:wait_for_snapshots;
 VACUUM FULL assoc.namespaces;
 SELECT assoc.set('hint_a', 'r', 'who', '"a"');
 SELECT assoc.set('hint_b', 'r', 'who', '"b"');
 SELECT ctid AS a_was FROM assoc.namespaces WHERE ns = 'hint_a' \gset
 SELECT assoc.drop_namespace('hint_gap');
+:wait_for_snapshots;
 VACUUM FULL assoc.namespaces;
 SELECT ns AS now_at_a_was FROM assoc.namespaces WHERE ctid = :'a_was';
 SELECT assoc.set('hint_a', 'r', 'n', '1');
@@ -69,6 +74,7 @@ SELECT (ctid::text::point)[0] AS last_page FROM assoc.namespaces WHERE ns = 'hin
 SELECT :last_page >= 2 AS several_pages;
 SELECT count(assoc.drop_namespace('hint_fill_' || i)) FROM generate_series(1, 200) AS i;
 SELECT assoc.set('hint_last', 'r', 'a', '1');
+:wait_for_snapshots;
 VACUUM FULL assoc.namespaces;
 SELECT pg_relation_size('assoc.namespaces') / current_setting('block_size')::int <= :last_page
        AS hinted_page_gone;

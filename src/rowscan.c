@@ -28,8 +28,8 @@
 
 /*
  * Where the rows of the namespaces read last were: a hint, checked at each
- * use.  Every call reads its namespace row twice (before and after taking
- * the namespace's lock, frame.c), and a session mostly uses one or a few
+ * use.  Every write reads its namespace row twice (before and after taking
+ * the namespace's lock, frame.c), every read once, and a session mostly uses one or a few
  * namespaces, so the row is first fetched at the address where it was
  * found, without the primary key's index.  The row there is taken only if
  * the snapshot sees it and it has the same name; since the name is the
@@ -106,7 +106,8 @@ hint_note(Relation rel, text *ns, TupleTableSlot *slot)
 	int            len = VARSIZE_ANY_EXHDR(ns);
 	NamespaceHint *h;
 
-	if (len >= NAMEDATALEN || memchr(VARDATA_ANY(ns), '\0', len) != NULL)
+	if (len >= NAMEDATALEN || memchr(VARDATA_ANY(ns), '\0', len) != NULL ||
+		!ItemPointerIsValid(&slot->tts_tid))
 		return;
 	h = hint_find(rel, VARDATA_ANY(ns), len);
 	if (h == NULL)
@@ -149,9 +150,10 @@ assoc_rows_namespace(text *ns, AssocNamespaceRow *row)
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	/*
-	 * Not under SERIALIZABLE: a fetch at an address that now holds another
-	 * namespace's row would take a predicate lock on that row, which the
-	 * index scan does not.
+	 * Not under SERIALIZABLE, where the two reads lock differently: a fetch
+	 * at an address that now holds another namespace's row would take a
+	 * predicate lock on that row, and a fetch that finds the row takes none
+	 * on the index page, as the index scan does.
 	 */
 	found = !IsolationIsSerializable() && hint_fetch(rel, snapshot, ns, slot);
 	if (!found)
