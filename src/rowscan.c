@@ -2,10 +2,10 @@
  * rowscan.c
  *		Reads that need no call's write state: the namespace row every call
  *		starts from (at the address where the session found it last, or
- *		through the primary key), and the notification
- *		worker's reading of the feed (the entries to announce, found by
- *		index scans of feed_notify_idx under the batch's snapshot, each
- *		with its namespace's channel secret).
+ *		through the primary key), and the notification worker's reading of
+ *		the feed (the entries to announce, found by index scans of
+ *		feed_notify_idx under the batch's snapshot, each with its
+ *		namespace's channel secret).
  *
  * Layer: row access (README, "How the code is organised"); calls
  * rowaccess.c's relations and PostgreSQL.
@@ -29,15 +29,15 @@
 /*
  * Where the rows of the namespaces read last were: a hint, checked at each
  * use.  Every write reads its namespace row twice (before and after taking
- * the namespace's lock, frame.c), every read once, and a session mostly uses one or a few
- * namespaces, so the row is first fetched at the address where it was
- * found, without the primary key's index.  The row there is taken only if
- * the snapshot sees it and it has the same name; since the name is the
- * primary key, a visible row with that name is the namespace's row, with
- * its current columns.  Anything else falls back to the index, which gives
- * the row's new address: a changed row (its new version is elsewhere), a
- * removed one, a table rewritten or truncated, the extension created
- * anew.
+ * the namespace's lock, frame.c), every read once, and a session mostly
+ * uses one or a few namespaces, so the row is first fetched at the address
+ * where it was found, without the primary key's index.  The row there is
+ * taken only if the snapshot sees it and it has the same name; since the
+ * name is the primary key, a visible row with that name is the namespace's
+ * row, with its current columns.  Anything else falls back to the index,
+ * which gives the row's new address: a changed row (its new version is
+ * elsewhere), a removed one, a table rewritten or truncated, the extension
+ * created anew (README, "How a write flows").
  */
 #define NS_HINTS 8
 
