@@ -52,23 +52,37 @@ static NamespaceHint ns_hints[NS_HINTS];
 static int           ns_hints_next;
 
 /*
- * The hint of namespace ns (len bytes, fewer than NAMEDATALEN) in rel, or
- * NULL.  The relation's OID only skips hints of an earlier assoc.namespaces
- * (the extension created again); what makes a hint safe to use is
- * hint_fetch's check of the row it finds.
+ * The hint of namespace ns in rel, or NULL when there is none; with take,
+ * one is taken for it (the oldest, its address left to the caller) unless
+ * the name cannot be kept (NAMEDATALEN bytes or more, or a NUL byte).  The
+ * relation's OID only skips hints of an earlier assoc.namespaces (the
+ * extension created again); what makes a hint safe to use is hint_fetch's
+ * check of the row it finds.
  */
 static NamespaceHint *
-hint_find(Relation rel, const char *ns, int len)
+hint_slot(Relation rel, text *ns, bool take)
 {
+	const char    *name = VARDATA_ANY(ns);
+	int            len = VARSIZE_ANY_EXHDR(ns);
+	NamespaceHint *h;
+
+	if (len >= NAMEDATALEN || memchr(name, '\0', len) != NULL)
+		return NULL;
 	for (int i = 0; i < NS_HINTS; i++)
 	{
-		NamespaceHint *h = &ns_hints[i];
-
-		if (h->relid == RelationGetRelid(rel) && memcmp(h->ns, ns, len) == 0 &&
-			h->ns[len] == '\0')
+		h = &ns_hints[i];
+		if (h->relid == RelationGetRelid(rel) &&
+			memcmp(h->ns, name, len) == 0 && h->ns[len] == '\0')
 			return h;
 	}
-	return NULL;
+	if (!take)
+		return NULL;
+	h = &ns_hints[ns_hints_next];
+	ns_hints_next = (ns_hints_next + 1) % NS_HINTS;
+	memcpy(h->ns, name, len);
+	h->ns[len] = '\0';
+	h->relid = RelationGetRelid(rel);
+	return h;
 }
 
 /*
@@ -80,45 +94,33 @@ hint_find(Relation rel, const char *ns, int len)
 static bool
 hint_fetch(Relation rel, Snapshot snapshot, text *ns, TupleTableSlot *slot)
 {
-	int            len = VARSIZE_ANY_EXHDR(ns);
-	NamespaceHint *h;
+	NamespaceHint *h = hint_slot(rel, ns, false);
 	Datum          name;
 	bool           isnull;
 
-	if (len >= NAMEDATALEN || memchr(VARDATA_ANY(ns), '\0', len) != NULL)
-		return false;
-	h = hint_find(rel, VARDATA_ANY(ns), len);
 	if (h == NULL ||
 		ItemPointerGetBlockNumber(&h->tid) >= RelationGetNumberOfBlocks(rel))
 		return false;
 	if (!table_tuple_fetch_row_version(rel, &h->tid, snapshot, slot))
 		return false;
 	name = slot_getattr(slot, NS_NS, &isnull);
-	return !isnull && VARSIZE_ANY_EXHDR(DatumGetPointer(name)) == len &&
-		   memcmp(VARDATA_ANY(DatumGetPointer(name)), VARDATA_ANY(ns), len) ==
-			   0;
+	return !isnull &&
+		   VARSIZE_ANY_EXHDR(DatumGetPointer(name)) == VARSIZE_ANY_EXHDR(ns) &&
+		   memcmp(VARDATA_ANY(DatumGetPointer(name)), VARDATA_ANY(ns),
+				  VARSIZE_ANY_EXHDR(ns)) == 0;
 }
 
 /* Note where the row of namespace ns was found (slot's tts_tid). */
 static void
 hint_note(Relation rel, text *ns, TupleTableSlot *slot)
 {
-	int            len = VARSIZE_ANY_EXHDR(ns);
 	NamespaceHint *h;
 
-	if (len >= NAMEDATALEN || memchr(VARDATA_ANY(ns), '\0', len) != NULL ||
-		!ItemPointerIsValid(&slot->tts_tid))
+	if (!ItemPointerIsValid(&slot->tts_tid))
 		return;
-	h = hint_find(rel, VARDATA_ANY(ns), len);
-	if (h == NULL)
-	{
-		h = &ns_hints[ns_hints_next];
-		ns_hints_next = (ns_hints_next + 1) % NS_HINTS;
-		memcpy(h->ns, VARDATA_ANY(ns), len);
-		h->ns[len] = '\0';
-	}
-	h->relid = RelationGetRelid(rel);
-	h->tid = slot->tts_tid;
+	h = hint_slot(rel, ns, true);
+	if (h != NULL)
+		h->tid = slot->tts_tid;
 }
 
 /*
