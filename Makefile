@@ -15,7 +15,7 @@ EXTVERSION = 0.2.0
 MODULE_big = pg_assoc
 # One C file per component; a component's SQL objects sit beside it in
 # src/NAME.sql and are concatenated, in this order, into the install script.
-OBJS    = src/pg_assoc.o src/path.o src/document.o src/patch.o src/docfuncs.o src/assockey.o src/assockey_ops.o src/assockey_parse.o src/assockey_gin.o src/assockey_selfuncs.o src/rules.o src/cursor.o src/channel.o src/stmt.o src/rowaccess.o src/rowscan.o src/frame.o src/ledger.o src/history.o src/feed_write.o src/maintenance.o src/notify.o src/forward.o src/horizon.o src/notify_worker.o src/record.o src/store.o src/namespace.o src/feed.o src/channels.o src/search_args.o src/search_key.o src/search.o
+OBJS    = src/pg_assoc.o src/path.o src/document.o src/patch.o src/docfuncs.o src/assockey.o src/assockey_ops.o src/assockey_parse.o src/assockey_gin.o src/assockey_selfuncs.o src/rules.o src/cursor.o src/channel.o src/stmt.o src/rowaccess.o src/rowscan.o src/frame.o src/ledger.o src/history.o src/feed_write.o src/maintenance.o src/notify.o src/listeners.o src/forward.o src/horizon.o src/notify_worker.o src/record.o src/store.o src/namespace.o src/feed.o src/channels.o src/search_args.o src/search_key.o src/search.o
 SQL_SRC = src/pg_assoc.sql src/docfuncs.sql src/assockey.sql src/store.sql src/namespace.sql src/feed.sql src/channels.sql src/search.sql
 
 # The install script is generated from src/pg_assoc.sql followed by each

@@ -68,6 +68,7 @@
 
 #include "channel.h"
 #include "forward.h"
+#include "listeners.h"
 #include "notify.h"
 
 bool assoc_notify = true;
@@ -388,6 +389,7 @@ assoc_notify_written(uint64 pos)
 typedef struct OutChannel
 {
 	char               name[ASSOC_CHANNEL_LEN + 1]; /* the hash key */
+	bool               local;   /* a session here may listen (listeners.c) */
 	StringInfoData     payload; /* one entry, or "[" and the entries so far */
 	int                count;   /* entries in payload */
 	struct OutChannel *next;    /* the channels in the order first seen */
@@ -436,21 +438,25 @@ out_send(OutChannel *c)
 		return;
 	if (c->count > 1)
 		appendStringInfoChar(&c->payload, ']');
-	Async_Notify(c->name, c->payload.data);
+	if (c->local)
+		Async_Notify(c->name, c->payload.data);
 	if (assoc_forward_enabled())
 		assoc_forward_add(c->name, c->payload.data);
 	resetStringInfo(&c->payload);
 	c->count = 0;
 }
 
-/* Add one entry's payload (below the limit) to channel's notification. */
-static void
-out_append(NotifyOut *out, const char *channel, const char *entry)
+/*
+ * The batch's notification of channel, started when first seen; whether
+ * it is sent here is decided then, after the batch's snapshot was taken
+ * (listeners.c tells why that is soon enough).  Forwarding to a proxy
+ * sends on every channel: who listens there is not known here.
+ */
+static OutChannel *
+out_channel(NotifyOut *out, const char *channel)
 {
-	int         len = strlen(entry);
 	bool        found;
 	OutChannel *c = hash_search(out->channels, channel, HASH_ENTER, &found);
-	int         total;
 
 	if (!found)
 	{
@@ -458,6 +464,7 @@ out_append(NotifyOut *out, const char *channel, const char *entry)
 
 		initStringInfo(&c->payload);
 		MemoryContextSwitchTo(old);
+		c->local = assoc_listened(channel);
 		c->count = 0;
 		c->next = NULL;
 		if (out->last)
@@ -466,6 +473,23 @@ out_append(NotifyOut *out, const char *channel, const char *entry)
 			out->first = c;
 		out->last = c;
 	}
+	return c;
+}
+
+/* Whether channel c's notification goes anywhere. */
+static bool
+out_wanted(const OutChannel *c)
+{
+	return c->local || assoc_forward_enabled();
+}
+
+/* Add one entry's payload (below the limit) to channel c's notification. */
+static void
+out_append(NotifyOut *out, OutChannel *c, const char *entry)
+{
+	int len = strlen(entry);
+	int total;
+
 	/* The length with this entry: "[", the entries and commas, "]". */
 	total = c->payload.len + len + (c->count == 0 ? 0 : 2) +
 			(c->count == 1 ? 1 : 0);
@@ -491,21 +515,29 @@ out_append(NotifyOut *out, const char *channel, const char *entry)
 
 /*
  * Gather the notifications of one entry, on its namespace's channel and
- * on its record's.
+ * on its record's, where someone may listen (or forwarding takes them).
  */
 void
 assoc_notify_out_add(NotifyOut *out, const FeedEntry *entry,
 					 const bytea *secret)
 {
-	char  ns_channel[ASSOC_CHANNEL_LEN + 1];
-	char  record_channel[ASSOC_CHANNEL_LEN + 1];
-	char *payload;
+	char        ns_channel[ASSOC_CHANNEL_LEN + 1];
+	char        record_channel[ASSOC_CHANNEL_LEN + 1];
+	OutChannel *ns_out;
+	OutChannel *record_out;
+	char       *payload;
 
 	assoc_channel_of_namespace(secret, entry->ns, ns_channel);
 	assoc_channel_name(secret, entry->ns, entry->id, record_channel);
+	ns_out = out_channel(out, ns_channel);
+	record_out = out_channel(out, record_channel);
+	if (!out_wanted(ns_out) && !out_wanted(record_out))
+		return;
 	payload = assoc_channel_payload(entry);
-	out_append(out, ns_channel, payload);
-	out_append(out, record_channel, payload);
+	if (out_wanted(ns_out))
+		out_append(out, ns_out, payload);
+	if (out_wanted(record_out))
+		out_append(out, record_out, payload);
 	pfree(payload);
 }
 

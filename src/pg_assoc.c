@@ -15,6 +15,7 @@
 #include "document.h"
 #include "forward.h"
 #include "horizon.h"
+#include "listeners.h"
 #include "maintenance.h"
 #include "notify.h"
 #include "search.h"
@@ -27,7 +28,8 @@ void _PG_init(void);
  * Called when the library is loaded: each component defines its settings
  * (document.c the path settings, maintenance.c the retention settings,
  * notify.c assoc.notify and, only when preloaded, the notification
- * machinery, search.c the search settings), then the "assoc." prefix is
+ * machinery, listeners.c (preloaded only) the registry of listened
+ * channels, search.c the search settings), then the "assoc." prefix is
  * reserved so that misspelt settings are reported.
  */
 void
@@ -36,6 +38,7 @@ _PG_init(void)
 	assoc_document_init();
 	assoc_maintenance_init();
 	assoc_notify_init();
+	assoc_listeners_init();
 	assoc_forward_init();
 	assoc_horizon_init();
 	assoc_search_init();

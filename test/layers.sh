@@ -37,7 +37,7 @@ LEVELS="
 pg_assoc 60
 docfuncs 50 assockey_gin 50 assockey_selfuncs 50 namespace 50 store 50
 feed 50 channels 50 notify_worker 50 search 50
-record 45 maintenance 44 ledger 43 history 43 feed_write 42 horizon 41 notify 40 forward 39
+record 45 maintenance 44 ledger 43 history 43 feed_write 42 horizon 41 notify 40 forward 39 listeners 39
 frame 34 rowscan 33 rowaccess 32 stmt 31
 search_key 21 search_args 20 assockey_ops 19 assockey 18 patch 17 document 16 rules 15 channel 14
 cursor 13 path 12 assockey_parse 11

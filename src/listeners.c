@@ -1,0 +1,506 @@
+/*
+ * listeners.c
+ *		The channels sessions listen on (README, "Change subscriptions"):
+ *		a registry in shared memory of the assoc_ channels LISTENed in each
+ *		database, so that the notification worker sends nothing on a
+ *		channel nobody listens on.
+ *
+ * PostgreSQL delivers a notification by signalling every listening backend
+ * of the database; each one reads every notification from the queue,
+ * whatever channels it listens on.  A batch holds a notification for each
+ * record it changed, and most records have no listener, so the worker
+ * (notify.c) asks here before it sends on a channel.
+ *
+ * The registry may hold a channel nobody listens on any more (a needless
+ * notification costs, it loses nothing), never lack one that a committed
+ * LISTEN listens on:
+ *	- LISTEN on a channel named like assoc.channel's (assoc_ and 32
+ *	  lowercase hex digits) registers (database, channel) as the statement
+ *	  runs, before its transaction commits.  A feed entry committed after
+ *	  that commit is announced by a batch whose snapshot is taken after it,
+ *	  and the batch asks here after taking its snapshot, so it finds the
+ *	  channel.  (Entries committed before the LISTEN commits may reach it or
+ *	  not, as PostgreSQL's own notifications may.)
+ *	- UNLISTEN (a channel, or *) and DISCARD ALL remove channels only once
+ *	  their transaction has committed, and only those that the
+ *	  transaction's statements, in order, leave unlistened; statements of a
+ *	  rolled-back subtransaction are forgotten, as PostgreSQL forgets them.
+ *	  Which channels go is worked out before the commit (where an error
+ *	  is still allowed), and they are removed after it.
+ *	- a LISTEN whose transaction rolls back stays registered until the
+ *	  session unlistens the channel or ends.
+ *	- a session that ends leaves all its channels.
+ *	- a LISTEN that finds the registry full marks its session as
+ *	  overflowing: while any session of the cluster overflows, every
+ *	  channel counts as listened (the worker sends on all of them, as
+ *	  without the registry), until that session unlistens the channels
+ *	  that found no room or ends.
+ * A channel that several sessions listen on is registered once, with the
+ * number of them.  Only LISTEN statements are seen (the utility hook),
+ * which is how clients listen; the registry lives only where the library
+ * is preloaded, as the worker does.
+ *
+ * Layer: the write path (README, "How the code is organised"), below
+ * notify.c, which asks it; calls PostgreSQL.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "tcop/utility.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "channel.h"
+#include "listeners.h"
+
+/* A registered channel: its database and name (zero-padded), and users. */
+typedef struct ListenKey
+{
+	Oid  db;
+	char channel[ASSOC_CHANNEL_LEN + 1];
+} ListenKey;
+
+typedef struct ListenEntry
+{
+	ListenKey key;
+	int       sessions; /* sessions that registered it */
+} ListenEntry;
+
+/* The shared part besides the hash table. */
+typedef struct ListenShared
+{
+	LWLock *lock;        /* guards the table and overflowing */
+	int     overflowing; /* sessions with a channel that found no room */
+} ListenShared;
+
+static ListenShared *shared = NULL;
+static HTAB         *registry = NULL;
+
+/* A channel this session listens on, as far as the registry knows. */
+typedef struct MyChannel
+{
+	char channel[ASSOC_CHANNEL_LEN + 1]; /* the hash key */
+	bool registered;                     /* false: found no room */
+	bool leaving;                        /* to remove when the xact commits */
+} MyChannel;
+
+static HTAB *mine = NULL;     /* this session's channels */
+static int   my_unregistered; /* of them, how many found no room */
+static bool  exit_hooked = false;
+
+/* A LISTEN or UNLISTEN of the current transaction, in statement order. */
+typedef struct PendingAction
+{
+	char             channel[ASSOC_CHANNEL_LEN + 1]; /* "" with UNLISTEN * */
+	bool             listen;
+	SubTransactionId subid; /* the subtransaction that ran it */
+} PendingAction;
+
+static List *pending = NIL;   /* of PendingAction *, in TopMemoryContext */
+static bool  leaving = false; /* some of mine are marked leaving */
+
+static shmem_request_hook_type  prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type  prev_shmem_startup_hook = NULL;
+static ProcessUtility_hook_type prev_utility_hook = NULL;
+
+/* Size of the shared part and of the table. */
+static Size
+listeners_shmem_size(void)
+{
+	return add_size(
+		MAXALIGN(sizeof(ListenShared)),
+		hash_estimate_size(LISTEN_REGISTRY_MAX, sizeof(ListenEntry)));
+}
+
+/* shmem_request_hook: reserve the registry and its lock. */
+static void
+listeners_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(listeners_shmem_size());
+	RequestNamedLWLockTranche("pg_assoc listeners", 1);
+}
+
+/* shmem_startup_hook: create (or attach to) the registry. */
+static void
+listeners_shmem_startup(void)
+{
+	HASHCTL info;
+	bool    found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared =
+		ShmemInitStruct("pg_assoc listeners", sizeof(ListenShared), &found);
+	if (!found)
+	{
+		shared->lock = &(GetNamedLWLockTranche("pg_assoc listeners"))->lock;
+		shared->overflowing = 0;
+	}
+	info.keysize = sizeof(ListenKey);
+	info.entrysize = sizeof(ListenEntry);
+	registry = ShmemInitHash("pg_assoc listened channels", LISTEN_REGISTRY_MAX,
+							 LISTEN_REGISTRY_MAX, &info,
+							 HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Whether name is a channel assoc.channel can return. */
+static bool
+is_assoc_channel(const char *name)
+{
+	if (name == NULL || strlen(name) != ASSOC_CHANNEL_LEN ||
+		strncmp(name, "assoc_", 6) != 0)
+		return false;
+	for (const char *p = name + 6; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+/* The registry's key of channel in this database. */
+static void
+key_of(const char *channel, ListenKey *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->db = MyDatabaseId;
+	strlcpy(key->channel, channel, sizeof(key->channel));
+}
+
+/*
+ * Take one session out of my channel c's registration, and forget c;
+ * caller holds the lock.  Cannot fail: commit and exit call it.
+ */
+static void
+leave_channel(MyChannel *c)
+{
+	if (c->registered)
+	{
+		ListenKey    key;
+		ListenEntry *e;
+
+		key_of(c->channel, &key);
+		e = hash_search(registry, &key, HASH_FIND, NULL);
+		if (e != NULL && --e->sessions <= 0)
+			hash_search(registry, &key, HASH_REMOVE, NULL);
+	}
+	else if (--my_unregistered == 0)
+		shared->overflowing--;
+	hash_search(mine, c->channel, HASH_REMOVE, NULL);
+}
+
+/* before_shmem_exit callback: the session leaves all its channels. */
+static void
+listeners_exit(int code, Datum arg)
+{
+	HASH_SEQ_STATUS seq;
+	MyChannel      *c;
+
+	if (mine == NULL)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, mine);
+	while ((c = hash_seq_search(&seq)) != NULL)
+		leave_channel(c);
+	LWLockRelease(shared->lock);
+}
+
+/*
+ * Register channel for this session (at LISTEN, before its transaction
+ * commits), unless it already is; with no room left, the session
+ * overflows instead.
+ */
+static void
+register_channel(const char *channel)
+{
+	MyChannel *c;
+	bool       found;
+
+	if (mine == NULL)
+	{
+		HASHCTL ctl;
+
+		ctl.keysize = ASSOC_CHANNEL_LEN + 1;
+		ctl.entrysize = sizeof(MyChannel);
+		ctl.hcxt = TopMemoryContext;
+		mine = hash_create("pg_assoc channels of this session", 16, &ctl,
+						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	if (!exit_hooked)
+	{
+		before_shmem_exit(listeners_exit, (Datum) 0);
+		exit_hooked = true;
+	}
+	c = hash_search(mine, channel, HASH_ENTER, &found);
+	if (found)
+		return;
+	c->leaving = false;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	{
+		ListenKey    key;
+		ListenEntry *e;
+
+		key_of(channel, &key);
+		e = hash_search(registry, &key, HASH_ENTER_NULL, &found);
+		c->registered = e != NULL;
+		if (e != NULL)
+			e->sessions = found ? e->sessions + 1 : 1;
+		else if (my_unregistered++ == 0)
+			shared->overflowing++;
+	}
+	LWLockRelease(shared->lock);
+}
+
+/* Remember a LISTEN or UNLISTEN (channel "" for all) of this transaction. */
+static void
+note_action(const char *channel, bool listen)
+{
+	MemoryContext  old = MemoryContextSwitchTo(TopMemoryContext);
+	PendingAction *a = palloc(sizeof(PendingAction));
+
+	strlcpy(a->channel, channel, sizeof(a->channel));
+	a->listen = listen;
+	a->subid = GetCurrentSubTransactionId();
+	pending = lappend(pending, a);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * ProcessUtility_hook: run the statement, then, for LISTEN, UNLISTEN and
+ * DISCARD ALL on this session's channels, register the channel or note
+ * the action for the commit.  Other statements pass through.
+ */
+static void
+listeners_utility(PlannedStmt *pstmt, const char *queryString,
+				  bool readOnlyTree, ProcessUtilityContext context,
+				  ParamListInfo params, QueryEnvironment *queryEnv,
+				  DestReceiver *dest, QueryCompletion *qc)
+{
+	Node *stmt = pstmt->utilityStmt;
+	char  channel[ASSOC_CHANNEL_LEN + 1] = "";
+	bool  listen = false;
+	bool  noted = false;
+
+	if (IsA(stmt, ListenStmt))
+	{
+		const char *name = ((ListenStmt *) stmt)->conditionname;
+
+		noted = listen = is_assoc_channel(name);
+		if (noted)
+			strlcpy(channel, name, sizeof(channel));
+	}
+	else if (IsA(stmt, UnlistenStmt))
+	{
+		const char *name = ((UnlistenStmt *) stmt)->conditionname;
+
+		noted = name == NULL || is_assoc_channel(name);
+		if (name != NULL && noted)
+			strlcpy(channel, name, sizeof(channel));
+	}
+	else if (IsA(stmt, DiscardStmt))
+		noted = ((DiscardStmt *) stmt)->target == DISCARD_ALL;
+
+	if (prev_utility_hook)
+		prev_utility_hook(pstmt, queryString, readOnlyTree, context, params,
+						  queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+
+	/* Nothing to undo for a session that never registered a channel. */
+	if (!noted || (!listen && mine == NULL))
+		return;
+	if (listen)
+		register_channel(channel);
+	note_action(channel, listen);
+}
+
+/*
+ * Before the commit: mark the channels that this transaction's LISTENs
+ * and UNLISTENs, in order, leave unlistened.  A channel no statement
+ * named keeps its state unless an UNLISTEN * came; the last statement
+ * naming a channel after the last UNLISTEN * decides for it.
+ */
+static void
+mark_leaving(void)
+{
+	HTAB           *last;
+	HASHCTL         ctl;
+	bool            all_off = false;
+	HASH_SEQ_STATUS seq;
+	MyChannel      *c;
+	ListCell       *lc;
+
+	ctl.keysize = ASSOC_CHANNEL_LEN + 1;
+	ctl.entrysize = sizeof(PendingAction);
+	ctl.hcxt = CurrentMemoryContext;
+	last = hash_create("pg_assoc listen actions", 16, &ctl,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	foreach (lc, pending)
+	{
+		PendingAction *a = lfirst(lc);
+
+		CHECK_FOR_INTERRUPTS();
+		if (a->channel[0] == '\0')
+		{
+			hash_destroy(last);
+			last = hash_create("pg_assoc listen actions", 16, &ctl,
+							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+			all_off = true;
+		}
+		else
+			*((PendingAction *) hash_search(last, a->channel, HASH_ENTER,
+											NULL)) = *a;
+	}
+	hash_seq_init(&seq, mine);
+	while ((c = hash_seq_search(&seq)) != NULL)
+	{
+		PendingAction *a = hash_search(last, c->channel, HASH_FIND, NULL);
+
+		c->leaving = a != NULL ? !a->listen : all_off;
+		leaving |= c->leaving;
+	}
+	hash_destroy(last);
+}
+
+/* Forget this transaction's actions, and what they marked. */
+static void
+forget_pending(void)
+{
+	list_free_deep(pending);
+	pending = NIL;
+	if (leaving)
+	{
+		HASH_SEQ_STATUS seq;
+		MyChannel      *c;
+
+		hash_seq_init(&seq, mine);
+		while ((c = hash_seq_search(&seq)) != NULL)
+			c->leaving = false;
+		leaving = false;
+	}
+}
+
+/*
+ * Transaction callback: before a commit, mark what leaves; after it,
+ * remove those channels (no allocation, no error); at abort or prepare
+ * (which PostgreSQL refuses after LISTEN), forget.
+ */
+static void
+listeners_xact(XactEvent event, void *arg)
+{
+	if (pending == NIL)
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (mine != NULL)
+				mark_leaving();
+			return;
+		case XACT_EVENT_COMMIT:
+			if (leaving)
+			{
+				HASH_SEQ_STATUS seq;
+				MyChannel      *c;
+
+				LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+				hash_seq_init(&seq, mine);
+				while ((c = hash_seq_search(&seq)) != NULL)
+					if (c->leaving)
+						leave_channel(c);
+				LWLockRelease(shared->lock);
+				leaving = false;
+			}
+			forget_pending();
+			return;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+			forget_pending();
+			return;
+		default:
+			return;
+	}
+}
+
+/*
+ * Subtransaction callback: a committed subtransaction's actions become its
+ * parent's; a rolled-back one's are forgotten.
+ */
+static void
+listeners_subxact(SubXactEvent event, SubTransactionId mySubid,
+				  SubTransactionId parentSubid, void *arg)
+{
+	ListCell *lc;
+
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach (lc, pending)
+		{
+			PendingAction *a = lfirst(lc);
+
+			if (a->subid == mySubid)
+				a->subid = parentSubid;
+		}
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		foreach (lc, pending)
+		{
+			PendingAction *a = lfirst(lc);
+
+			if (a->subid == mySubid)
+			{
+				pending = foreach_delete_current(pending, lc);
+				pfree(a);
+			}
+		}
+	}
+}
+
+/*
+ * Called from _PG_init: where the library is preloaded, reserve the
+ * registry and watch LISTEN statements and transaction ends.
+ */
+void
+assoc_listeners_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = listeners_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = listeners_shmem_startup;
+	prev_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = listeners_utility;
+	RegisterXactCallback(listeners_xact, NULL);
+	RegisterSubXactCallback(listeners_subxact, NULL);
+}
+
+/*
+ * Whether some session of this database may listen on channel: true
+ * while a session overflows, and without the registry (not preloaded).
+ * The worker calls it after taking its batch's snapshot (see above).
+ */
+bool
+assoc_listened(const char *channel)
+{
+	ListenKey key;
+	bool      found;
+
+	if (registry == NULL)
+		return true;
+	key_of(channel, &key);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	found = shared->overflowing > 0 ||
+			hash_search(registry, &key, HASH_FIND, NULL) != NULL;
+	LWLockRelease(shared->lock);
+	return found;
+}

@@ -1,0 +1,181 @@
+# The registry of listened channels (src/listeners.c): the notification
+# worker sends nothing on a channel no session listens on, and never
+# misses one that a committed LISTEN listens on, whatever order LISTEN,
+# UNLISTEN, DISCARD ALL, savepoints and rollbacks came in.
+#
+# What the worker sends is seen in PostgreSQL's notification queue: a
+# session that listens (on a channel nobody writes) and stays in a
+# transaction does not read the queue, so the queue keeps everything sent
+# after it, and pg_notification_queue_usage() grows with every page of
+# notifications.  A batch of this test's writes fills several pages.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $node = PostgreSQL::Test::Cluster->new('listeners');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_assoc'");
+$node->start;
+$node->safe_psql('postgres', 'CREATE DATABASE app');
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('app', q{
+CREATE EXTENSION pg_assoc;
+SELECT assoc.create_namespace('quiet');
+SELECT assoc.create_namespace('b');
+});
+my $quiet_ch = $node->safe_psql('app', "SELECT assoc.channel('quiet')");
+my $ns_ch = $node->safe_psql('app', "SELECT assoc.channel('b')");
+my $r1_ch = $node->safe_psql('app', "SELECT assoc.channel('b', 'r1')");
+
+# The session that holds the queue: it listens where nothing is written.
+my $holder = $node->background_psql('app');
+$holder->query_safe("LISTEN $quiet_ch");
+$holder->query_safe('BEGIN');
+
+# The queue's fill as the holder's snapshot-free reads see it.
+sub usage
+{
+	return $node->safe_psql('app', 'SELECT pg_notification_queue_usage()');
+}
+
+# Write $n entries of about 600 bytes of paths each to records r1.. of
+# namespace b, and wait until the worker has announced them.
+my $round = 0;
+sub write_b
+{
+	my ($n) = @_;
+	$round++;
+	my $key = 'k' x 500;
+	$node->safe_psql('app', qq{
+SELECT assoc.set('b', 'r' || i, '$key$round', 'true') FROM generate_series(1, $n) AS i;
+});
+	is($node->safe_psql('app', 'SELECT assoc.wait_notified(10000)'),
+		't', "round $round announced");
+}
+
+# Whether writing to namespace b fills the queue.
+sub sends
+{
+	my $before = usage();
+	write_b(100);
+	return usage() > $before ? 1 : 0;
+}
+
+# A listener on namespace b's channel; heard() returns the record ids
+# announced to it since the last call, waiting up to $wait_ms for $min.
+my $listener = $node->background_psql('app');
+my $listener_pid = $listener->query_safe('SELECT pg_backend_pid()');
+
+sub heard
+{
+	my ($min, $wait_ms) = @_;
+	my @ids;
+	for (my $t = 0; $t <= $wait_ms; $t += 50)
+	{
+		my $out = $listener->query_safe('SELECT 1');
+		push @ids, $out =~ /"id":"([^"]+)"/g;
+		last if @ids >= $min;
+		usleep(50_000);
+	}
+	return scalar @ids;
+}
+
+# Write one entry to b/r1 and whether the listener hears it.
+sub hears
+{
+	write_b(1);
+	return heard(1, 10_000) == 1 ? 1 : 0;
+}
+
+is(sends(), 0, 'no notification is sent on channels nobody listens on');
+
+my $elsewhere = $node->background_psql('other');
+$elsewhere->query_safe("LISTEN $ns_ch");
+is(sends(), 0, 'a LISTEN in another database does not count');
+$elsewhere->quit;
+
+$listener->query_safe("LISTEN $ns_ch");
+is(sends(), 1, 'once a session listens on the channel, it is sent');
+is(heard(100, 10_000), 100, 'and the listener hears every entry');
+
+# --- What leaves the channel registered, and what does not -----------------
+
+$listener->query_safe("BEGIN; UNLISTEN $ns_ch; LISTEN $ns_ch; COMMIT");
+is(hears(), 1, 'UNLISTEN then LISTEN in one transaction keeps the channel');
+
+$listener->query_safe(
+	"BEGIN; SAVEPOINT s; UNLISTEN $ns_ch; ROLLBACK TO s; COMMIT");
+is(hears(), 1, 'an UNLISTEN in a rolled-back savepoint is forgotten');
+
+$listener->query_safe("BEGIN; UNLISTEN $ns_ch; ROLLBACK");
+is(hears(), 1, 'an UNLISTEN in a rolled-back transaction is forgotten');
+
+$listener->query_safe("BEGIN; UNLISTEN *; LISTEN $ns_ch; COMMIT");
+is(hears(), 1, 'UNLISTEN * then LISTEN keeps the channel');
+
+$listener->query_safe(
+	"BEGIN; UNLISTEN $ns_ch; SAVEPOINT s; LISTEN $ns_ch; RELEASE s; COMMIT");
+is(hears(), 1, 'a LISTEN in a released savepoint counts');
+
+my $second = $node->background_psql('app');
+$second->query_safe("LISTEN $ns_ch");
+$second->query_safe("UNLISTEN $ns_ch");
+$second->query_safe("LISTEN $ns_ch");
+$second->quit;
+is(hears(), 1, 'another session that leaves the channel does not remove it');
+
+$listener->query_safe("LISTEN $r1_ch");
+$listener->query_safe("UNLISTEN $ns_ch");
+is(hears(), 1, 'a record channel is registered on its own');
+$listener->query_safe("UNLISTEN $r1_ch");
+is(sends(), 0, 'a committed UNLISTEN removes the channel');
+
+$listener->query_safe("LISTEN $ns_ch");
+$listener->query_safe(
+	"BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; UNLISTEN *; COMMIT");
+is(sends(), 0, 'UNLISTEN * removes every channel of the session');
+
+$listener->query_safe("LISTEN $ns_ch");
+$listener->query_safe('DISCARD ALL');
+is(sends(), 0, 'DISCARD ALL removes them too');
+
+$listener->query_safe("LISTEN $ns_ch");
+is(hears(), 1, 'and a LISTEN after it registers again');
+$listener->quit;
+$node->poll_query_until('app',
+	"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $listener_pid)")
+  or die 'the listener did not end';
+is(sends(), 0, 'a session that ends leaves its channels');
+
+# --- A full registry ----------------------------------------------------------
+
+# One session listens on more channels than the registry holds: the last
+# ones find no room, and every channel counts as listened until they go.
+my $many = $node->background_psql('app');
+$many->query_safe(q{
+DO $$
+BEGIN
+    FOR i IN 1..16500 LOOP
+        EXECUTE format('LISTEN assoc_%s', md5(i::text));
+    END LOOP;
+END
+$$});
+is(sends(), 1, 'while a session overflows the registry, every channel is sent');
+$many->query_safe(q{
+DO $$
+BEGIN
+    FOR i IN 16001..16500 LOOP
+        EXECUTE format('UNLISTEN assoc_%s', md5(i::text));
+    END LOOP;
+END
+$$});
+is(sends(), 0, 'once the channels without room are unlistened, no more');
+$many->quit;
+
+$holder->query_safe('COMMIT');
+$holder->quit;
+$node->stop;
+done_testing();
