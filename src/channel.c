@@ -149,6 +149,22 @@ assoc_channel_payload(const FeedEntry *entry)
 }
 
 /*
+ * Whether name is a channel name assoc_channel_name can give: "assoc_"
+ * and 32 lowercase hex digits (listeners.c registers only those).
+ */
+bool
+assoc_channel_is_name(const char *name)
+{
+	if (name == NULL || strlen(name) != ASSOC_CHANNEL_LEN ||
+		strncmp(name, "assoc_", 6) != 0)
+		return false;
+	for (const char *p = name + 6; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+/*
  * The channel of a namespace, remembered for the last namespace and
  * secret asked for: a batch usually announces many entries of one
  * namespace.

@@ -38,6 +38,7 @@ extern void assoc_channel_name(const bytea *secret, const char *ns,
 							   const char *id, char *out);
 extern void
 assoc_channel_of_namespace(const bytea *secret, const char *ns, char *out);
+extern bool  assoc_channel_is_name(const char *name);
 extern char *assoc_channel_payload(const FeedEntry *entry);
 
 #endif /* ASSOC_CHANNEL_H */

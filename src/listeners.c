@@ -27,14 +27,14 @@
  *	  rolled-back subtransaction are forgotten, as PostgreSQL forgets them.
  *	  Which channels go is worked out before the commit (where an error
  *	  is still allowed), and they are removed after it.
- *	- a LISTEN whose transaction rolls back stays registered until the
- *	  session unlistens the channel or ends.
+ *	- a LISTEN whose transaction or subtransaction rolls back takes its
+ *	  channel out again, as PostgreSQL forgets it.
  *	- a session that ends leaves all its channels.
  *	- a LISTEN that finds the registry full marks its session as
  *	  overflowing: while any session of the cluster overflows, every
  *	  channel counts as listened (the worker sends on all of them, as
  *	  without the registry), until that session unlistens the channels
- *	  that found no room or ends.
+ *	  that found no room or ends.  It is logged once per session.
  * A channel that several sessions listen on is registered once, with the
  * number of them.  Only LISTEN statements are seen (the utility hook),
  * which is how clients listen; the registry lives only where the library
@@ -84,14 +84,17 @@ static HTAB         *registry = NULL;
 /* A channel this session listens on, as far as the registry knows. */
 typedef struct MyChannel
 {
-	char channel[ASSOC_CHANNEL_LEN + 1]; /* the hash key */
-	bool registered;                     /* false: found no room */
-	bool leaving;                        /* to remove when the xact commits */
+	char             channel[ASSOC_CHANNEL_LEN + 1]; /* the hash key */
+	bool             registered;                     /* false: found no room */
+	SubTransactionId added;   /* the subtransaction whose LISTEN added it;
+							 * invalid once its transaction committed */
+	bool             leaving; /* to remove when the transaction commits */
 } MyChannel;
 
 static HTAB *mine = NULL;     /* this session's channels */
 static int   my_unregistered; /* of them, how many found no room */
 static bool  exit_hooked = false;
+static bool  logged_full = false;
 
 /* A LISTEN or UNLISTEN of the current transaction, in statement order. */
 typedef struct PendingAction
@@ -101,8 +104,9 @@ typedef struct PendingAction
 	SubTransactionId subid; /* the subtransaction that ran it */
 } PendingAction;
 
-static List *pending = NIL;   /* of PendingAction *, in TopMemoryContext */
-static bool  leaving = false; /* some of mine are marked leaving */
+static List *pending = NIL;  /* of PendingAction *, in TopMemoryContext */
+static bool  marked = false; /* some of mine are marked leaving */
+static bool  adding = false; /* some of mine were added by this xact */
 
 static shmem_request_hook_type  prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type  prev_shmem_startup_hook = NULL;
@@ -152,19 +156,6 @@ listeners_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Whether name is a channel assoc.channel can return. */
-static bool
-is_assoc_channel(const char *name)
-{
-	if (name == NULL || strlen(name) != ASSOC_CHANNEL_LEN ||
-		strncmp(name, "assoc_", 6) != 0)
-		return false;
-	for (const char *p = name + 6; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
 /* The registry's key of channel in this database. */
 static void
 key_of(const char *channel, ListenKey *key)
@@ -176,7 +167,7 @@ key_of(const char *channel, ListenKey *key)
 
 /*
  * Take one session out of my channel c's registration, and forget c;
- * caller holds the lock.  Cannot fail: commit and exit call it.
+ * caller holds the lock.  Cannot fail: commit, abort and exit call it.
  */
 static void
 leave_channel(MyChannel *c)
@@ -188,6 +179,7 @@ leave_channel(MyChannel *c)
 
 		key_of(c->channel, &key);
 		e = hash_search(registry, &key, HASH_FIND, NULL);
+		Assert(e != NULL);
 		if (e != NULL && --e->sessions <= 0)
 			hash_search(registry, &key, HASH_REMOVE, NULL);
 	}
@@ -196,9 +188,22 @@ leave_channel(MyChannel *c)
 	hash_search(mine, c->channel, HASH_REMOVE, NULL);
 }
 
-/* before_shmem_exit callback: the session leaves all its channels. */
+/* Which of the session's channels leave_where removes. */
+typedef enum LeaveWhich
+{
+	LEAVE_ALL,     /* the session ends */
+	LEAVE_MARKED,  /* the transaction committed: those marked leaving */
+	LEAVE_ADDED,   /* it rolled back: those it added */
+	LEAVE_ADDED_BY /* a subtransaction rolled back: those it added */
+} LeaveWhich;
+
+/*
+ * Remove the session's channels that which picks (subid: the
+ * subtransaction of LEAVE_ADDED_BY).  Cannot fail: commit, abort and exit
+ * call it.
+ */
 static void
-listeners_exit(int code, Datum arg)
+leave_where(LeaveWhich which, SubTransactionId subid)
 {
 	HASH_SEQ_STATUS seq;
 	MyChannel      *c;
@@ -208,14 +213,24 @@ listeners_exit(int code, Datum arg)
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	hash_seq_init(&seq, mine);
 	while ((c = hash_seq_search(&seq)) != NULL)
-		leave_channel(c);
+		if (which == LEAVE_ALL || (which == LEAVE_MARKED && c->leaving) ||
+			(which == LEAVE_ADDED && c->added != InvalidSubTransactionId) ||
+			(which == LEAVE_ADDED_BY && c->added == subid))
+			leave_channel(c);
 	LWLockRelease(shared->lock);
+}
+
+/* before_shmem_exit callback: the session leaves all its channels. */
+static void
+listeners_exit(int code, Datum arg)
+{
+	leave_where(LEAVE_ALL, InvalidSubTransactionId);
 }
 
 /*
  * Register channel for this session (at LISTEN, before its transaction
  * commits), unless it already is; with no room left, the session
- * overflows instead.
+ * overflows instead, which is logged once per session.
  */
 static void
 register_channel(const char *channel)
@@ -241,7 +256,11 @@ register_channel(const char *channel)
 	c = hash_search(mine, channel, HASH_ENTER, &found);
 	if (found)
 		return;
+	/* Set before anything that could fail leaves c half made. */
+	c->registered = true;
+	c->added = GetCurrentSubTransactionId();
 	c->leaving = false;
+	adding = true;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	{
@@ -257,6 +276,17 @@ register_channel(const char *channel)
 			shared->overflowing++;
 	}
 	LWLockRelease(shared->lock);
+	if (!c->registered && !logged_full)
+	{
+		logged_full = true;
+		ereport(LOG,
+				(errmsg("pg_assoc's registry of listened channels is full"),
+				 errdetail("Until this session unlistens the channels that "
+						   "found no room, or ends, notification workers "
+						   "send on every channel."),
+				 errhint("The registry holds %d channels for the cluster.",
+						 LISTEN_REGISTRY_MAX)));
+	}
 }
 
 /* Remember a LISTEN or UNLISTEN (channel "" for all) of this transaction. */
@@ -293,7 +323,7 @@ listeners_utility(PlannedStmt *pstmt, const char *queryString,
 	{
 		const char *name = ((ListenStmt *) stmt)->conditionname;
 
-		noted = listen = is_assoc_channel(name);
+		noted = listen = assoc_channel_is_name(name);
 		if (noted)
 			strlcpy(channel, name, sizeof(channel));
 	}
@@ -301,7 +331,7 @@ listeners_utility(PlannedStmt *pstmt, const char *queryString,
 	{
 		const char *name = ((UnlistenStmt *) stmt)->conditionname;
 
-		noted = name == NULL || is_assoc_channel(name);
+		noted = name == NULL || assoc_channel_is_name(name);
 		if (name != NULL && noted)
 			strlcpy(channel, name, sizeof(channel));
 	}
@@ -323,6 +353,19 @@ listeners_utility(PlannedStmt *pstmt, const char *queryString,
 	note_action(channel, listen);
 }
 
+/* An empty table of the last action per channel (mark_leaving). */
+static HTAB *
+actions_table(void)
+{
+	HASHCTL ctl;
+
+	ctl.keysize = ASSOC_CHANNEL_LEN + 1;
+	ctl.entrysize = sizeof(PendingAction);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create("pg_assoc listen actions", 16, &ctl,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
 /*
  * Before the commit: mark the channels that this transaction's LISTENs
  * and UNLISTENs, in order, leave unlistened.  A channel no statement
@@ -333,27 +376,24 @@ static void
 mark_leaving(void)
 {
 	HTAB           *last;
-	HASHCTL         ctl;
 	bool            all_off = false;
 	HASH_SEQ_STATUS seq;
 	MyChannel      *c;
 	ListCell       *lc;
 
-	ctl.keysize = ASSOC_CHANNEL_LEN + 1;
-	ctl.entrysize = sizeof(PendingAction);
-	ctl.hcxt = CurrentMemoryContext;
-	last = hash_create("pg_assoc listen actions", 16, &ctl,
-					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	if (mine == NULL || pending == NIL || hash_get_num_entries(mine) == 0)
+		return;
+	last = actions_table();
 	foreach (lc, pending)
 	{
 		PendingAction *a = lfirst(lc);
 
+		/* A cancel here fails the COMMIT, and the registry keeps all. */
 		CHECK_FOR_INTERRUPTS();
 		if (a->channel[0] == '\0')
 		{
 			hash_destroy(last);
-			last = hash_create("pg_assoc listen actions", 16, &ctl,
-							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+			last = actions_table();
 			all_off = true;
 		}
 		else
@@ -366,63 +406,61 @@ mark_leaving(void)
 		PendingAction *a = hash_search(last, c->channel, HASH_FIND, NULL);
 
 		c->leaving = a != NULL ? !a->listen : all_off;
-		leaving |= c->leaving;
+		marked |= c->leaving;
 	}
 	hash_destroy(last);
 }
 
-/* Forget this transaction's actions, and what they marked. */
+/*
+ * Forget this transaction's actions and marks; the channels it added and
+ * that stay are the session's now.
+ */
 static void
 forget_pending(void)
 {
 	list_free_deep(pending);
 	pending = NIL;
-	if (leaving)
+	if (marked || adding)
 	{
 		HASH_SEQ_STATUS seq;
 		MyChannel      *c;
 
 		hash_seq_init(&seq, mine);
 		while ((c = hash_seq_search(&seq)) != NULL)
+		{
 			c->leaving = false;
-		leaving = false;
+			c->added = InvalidSubTransactionId;
+		}
+		marked = false;
+		adding = false;
 	}
 }
 
 /*
  * Transaction callback: before a commit, mark what leaves; after it,
- * remove those channels (no allocation, no error); at abort or prepare
- * (which PostgreSQL refuses after LISTEN), forget.
+ * remove those channels (no allocation, no error).  At abort, or prepare
+ * (which PostgreSQL refuses after LISTEN), remove the channels the
+ * transaction added: PostgreSQL forgets its LISTENs.
  */
 static void
 listeners_xact(XactEvent event, void *arg)
 {
-	if (pending == NIL)
+	if (pending == NIL && !adding)
 		return;
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			if (mine != NULL)
-				mark_leaving();
+			mark_leaving();
 			return;
 		case XACT_EVENT_COMMIT:
-			if (leaving)
-			{
-				HASH_SEQ_STATUS seq;
-				MyChannel      *c;
-
-				LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-				hash_seq_init(&seq, mine);
-				while ((c = hash_seq_search(&seq)) != NULL)
-					if (c->leaving)
-						leave_channel(c);
-				LWLockRelease(shared->lock);
-				leaving = false;
-			}
+			if (marked)
+				leave_where(LEAVE_MARKED, InvalidSubTransactionId);
 			forget_pending();
 			return;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
+			if (adding)
+				leave_where(LEAVE_ADDED, InvalidSubTransactionId);
 			forget_pending();
 			return;
 		default:
@@ -431,8 +469,9 @@ listeners_xact(XactEvent event, void *arg)
 }
 
 /*
- * Subtransaction callback: a committed subtransaction's actions become its
- * parent's; a rolled-back one's are forgotten.
+ * Subtransaction callback: a committed subtransaction's actions and
+ * added channels become its parent's; a rolled-back one's actions are
+ * forgotten and the channels it added removed.
  */
 static void
 listeners_subxact(SubXactEvent event, SubTransactionId mySubid,
@@ -442,6 +481,9 @@ listeners_subxact(SubXactEvent event, SubTransactionId mySubid,
 
 	if (event == SUBXACT_EVENT_COMMIT_SUB)
 	{
+		HASH_SEQ_STATUS seq;
+		MyChannel      *c;
+
 		foreach (lc, pending)
 		{
 			PendingAction *a = lfirst(lc);
@@ -449,6 +491,12 @@ listeners_subxact(SubXactEvent event, SubTransactionId mySubid,
 			if (a->subid == mySubid)
 				a->subid = parentSubid;
 		}
+		if (!adding)
+			return;
+		hash_seq_init(&seq, mine);
+		while ((c = hash_seq_search(&seq)) != NULL)
+			if (c->added == mySubid)
+				c->added = parentSubid;
 	}
 	else if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
@@ -462,6 +510,8 @@ listeners_subxact(SubXactEvent event, SubTransactionId mySubid,
 				pfree(a);
 			}
 		}
+		if (adding)
+			leave_where(LEAVE_ADDED_BY, mySubid);
 	}
 }
 

@@ -17,9 +17,10 @@
  *						none runs
  *	worker batch		one transaction: find the feed entries committed
  *						since the last batch, NOTIFY them on their namespace
- *						and record channels, one notification per channel
- *						(a JSON array when several), commit; one notify lock
- *						per batch
+ *						and record channels where a session listens
+ *						(listeners.c), one notification per channel (a JSON
+ *						array when several), commit; one notify lock per
+ *						batch
  *
  * Which entries are new: the worker remembers, per database, the position
  * up to which its batches have announced (the horizon).  Each batch
@@ -45,7 +46,7 @@
  * transaction itself (assoc_notify_entry) and warns once per session.
  *
  * Layer: the write path (README, "How the code is organised"); calls
- * channel.c and PostgreSQL.
+ * forward.c, listeners.c, channel.c and PostgreSQL.
  */
 #include "postgres.h"
 
@@ -446,6 +447,13 @@ out_send(OutChannel *c)
 	c->count = 0;
 }
 
+/* Whether channel c's notification goes anywhere. */
+static bool
+out_wanted(const OutChannel *c)
+{
+	return c->local || assoc_forward_enabled();
+}
+
 /*
  * The batch's notification of channel, started when first seen; whether
  * it is sent here is decided then, after the batch's snapshot was taken
@@ -460,11 +468,15 @@ out_channel(NotifyOut *out, const char *channel)
 
 	if (!found)
 	{
-		MemoryContext old = MemoryContextSwitchTo(out->cxt);
-
-		initStringInfo(&c->payload);
-		MemoryContextSwitchTo(old);
 		c->local = assoc_listened(channel);
+		memset(&c->payload, 0, sizeof(c->payload));
+		if (out_wanted(c))
+		{
+			MemoryContext old = MemoryContextSwitchTo(out->cxt);
+
+			initStringInfo(&c->payload);
+			MemoryContextSwitchTo(old);
+		}
 		c->count = 0;
 		c->next = NULL;
 		if (out->last)
@@ -474,13 +486,6 @@ out_channel(NotifyOut *out, const char *channel)
 		out->last = c;
 	}
 	return c;
-}
-
-/* Whether channel c's notification goes anywhere. */
-static bool
-out_wanted(const OutChannel *c)
-{
-	return c->local || assoc_forward_enabled();
 }
 
 /* Add one entry's payload (below the limit) to channel c's notification. */

@@ -23,6 +23,21 @@ $node->safe_psql('postgres', 'CREATE DATABASE app');
 $node->safe_psql('postgres', 'CREATE DATABASE other');
 $node->safe_psql('app', q{
 CREATE EXTENSION pg_assoc;
+CREATE PROCEDURE unlisten_then_rollback(ch text) LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('UNLISTEN %I', ch);
+    ROLLBACK;
+END
+$$;
+CREATE PROCEDURE listen_commit_unlisten_rollback(ch text) LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('UNLISTEN %I', ch);
+    EXECUTE format('LISTEN %I', ch);
+    COMMIT;
+    EXECUTE format('UNLISTEN %I', ch);
+    ROLLBACK;
+END
+$$;
 SELECT assoc.create_namespace('quiet');
 SELECT assoc.create_namespace('b');
 });
@@ -35,7 +50,8 @@ my $holder = $node->background_psql('app');
 $holder->query_safe("LISTEN $quiet_ch");
 $holder->query_safe('BEGIN');
 
-# The queue's fill as the holder's snapshot-free reads see it.
+# The queue's fill, from a new session: PostgreSQL counts whole pages
+# between the queue's tail (held by the holder) and its head.
 sub usage
 {
 	return $node->safe_psql('app', 'SELECT pg_notification_queue_usage()');
@@ -120,11 +136,46 @@ $listener->query_safe(
 	"BEGIN; UNLISTEN $ns_ch; SAVEPOINT s; LISTEN $ns_ch; RELEASE s; COMMIT");
 is(hears(), 1, 'a LISTEN in a released savepoint counts');
 
+$listener->query_safe(
+	"BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; COMMIT");
+is(hears(), 1,
+	'a LISTEN again in a rolled-back savepoint keeps the one committed before');
+
+$listener->query_safe(qq{
+DO \$\$
+BEGIN
+    BEGIN
+        EXECUTE 'UNLISTEN $ns_ch';
+        RAISE EXCEPTION 'undo';
+    EXCEPTION WHEN raise_exception THEN
+        NULL;
+    END;
+END
+\$\$});
+is(hears(), 1, 'an UNLISTEN undone by a PL/pgSQL exception block is forgotten');
+
+$listener->query_safe("CALL unlisten_then_rollback('$ns_ch')");
+is(hears(), 1, 'an UNLISTEN a procedure rolls back is forgotten');
+
+$listener->query_safe("CALL listen_commit_unlisten_rollback('$ns_ch')");
+is(hears(), 1, 'a procedure that commits a LISTEN keeps it');
+
+# Wait until the session of backend $pid has ended.
+sub gone
+{
+	my ($pid) = @_;
+	$node->poll_query_until('app',
+		"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $pid)")
+	  or die "backend $pid did not end";
+}
+
 my $second = $node->background_psql('app');
+my $second_pid = $second->query_safe('SELECT pg_backend_pid()');
 $second->query_safe("LISTEN $ns_ch");
 $second->query_safe("UNLISTEN $ns_ch");
 $second->query_safe("LISTEN $ns_ch");
 $second->quit;
+gone($second_pid);
 is(hears(), 1, 'another session that leaves the channel does not remove it');
 
 $listener->query_safe("LISTEN $r1_ch");
@@ -133,7 +184,13 @@ is(hears(), 1, 'a record channel is registered on its own');
 $listener->query_safe("UNLISTEN $r1_ch");
 is(sends(), 0, 'a committed UNLISTEN removes the channel');
 
-$listener->query_safe("LISTEN $ns_ch");
+$listener->query_safe("BEGIN; LISTEN $ns_ch; ROLLBACK");
+is(sends(), 0, 'a LISTEN that rolls back takes its channel out');
+$listener->query_safe(
+	"BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; COMMIT");
+is(sends(), 0, 'so does one in a rolled-back savepoint');
+
+$listener->query_safe("LISTEN $ns_ch; LISTEN $r1_ch");
 $listener->query_safe(
 	"BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; UNLISTEN *; COMMIT");
 is(sends(), 0, 'UNLISTEN * removes every channel of the session');
@@ -145,25 +202,29 @@ is(sends(), 0, 'DISCARD ALL removes them too');
 $listener->query_safe("LISTEN $ns_ch");
 is(hears(), 1, 'and a LISTEN after it registers again');
 $listener->quit;
-$node->poll_query_until('app',
-	"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $listener_pid)")
-  or die 'the listener did not end';
+gone($listener_pid);
 is(sends(), 0, 'a session that ends leaves its channels');
 
 # --- A full registry ----------------------------------------------------------
 
 # One session listens on more channels than the registry holds: the last
 # ones find no room, and every channel counts as listened until they go.
-my $many = $node->background_psql('app');
-$many->query_safe(q{
+my $listen_many = q{
 DO $$
 BEGIN
     FOR i IN 1..16500 LOOP
         EXECUTE format('LISTEN assoc_%s', md5(i::text));
     END LOOP;
 END
-$$});
+$$};
+my $many = $node->background_psql('app');
+$many->query_safe("BEGIN; $listen_many; ROLLBACK");
+is(sends(), 0, 'LISTENs that overflowed and rolled back leave no overflow');
+$many->query_safe($listen_many);
 is(sends(), 1, 'while a session overflows the registry, every channel is sent');
+like(slurp_file($node->logfile),
+	qr/LOG:  pg_assoc's registry of listened channels is full/,
+	'and the overflow is logged');
 $many->query_safe(q{
 DO $$
 BEGIN
