@@ -27,8 +27,9 @@
  *	  rolled-back subtransaction are forgotten, as PostgreSQL forgets them.
  *	  Which channels go is worked out before the commit (where an error
  *	  is still allowed), and they are removed after it.
- *	- a LISTEN whose transaction or subtransaction rolls back takes its
- *	  channel out again, as PostgreSQL forgets it.
+ *	- a LISTEN whose transaction or subtransaction rolls back takes out
+ *	  the channel it added, as PostgreSQL forgets it (a channel the
+ *	  session listened on before stays).
  *	- a session that ends leaves all its channels.
  *	- a LISTEN that finds the registry full marks its session as
  *	  overflowing: while any session of the cluster overflows, every
@@ -41,7 +42,7 @@
  * is preloaded, as the worker does.
  *
  * Layer: the write path (README, "How the code is organised"), below
- * notify.c, which asks it; calls PostgreSQL.
+ * notify.c, which asks it; calls channel.c and PostgreSQL.
  */
 #include "postgres.h"
 
