@@ -34,8 +34,9 @@
  *	- a LISTEN that finds the registry full marks its session as
  *	  overflowing: while any session of the cluster overflows, every
  *	  channel counts as listened (the worker sends on all of them, as
- *	  without the registry), until that session unlistens the channels
- *	  that found no room or ends.  It is logged once per session.
+ *	  without the registry), until the channels that found no room are
+ *	  unlistened or rolled back, or the session ends.  It is logged once
+ *	  per session.
  * A channel that several sessions listen on is registered once, with the
  * number of them.  Only LISTEN statements are seen (the utility hook),
  * which is how clients listen; the registry lives only where the library
@@ -282,11 +283,11 @@ register_channel(const char *channel)
 		logged_full = true;
 		ereport(LOG,
 				(errmsg("pg_assoc's registry of listened channels is full"),
-				 errdetail("Until this session unlistens the channels that "
-						   "found no room, or ends, notification workers "
-						   "send on every channel."),
-				 errhint("The registry holds %d channels for the cluster.",
-						 LISTEN_REGISTRY_MAX)));
+				 errdetail("The registry holds %d channels for the cluster. "
+						   "Until the channels that found no room are "
+						   "unlistened or rolled back, or this session ends, "
+						   "notification workers send on every channel.",
+						   LISTEN_REGISTRY_MAX)));
 	}
 }
 
@@ -389,7 +390,7 @@ mark_leaving(void)
 	{
 		PendingAction *a = lfirst(lc);
 
-		/* A cancel here fails the COMMIT, and the registry keeps all. */
+		/* A cancel here fails the COMMIT; the abort undoes it as above. */
 		CHECK_FOR_INTERRUPTS();
 		if (a->channel[0] == '\0')
 		{
@@ -440,8 +441,8 @@ forget_pending(void)
 /*
  * Transaction callback: before a commit, mark what leaves; after it,
  * remove those channels (no allocation, no error).  At abort, or prepare
- * (which PostgreSQL refuses after LISTEN), remove the channels the
- * transaction added: PostgreSQL forgets its LISTENs.
+ * (which PostgreSQL refuses while a LISTEN is pending), remove the
+ * channels the transaction added: PostgreSQL forgets its LISTENs.
  */
 static void
 listeners_xact(XactEvent event, void *arg)

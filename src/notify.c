@@ -391,6 +391,7 @@ typedef struct OutChannel
 {
 	char               name[ASSOC_CHANNEL_LEN + 1]; /* the hash key */
 	bool               local;   /* a session here may listen (listeners.c) */
+	bool               wanted;  /* sent here or forwarded: gathered */
 	StringInfoData     payload; /* one entry, or "[" and the entries so far */
 	int                count;   /* entries in payload */
 	struct OutChannel *next;    /* the channels in the order first seen */
@@ -447,13 +448,6 @@ out_send(OutChannel *c)
 	c->count = 0;
 }
 
-/* Whether channel c's notification goes anywhere. */
-static bool
-out_wanted(const OutChannel *c)
-{
-	return c->local || assoc_forward_enabled();
-}
-
 /*
  * The batch's notification of channel, started when first seen; whether
  * it is sent here is decided then, after the batch's snapshot was taken
@@ -469,8 +463,9 @@ out_channel(NotifyOut *out, const char *channel)
 	if (!found)
 	{
 		c->local = assoc_listened(channel);
+		c->wanted = c->local || assoc_forward_enabled();
 		memset(&c->payload, 0, sizeof(c->payload));
-		if (out_wanted(c))
+		if (c->wanted)
 		{
 			MemoryContext old = MemoryContextSwitchTo(out->cxt);
 
@@ -536,12 +531,12 @@ assoc_notify_out_add(NotifyOut *out, const FeedEntry *entry,
 	assoc_channel_name(secret, entry->ns, entry->id, record_channel);
 	ns_out = out_channel(out, ns_channel);
 	record_out = out_channel(out, record_channel);
-	if (!out_wanted(ns_out) && !out_wanted(record_out))
+	if (!ns_out->wanted && !record_out->wanted)
 		return;
 	payload = assoc_channel_payload(entry);
-	if (out_wanted(ns_out))
+	if (ns_out->wanted)
 		out_append(out, ns_out, payload);
-	if (out_wanted(record_out))
+	if (record_out->wanted)
 		out_append(out, record_out, payload);
 	pfree(payload);
 }

@@ -29,12 +29,13 @@ BEGIN
     ROLLBACK;
 END
 $$;
-CREATE PROCEDURE listen_commit_unlisten_rollback(ch text) LANGUAGE plpgsql AS $$
+CREATE PROCEDURE listen_commit_listen_rollback(ch text, other text)
+LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format('UNLISTEN %I', ch);
     EXECUTE format('LISTEN %I', ch);
     COMMIT;
     EXECUTE format('UNLISTEN %I', ch);
+    EXECUTE format('LISTEN %I', other);
     ROLLBACK;
 END
 $$;
@@ -55,6 +56,15 @@ $holder->query_safe('BEGIN');
 sub usage
 {
 	return $node->safe_psql('app', 'SELECT pg_notification_queue_usage()');
+}
+
+# Wait until the session of backend $pid has ended.
+sub gone
+{
+	my ($pid) = @_;
+	$node->poll_query_until('app',
+		"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $pid)")
+	  or die "backend $pid did not end";
 }
 
 # Write $n entries of about 600 bytes of paths each to records r1.. of
@@ -111,7 +121,9 @@ is(sends(), 0, 'no notification is sent on channels nobody listens on');
 my $elsewhere = $node->background_psql('other');
 $elsewhere->query_safe("LISTEN $ns_ch");
 is(sends(), 0, 'a LISTEN in another database does not count');
+my $elsewhere_pid = $elsewhere->query_safe('SELECT pg_backend_pid()');
 $elsewhere->quit;
+gone($elsewhere_pid);
 
 $listener->query_safe("LISTEN $ns_ch");
 is(sends(), 1, 'once a session listens on the channel, it is sent');
@@ -157,17 +169,16 @@ is(hears(), 1, 'an UNLISTEN undone by a PL/pgSQL exception block is forgotten');
 $listener->query_safe("CALL unlisten_then_rollback('$ns_ch')");
 is(hears(), 1, 'an UNLISTEN a procedure rolls back is forgotten');
 
-$listener->query_safe("CALL listen_commit_unlisten_rollback('$ns_ch')");
-is(hears(), 1, 'a procedure that commits a LISTEN keeps it');
+$listener->query_safe("UNLISTEN $ns_ch");
+$listener->query_safe(
+	"CALL listen_commit_listen_rollback('$ns_ch', '$quiet_ch')");
+is(hears(), 1,
+	'a procedure that commits a LISTEN keeps it when it rolls back the next');
 
-# Wait until the session of backend $pid has ended.
-sub gone
-{
-	my ($pid) = @_;
-	$node->poll_query_until('app',
-		"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $pid)")
-	  or die "backend $pid did not end";
-}
+$listener->query_safe("UNLISTEN $ns_ch");
+$listener->query_safe(
+	"BEGIN; SAVEPOINT a; LISTEN $ns_ch; RELEASE a; COMMIT");
+is(hears(), 1, 'a new channel in a released savepoint is registered');
 
 my $second = $node->background_psql('app');
 my $second_pid = $second->query_safe('SELECT pg_backend_pid()');
@@ -189,6 +200,25 @@ is(sends(), 0, 'a LISTEN that rolls back takes its channel out');
 $listener->query_safe(
 	"BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; COMMIT");
 is(sends(), 0, 'so does one in a rolled-back savepoint');
+$listener->query_safe(
+	"BEGIN; SAVEPOINT a; LISTEN $ns_ch; RELEASE a; ROLLBACK");
+is(sends(), 0, 'and one released into a transaction that rolls back');
+$listener->query_safe(
+	"BEGIN; SAVEPOINT b; SAVEPOINT a; LISTEN $ns_ch; RELEASE a; ROLLBACK TO b; COMMIT"
+);
+is(sends(), 0, 'and one released into a savepoint that rolls back');
+$listener->query_safe(qq{
+DO \$\$
+BEGIN
+    BEGIN
+        EXECUTE 'LISTEN $ns_ch';
+        RAISE EXCEPTION 'undo';
+    EXCEPTION WHEN raise_exception THEN
+        NULL;
+    END;
+END
+\$\$});
+is(sends(), 0, 'and one undone by a PL/pgSQL exception block');
 
 $listener->query_safe("LISTEN $ns_ch; LISTEN $r1_ch");
 $listener->query_safe(
@@ -222,9 +252,9 @@ $many->query_safe("BEGIN; $listen_many; ROLLBACK");
 is(sends(), 0, 'LISTENs that overflowed and rolled back leave no overflow');
 $many->query_safe($listen_many);
 is(sends(), 1, 'while a session overflows the registry, every channel is sent');
-like(slurp_file($node->logfile),
-	qr/LOG:  pg_assoc's registry of listened channels is full/,
-	'and the overflow is logged');
+my @logged = slurp_file($node->logfile) =~
+  /LOG:  pg_assoc's registry of listened channels is full/g;
+is(scalar @logged, 1, 'and the overflow is logged, once per session');
 $many->query_safe(q{
 DO $$
 BEGIN
