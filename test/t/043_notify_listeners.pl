@@ -13,7 +13,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
+use FindBin;
+use lib $FindBin::RealBin;
+use PgAssocTest;
 
 my $node = PostgreSQL::Test::Cluster->new('listeners');
 $node->init;
@@ -90,23 +92,16 @@ sub sends
 	return usage() > $before ? 1 : 0;
 }
 
-# A listener on namespace b's channel; heard() returns the record ids
-# announced to it since the last call, waiting up to $wait_ms for $min.
+# A listener on namespace b's channel.
 my $listener = $node->background_psql('app');
 my $listener_pid = $listener->query_safe('SELECT pg_backend_pid()');
 
+# How many record ids were announced to the listener since the last call,
+# waiting up to $wait_ms for $min of them.
 sub heard
 {
 	my ($min, $wait_ms) = @_;
-	my @ids;
-	for (my $t = 0; $t <= $wait_ms; $t += 50)
-	{
-		my $out = $listener->query_safe('SELECT 1');
-		push @ids, $out =~ /"id":"([^"]+)"/g;
-		last if @ids >= $min;
-		usleep(50_000);
-	}
-	return scalar @ids;
+	return scalar @{ heard_ids($listener, $min, $wait_ms) };
 }
 
 # Write one entry to b/r1 and whether the listener hears it.
@@ -114,6 +109,23 @@ sub hears
 {
 	write_b(1);
 	return heard(1, 10_000) == 1 ? 1 : 0;
+}
+
+# A PL/pgSQL block that runs $statement and undoes it with an exception.
+sub undone
+{
+	my ($statement) = @_;
+	return qq{
+DO \$\$
+BEGIN
+    BEGIN
+        EXECUTE '$statement';
+        RAISE EXCEPTION 'undo';
+    EXCEPTION WHEN raise_exception THEN
+        NULL;
+    END;
+END
+\$\$};
 }
 
 is(sends(), 0, 'no notification is sent on channels nobody listens on');
@@ -131,54 +143,95 @@ is(heard(100, 10_000), 100, 'and the listener hears every entry');
 
 # --- What leaves the channel registered, and what does not -----------------
 
-$listener->query_safe("BEGIN; UNLISTEN $ns_ch; LISTEN $ns_ch; COMMIT");
-is(hears(), 1, 'UNLISTEN then LISTEN in one transaction keeps the channel');
-
-$listener->query_safe(
-	"BEGIN; SAVEPOINT s; UNLISTEN $ns_ch; ROLLBACK TO s; COMMIT");
-is(hears(), 1, 'an UNLISTEN in a rolled-back savepoint is forgotten');
-
-$listener->query_safe("BEGIN; UNLISTEN $ns_ch; ROLLBACK");
-is(hears(), 1, 'an UNLISTEN in a rolled-back transaction is forgotten');
-
-$listener->query_safe("BEGIN; UNLISTEN *; LISTEN $ns_ch; COMMIT");
-is(hears(), 1, 'UNLISTEN * then LISTEN keeps the channel');
-
-$listener->query_safe(
-	"BEGIN; UNLISTEN $ns_ch; SAVEPOINT s; LISTEN $ns_ch; RELEASE s; COMMIT");
-is(hears(), 1, 'a LISTEN in a released savepoint counts');
-
-$listener->query_safe(
-	"BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; COMMIT");
-is(hears(), 1,
-	'a LISTEN again in a rolled-back savepoint keeps the one committed before');
-
-$listener->query_safe(qq{
-DO \$\$
-BEGIN
-    BEGIN
-        EXECUTE 'UNLISTEN $ns_ch';
-        RAISE EXCEPTION 'undo';
-    EXCEPTION WHEN raise_exception THEN
-        NULL;
-    END;
-END
-\$\$});
-is(hears(), 1, 'an UNLISTEN undone by a PL/pgSQL exception block is forgotten');
-
-$listener->query_safe("CALL unlisten_then_rollback('$ns_ch')");
-is(hears(), 1, 'an UNLISTEN a procedure rolls back is forgotten');
-
-$listener->query_safe("UNLISTEN $ns_ch");
-$listener->query_safe(
-	"CALL listen_commit_listen_rollback('$ns_ch', '$quiet_ch')");
-is(hears(), 1,
-	'a procedure that commits a LISTEN keeps it when it rolls back the next');
-
-$listener->query_safe("UNLISTEN $ns_ch");
-$listener->query_safe(
-	"BEGIN; SAVEPOINT a; LISTEN $ns_ch; RELEASE a; COMMIT");
-is(hears(), 1, 'a new channel in a released savepoint is registered');
+# Each case: what the listener runs, and whether it still listens on b's
+# channel after it (1: it hears a write there) or not (0: nothing is sent
+# on b's channels).  They run in turn, each from the state the last left.
+my @cases = (
+	[
+		"BEGIN; UNLISTEN $ns_ch; LISTEN $ns_ch; COMMIT", 1,
+		'UNLISTEN then LISTEN in one transaction keeps the channel'
+	],
+	[
+		"BEGIN; SAVEPOINT s; UNLISTEN $ns_ch; ROLLBACK TO s; COMMIT", 1,
+		'an UNLISTEN in a rolled-back savepoint is forgotten'
+	],
+	[
+		"BEGIN; UNLISTEN $ns_ch; ROLLBACK", 1,
+		'an UNLISTEN in a rolled-back transaction is forgotten'
+	],
+	[
+		"BEGIN; UNLISTEN *; LISTEN $ns_ch; COMMIT", 1,
+		'UNLISTEN * then LISTEN keeps the channel'
+	],
+	[
+		"BEGIN; UNLISTEN $ns_ch; SAVEPOINT s; LISTEN $ns_ch; RELEASE s; COMMIT",
+		1, 'a LISTEN in a released savepoint counts'
+	],
+	[
+		"BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; COMMIT", 1,
+		'a LISTEN again in a rolled-back savepoint keeps the one committed before'
+	],
+	[
+		undone("UNLISTEN $ns_ch"), 1,
+		'an UNLISTEN undone by a PL/pgSQL exception block is forgotten'
+	],
+	[
+		"CALL unlisten_then_rollback('$ns_ch')", 1,
+		'an UNLISTEN a procedure rolls back is forgotten'
+	],
+	[
+		"UNLISTEN $ns_ch; CALL listen_commit_listen_rollback('$ns_ch', '$quiet_ch')",
+		1,
+		'a procedure that commits a LISTEN keeps it when it rolls back the next'
+	],
+	[
+		"UNLISTEN $ns_ch; BEGIN; SAVEPOINT a; LISTEN $ns_ch; RELEASE a; COMMIT",
+		1, 'a new channel in a released savepoint is registered'
+	],
+	[
+		"LISTEN $r1_ch; UNLISTEN $ns_ch", 1,
+		'a record channel is registered on its own'
+	],
+	[ "UNLISTEN $r1_ch", 0, 'a committed UNLISTEN removes the channel' ],
+	[
+		"BEGIN; LISTEN $ns_ch; ROLLBACK", 0,
+		'a LISTEN that rolls back takes its channel out'
+	],
+	[
+		"BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; COMMIT", 0,
+		'so does one in a rolled-back savepoint'
+	],
+	[
+		"BEGIN; SAVEPOINT a; LISTEN $ns_ch; RELEASE a; ROLLBACK", 0,
+		'and one released into a transaction that rolls back'
+	],
+	[
+		"BEGIN; SAVEPOINT b; SAVEPOINT a; LISTEN $ns_ch; RELEASE a; ROLLBACK TO b; COMMIT",
+		0, 'and one released into a savepoint that rolls back'
+	],
+	[
+		undone("LISTEN $ns_ch"), 0,
+		'and one undone by a PL/pgSQL exception block'
+	],
+	[
+		"LISTEN $ns_ch; LISTEN $r1_ch; BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; UNLISTEN *; COMMIT",
+		0, 'UNLISTEN * removes every channel of the session'
+	],
+	[ "LISTEN $ns_ch; DISCARD ALL", 0, 'DISCARD ALL removes them too' ],
+	[ "LISTEN $ns_ch", 1, 'and a LISTEN after it registers again' ]);
+for my $case (@cases)
+{
+	my ($sql, $listens, $name) = @$case;
+	$listener->query_safe($sql);
+	if ($listens)
+	{
+		is(hears(), 1, $name);
+	}
+	else
+	{
+		is(sends(), 0, $name);
+	}
+}
 
 my $second = $node->background_psql('app');
 my $second_pid = $second->query_safe('SELECT pg_backend_pid()');
@@ -189,48 +242,6 @@ $second->quit;
 gone($second_pid);
 is(hears(), 1, 'another session that leaves the channel does not remove it');
 
-$listener->query_safe("LISTEN $r1_ch");
-$listener->query_safe("UNLISTEN $ns_ch");
-is(hears(), 1, 'a record channel is registered on its own');
-$listener->query_safe("UNLISTEN $r1_ch");
-is(sends(), 0, 'a committed UNLISTEN removes the channel');
-
-$listener->query_safe("BEGIN; LISTEN $ns_ch; ROLLBACK");
-is(sends(), 0, 'a LISTEN that rolls back takes its channel out');
-$listener->query_safe(
-	"BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; COMMIT");
-is(sends(), 0, 'so does one in a rolled-back savepoint');
-$listener->query_safe(
-	"BEGIN; SAVEPOINT a; LISTEN $ns_ch; RELEASE a; ROLLBACK");
-is(sends(), 0, 'and one released into a transaction that rolls back');
-$listener->query_safe(
-	"BEGIN; SAVEPOINT b; SAVEPOINT a; LISTEN $ns_ch; RELEASE a; ROLLBACK TO b; COMMIT"
-);
-is(sends(), 0, 'and one released into a savepoint that rolls back');
-$listener->query_safe(qq{
-DO \$\$
-BEGIN
-    BEGIN
-        EXECUTE 'LISTEN $ns_ch';
-        RAISE EXCEPTION 'undo';
-    EXCEPTION WHEN raise_exception THEN
-        NULL;
-    END;
-END
-\$\$});
-is(sends(), 0, 'and one undone by a PL/pgSQL exception block');
-
-$listener->query_safe("LISTEN $ns_ch; LISTEN $r1_ch");
-$listener->query_safe(
-	"BEGIN; SAVEPOINT s; LISTEN $ns_ch; ROLLBACK TO s; UNLISTEN *; COMMIT");
-is(sends(), 0, 'UNLISTEN * removes every channel of the session');
-
-$listener->query_safe("LISTEN $ns_ch");
-$listener->query_safe('DISCARD ALL');
-is(sends(), 0, 'DISCARD ALL removes them too');
-
-$listener->query_safe("LISTEN $ns_ch");
-is(hears(), 1, 'and a LISTEN after it registers again');
 $listener->quit;
 gone($listener_pid);
 is(sends(), 0, 'a session that ends leaves its channels');

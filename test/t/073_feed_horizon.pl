@@ -20,7 +20,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
+use FindBin;
+use lib $FindBin::RealBin;
+use PgAssocTest;
 
 my $node = PostgreSQL::Test::Cluster->new('feed_horizon');
 $node->init;
@@ -58,15 +60,7 @@ $listener->query_safe("LISTEN $channel");
 sub heard
 {
 	my ($min, $wait_ms) = @_;
-	my @ids;
-	for (my $t = 0; $t <= $wait_ms; $t += 50)
-	{
-		my $out = $listener->query_safe('SELECT 1');
-		push @ids, $out =~ /"id":"([^"]+)"/g;
-		last if @ids >= $min;
-		usleep(50_000);
-	}
-	return \@ids;
+	return heard_ids($listener, $min, $wait_ms);
 }
 
 my ($ids, $cursor) = changes(undef);
