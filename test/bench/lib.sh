@@ -39,6 +39,14 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
 # ratio A B: A / B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+# at_least A B MIN: A / B followed by ok or MISSED against the target MIN,
+# compared unrounded (three decimals when it is missed, so that a miss by a
+# hair does not print as the target).
+at_least() {
+	awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { r = a / b
+		if (r >= m) printf "%.2f ok", r; else printf "%.3f MISSED", r }'
+}
+
 # For the side-by-side comparisons of two libraries (ab_bench.sh,
 # horizon_bench.sh): after bench_setup, $RUN_DIR/after.so is this tree's
 # installed library and $RUN_DIR/before.so revision $1's, built from git

@@ -291,11 +291,12 @@ for c in $CLIENTS; do
 		# The targets at 8 clients: 0.95 with one listener, 0.90 with 50.
 		case $c/$cfg in 8/on1) want=0.95 ;; 8/on50 | 8/on50r) want=0.90 ;; *) want="" ;; esac
 		if [ -n "$want" ]; then
-			if awk -v a="$m" -v b="$base" -v w="$want" 'BEGIN { exit !(a / b >= w) }'; then
-				mark=" ok (≥ $want)"
-			else
-				mark=" MISSED (target ≥ $want)"; MISSED=1
-			fi
+			verdict=$(at_least "$m" "$base" "$want")
+			same=${verdict% *}
+			case $verdict in
+			*ok) mark=" ok (≥ $want)" ;;
+			*) mark=" MISSED (target ≥ $want)"; MISSED=1 ;;
+			esac
 		fi
 		printf '| %s | %s | %.0f | %s | %s%s |\n' "$c" "${NAME[$cfg]}" "$m" \
 			"$(ratio "$m" "$moff")" "$same" "$mark"

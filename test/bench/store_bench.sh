@@ -97,17 +97,11 @@ echo "== results: median TPS of $ROUNDS runs of ${DURATION}s (pgbench -M prepare
 echo
 echo "| clients | (x) set_multi | (a) UPDATE jsonb_set | (b) client RMW | x/a (target ≥ 0.95) | x/b (target ≥ 1.50) |"
 echo "|---:|---:|---:|---:|---:|---:|"
-# verdict A B MIN: A / B followed by ok or MISSED against MIN, compared
-# unrounded (three decimals when it is missed).
-verdict() {
-	awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { r = a / b
-		if (r >= m) printf "%.2f ok", r; else printf "%.3f MISSED", r }'
-}
 MISSED=0
 for c in $CLIENTS; do
 	# shellcheck disable=SC2086
 	{ mx=$(median ${TPS[x,$c]}); ma=$(median ${TPS[a,$c]}); mb=$(median ${TPS[b,$c]}); }
-	xa=$(verdict "$mx" "$ma" 0.95); xb=$(verdict "$mx" "$mb" 1.5)
+	xa=$(at_least "$mx" "$ma" 0.95); xb=$(at_least "$mx" "$mb" 1.5)
 	oka=${xa#* } okb=${xb#* }
 	[ "$oka$okb" = okok ] || MISSED=1
 	printf '| %s | %.0f | %.0f | %.0f | %s | %s |\n' "$c" "$mx" "$ma" "$mb" "$xa" "$xb"
@@ -123,9 +117,9 @@ for c in $CLIENTS; do
 		mah=$(median ${TPS[ah,$c]})
 	}
 	row="| $c | $(printf %.0f "$mx") | $(printf %.0f "$mo") | $(printf %.0f "$mao")"
-	row="$row | $(verdict "$mo" "$mx" 0.85) | $(verdict "$mo" "$mao" 1.0)"
+	row="$row | $(at_least "$mo" "$mx" 0.85) | $(at_least "$mo" "$mao" 1.0)"
 	row="$row | $(printf %.0f "$mh") | $(printf %.0f "$mah")"
-	row="$row | $(verdict "$mh" "$mx" 0.85) | $(verdict "$mh" "$mah" 1.0) |"
+	row="$row | $(at_least "$mh" "$mx" 0.85) | $(at_least "$mh" "$mah" 1.0) |"
 	case $row in *MISSED*) MISSED=1 ;; esac
 	echo "$row"
 done
