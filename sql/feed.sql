@@ -205,6 +205,12 @@ SELECT * FROM assoc.snapshot('feed_private');
 SELECT assoc.rotate_channels('feed_private');
 SELECT count(*) AS visible_entries FROM assoc.feed WHERE ns = 'feed_private';
 SELECT count(*) AS visible_secrets FROM assoc.namespaces WHERE ns = 'feed_private';
+-- The registry of listened channels is for monitoring roles only.
+SELECT * FROM assoc.notify_registry();
+RESET ROLE;
+GRANT pg_monitor TO regress_feed_stranger;
+SET ROLE regress_feed_stranger;
+SELECT filtering, capacity FROM assoc.notify_registry();
 RESET ROLE;
 
 -- wait_notified: bad arguments, and success once nothing is pending.

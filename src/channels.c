@@ -1,16 +1,19 @@
 /*
  * channels.c
- *		The channel SQL functions: channel, rotate_channels and
- *		wait_notified (README, "Change subscriptions").
+ *		The channel SQL functions: channel, rotate_channels, wait_notified
+ *		and notify_registry (README, "Change subscriptions").
  *
  * Layer: SQL entry points (README, "How the code is organised"); calls
- * the call frame, the notification signal's shared state and channel.c.
+ * the call frame, the notification signal's shared state, the registry
+ * of listened channels and channel.c.
  */
 #include "postgres.h"
 
 #include "compat.h"
+#include "access/htup_details.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/condition_variable.h"
@@ -21,6 +24,7 @@
 #include "channel.h"
 #include "frame.h"
 #include "horizon.h"
+#include "listeners.h"
 #include "notify.h"
 #include "rowaccess.h"
 #include "rules.h"
@@ -179,4 +183,37 @@ assoc_wait_notified(PG_FUNCTION_ARGS)
 	}
 	ConditionVariableCancelSleep();
 	PG_RETURN_BOOL(done);
+}
+
+PG_FUNCTION_INFO_V1(assoc_notify_registry);
+
+/*
+ * assoc.notify_registry(): what the registry of listened channels holds,
+ * so that an operator can see whether notifications go only where someone
+ * listens (filtering), how full the registry is, and whether a session
+ * overflowed it.  Without the preloaded library there is no registry:
+ * filtering is false and the counts are NULL.
+ */
+Datum
+assoc_notify_registry(PG_FUNCTION_ARGS)
+{
+	TupleDesc    tupdesc;
+	ListenCounts counts;
+	Datum        values[5];
+	bool         nulls[5] = {false, false, false, false, false};
+	bool         present;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE ||
+		tupdesc->natts != 5)
+		elog(ERROR, "assoc.notify_registry must return five columns");
+	present = assoc_listeners_count(&counts);
+	values[0] = BoolGetDatum(present && counts.overflowing == 0);
+	values[1] = Int32GetDatum(present ? counts.here : 0);
+	values[2] = Int32GetDatum(present ? counts.cluster : 0);
+	values[3] = Int32GetDatum(LISTEN_REGISTRY_MAX);
+	values[4] = Int32GetDatum(present ? counts.overflowing : 0);
+	for (int i = 1; i < 5; i++)
+		nulls[i] = !present;
+	PG_RETURN_DATUM(
+		HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -18,3 +18,13 @@ CREATE FUNCTION assoc.wait_notified(timeout_ms integer DEFAULT 10000)
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION assoc.wait_notified(integer) IS
     'waits until notifications for every write committed in this database before the call were sent; false on timeout';
+
+CREATE FUNCTION assoc.notify_registry(OUT filtering boolean, OUT channels integer,
+                                      OUT cluster_channels integer, OUT capacity integer,
+                                      OUT overflowing_sessions integer)
+    AS 'MODULE_PATHNAME', 'assoc_notify_registry'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION assoc.notify_registry() IS
+    'the registry of listened channels: whether notifications go only to listened channels, channels of this database and of the cluster, capacity, overflowing sessions';
+REVOKE ALL ON FUNCTION assoc.notify_registry() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION assoc.notify_registry() TO pg_monitor;

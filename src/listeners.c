@@ -556,3 +556,30 @@ assoc_listened(const char *channel)
 	LWLockRelease(shared->lock);
 	return found;
 }
+
+/*
+ * Fill counts with what the registry holds now, for monitoring: false
+ * without the registry (not preloaded).  The table holds at most
+ * LISTEN_REGISTRY_MAX entries, so one pass under the shared lock is short.
+ */
+bool
+assoc_listeners_count(ListenCounts *counts)
+{
+	HASH_SEQ_STATUS status;
+	ListenEntry    *e;
+
+	if (registry == NULL)
+		return false;
+	memset(counts, 0, sizeof(*counts));
+	LWLockAcquire(shared->lock, LW_SHARED);
+	hash_seq_init(&status, registry);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		counts->cluster++;
+		if (e->key.db == MyDatabaseId)
+			counts->here++;
+	}
+	counts->overflowing = shared->overflowing;
+	LWLockRelease(shared->lock);
+	return true;
+}

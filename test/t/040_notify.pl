@@ -230,6 +230,10 @@ is_deeply([ map { $_->[2] } @$n ], [ $listener, $listener ],
 	'without preload, the writer sends its own notifications');
 my @warnings = $err =~ /WARNING:  pg_assoc is not in shared_preload_libraries/g;
 is(scalar(@warnings), 1, 'the writer is warned once per session');
+is( $node->safe_psql(
+		'app', qq{LISTEN $new_r2; SELECT * FROM assoc.notify_registry()}),
+	'f||||',
+	'without preload, no registry: not filtering, no counts');
 
 $node->stop;
 done_testing();

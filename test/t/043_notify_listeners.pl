@@ -53,6 +53,14 @@ my $holder = $node->background_psql('app');
 $holder->query_safe("LISTEN $quiet_ch");
 $holder->query_safe('BEGIN');
 
+# assoc.notify_registry() in app: filtering, channels of app, of the cluster,
+# capacity, overflowing sessions.
+sub registry
+{
+	return $node->safe_psql('app', 'SELECT * FROM assoc.notify_registry()');
+}
+is(registry(), 't|1|1|16384|0', 'the registry holds the holder\'s channel');
+
 # The queue's fill, from a new session: PostgreSQL counts whole pages
 # between the queue's tail (held by the holder) and its head.
 sub usage
@@ -263,6 +271,8 @@ $many->query_safe("BEGIN; $listen_many; ROLLBACK");
 is(sends(), 0, 'LISTENs that overflowed and rolled back leave no overflow');
 $many->query_safe($listen_many);
 is(sends(), 1, 'while a session overflows the registry, every channel is sent');
+is(registry(), 'f|16384|16384|16384|1',
+	'assoc.notify_registry shows the registry full and not filtering');
 my @logged = slurp_file($node->logfile) =~
   /LOG:  pg_assoc's registry of listened channels is full/g;
 is(scalar @logged, 1, 'and the overflow is logged, once per session');
@@ -275,7 +285,16 @@ BEGIN
 END
 $$});
 is(sends(), 0, 'once the channels without room are unlistened, no more');
+is(registry(), 't|16001|16001|16384|0',
+	'and assoc.notify_registry counts the channels left, filtering again');
+my $many_pid = $many->query_safe('SELECT pg_backend_pid()');
 $many->quit;
+gone($many_pid);
+my $other_db = $node->background_psql('other');
+$other_db->query_safe("LISTEN $ns_ch");
+is(registry(), 't|1|2|16384|0',
+	'a channel of another database counts for the cluster only');
+$other_db->quit;
 
 $holder->query_safe('COMMIT');
 $holder->quit;

@@ -532,6 +532,8 @@ CREATE EXTENSION pg_assoc;
 CREATE ROLE hostile LOGIN;
 CREATE ROLE victim LOGIN;
 GRANT CREATE ON DATABASE app TO hostile;
+-- A monitoring role as well, so that it may call assoc.notify_registry.
+GRANT pg_monitor TO hostile;
 });
 my $owner = $node->safe_psql('app', 'SELECT current_user');
 is( $node->safe_psql(
@@ -1208,6 +1210,7 @@ sub level_script
 	  "SELECT assoc.set('$ns', 'after_rotation', 'a', '1');",
 	  'SELECT assoc.wait_notified();',
 	  'SELECT assoc.wait_notified(0);',
+	  'SELECT filtering, capacity FROM assoc.notify_registry();',
 	  'SELECT assoc.prune();';
 
 	# Search: every parameter, a token, errors, the plan, the sort key

@@ -61,7 +61,7 @@ is_deeply([ grep { $move_sql !~ /\bassoc\.$_\(/ } @moves ], [qw(move_key move_st
 	'proxy/move.sql calls each on a shard (move_key and move_stamp are their own helpers)');
 my @shard_only = sort grep { $kind{$_} eq 'other' && !$local{$_} } keys %kind;
 is_deeply(\@shard_only,
-	[qw(prune search_key search_key_cmp search_key_eq search_key_ge search_key_gt search_key_in
+	[qw(notify_registry prune search_key search_key_cmp search_key_eq search_key_ge search_key_gt search_key_in
 	  search_key_le search_key_lt search_key_out search_vector wait_notified)],
 	'every other function runs on the proxy itself, but for these, which concern one shard');
 
