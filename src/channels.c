@@ -192,7 +192,8 @@ PG_FUNCTION_INFO_V1(assoc_notify_registry);
  * so that an operator can see whether notifications go only where someone
  * listens (filtering), how full the registry is, and whether a session
  * overflowed it.  Without the preloaded library there is no registry:
- * filtering is false and the counts are NULL.
+ * filtering is false and the other columns NULL.  Forwarding to a proxy
+ * (assoc.proxy_conninfo) sends every channel whatever this says.
  */
 Datum
 assoc_notify_registry(PG_FUNCTION_ARGS)
@@ -206,12 +207,13 @@ assoc_notify_registry(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE ||
 		tupdesc->natts != 5)
 		elog(ERROR, "assoc.notify_registry must return five columns");
+	memset(&counts, 0, sizeof(counts));
 	present = assoc_listeners_count(&counts);
 	values[0] = BoolGetDatum(present && counts.overflowing == 0);
-	values[1] = Int32GetDatum(present ? counts.here : 0);
-	values[2] = Int32GetDatum(present ? counts.cluster : 0);
+	values[1] = Int32GetDatum(counts.here);
+	values[2] = Int32GetDatum(counts.cluster);
 	values[3] = Int32GetDatum(LISTEN_REGISTRY_MAX);
-	values[4] = Int32GetDatum(present ? counts.overflowing : 0);
+	values[4] = Int32GetDatum(counts.overflowing);
 	for (int i = 1; i < 5; i++)
 		nulls[i] = !present;
 	PG_RETURN_DATUM(

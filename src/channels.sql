@@ -25,6 +25,6 @@ CREATE FUNCTION assoc.notify_registry(OUT filtering boolean, OUT channels intege
     AS 'MODULE_PATHNAME', 'assoc_notify_registry'
     LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.notify_registry() IS
-    'the registry of listened channels: whether notifications go only to listened channels, channels of this database and of the cluster, capacity, overflowing sessions';
+    'the registry of listened channels: whether notifications go only to listened channels, channels of this database and of the cluster, capacity, overflowing sessions; pg_monitor members only';
 REVOKE ALL ON FUNCTION assoc.notify_registry() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION assoc.notify_registry() TO pg_monitor;

@@ -43,7 +43,8 @@
  * is preloaded, as the worker does.
  *
  * Layer: the write path (README, "How the code is organised"), below
- * notify.c, which asks it; calls channel.c and PostgreSQL.
+ * notify.c, which asks it, and channels.c (assoc.notify_registry), which
+ * counts it; calls channel.c and PostgreSQL.
  */
 #include "postgres.h"
 

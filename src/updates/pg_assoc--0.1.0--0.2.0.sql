@@ -581,14 +581,17 @@ REVOKE ALL ON FUNCTION assoc.move_fence(text, boolean, bigint), assoc.move_quies
     assoc.move_apply(text, text, text[], text[], bigint[])
     FROM PUBLIC;
 
--- The registry of listened channels, for monitoring (README, Change
--- subscriptions).
+-- ---------------------------------------------------------------------
+-- The registry of listened channels, for monitoring (README, "Change
+-- subscriptions"): whether notifications go only where someone listens,
+-- and whether a session overflowed the registry.
+-- ---------------------------------------------------------------------
 CREATE FUNCTION assoc.notify_registry(OUT filtering boolean, OUT channels integer,
                                       OUT cluster_channels integer, OUT capacity integer,
                                       OUT overflowing_sessions integer)
     AS 'MODULE_PATHNAME', 'assoc_notify_registry'
     LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION assoc.notify_registry() IS
-    'the registry of listened channels: whether notifications go only to listened channels, channels of this database and of the cluster, capacity, overflowing sessions';
+    'the registry of listened channels: whether notifications go only to listened channels, channels of this database and of the cluster, capacity, overflowing sessions; pg_monitor members only';
 REVOKE ALL ON FUNCTION assoc.notify_registry() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION assoc.notify_registry() TO pg_monitor;
