@@ -207,7 +207,6 @@ assoc_notify_registry(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE ||
 		tupdesc->natts != 5)
 		elog(ERROR, "assoc.notify_registry must return five columns");
-	memset(&counts, 0, sizeof(counts));
 	present = assoc_listeners_count(&counts);
 	values[0] = BoolGetDatum(present && counts.overflowing == 0);
 	values[1] = Int32GetDatum(counts.here);

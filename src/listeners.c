@@ -559,9 +559,10 @@ assoc_listened(const char *channel)
 }
 
 /*
- * Fill counts with what the registry holds now, for monitoring: false
- * without the registry (not preloaded).  The table holds at most
- * LISTEN_REGISTRY_MAX entries, so one pass under the shared lock is short.
+ * Fill counts with what the registry holds now, for monitoring: false,
+ * with counts zero, without the registry (not preloaded).  The table
+ * holds at most LISTEN_REGISTRY_MAX entries, so one pass under the shared
+ * lock is short.
  */
 bool
 assoc_listeners_count(ListenCounts *counts)
@@ -569,9 +570,9 @@ assoc_listeners_count(ListenCounts *counts)
 	HASH_SEQ_STATUS status;
 	ListenEntry    *e;
 
+	memset(counts, 0, sizeof(*counts));
 	if (registry == NULL)
 		return false;
-	memset(counts, 0, sizeof(*counts));
 	LWLockAcquire(shared->lock, LW_SHARED);
 	hash_seq_init(&status, registry);
 	while ((e = hash_seq_search(&status)) != NULL)
